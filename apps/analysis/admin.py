@@ -1,0 +1,65 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.analysis.models import CallAnalysis
+from apps.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, flat, pretty_json
+
+_DISPLAY_FIELDS = (
+    "status",
+    "analyzer",
+    ("sentiment", "sentiment_score"),
+    "intent",
+    "summary",
+    "confidence",
+    "promise_json",
+    "next_action_json",
+    "field_confidence_json",
+    "rule_overrides_json",
+    ("needs_review", "review_fields"),
+    ("reviewed_by", "reviewed_at"),
+    "meaningful_reason",
+    "error",
+)
+
+
+class _JsonDisplays:
+    @admin.display(description="promise")
+    def promise_json(self, analysis: CallAnalysis) -> str:
+        return pretty_json(analysis.promise)
+
+    @admin.display(description="next action")
+    def next_action_json(self, analysis: CallAnalysis) -> str:
+        return pretty_json(analysis.next_action)
+
+    @admin.display(description="per-field confidence")
+    def field_confidence_json(self, analysis: CallAnalysis) -> str:
+        return pretty_json(analysis.field_confidence)
+
+    @admin.display(description="business rules applied")
+    def rule_overrides_json(self, analysis: CallAnalysis) -> str:
+        return pretty_json(analysis.rule_overrides)
+
+
+class CallAnalysisInline(_JsonDisplays, ReadOnlyAdminMixin, admin.StackedInline):
+    model = CallAnalysis
+    fields = _DISPLAY_FIELDS
+    readonly_fields = flat(_DISPLAY_FIELDS)
+    extra = 0
+
+
+@admin.register(CallAnalysis)
+class CallAnalysisAdmin(_JsonDisplays, AuditedModelAdmin):
+    list_display = ("call", "status", "sentiment", "intent", "confidence", "needs_review", "analyzer", "updated_at")
+    list_filter = ("status", "sentiment", "needs_review", "analyzer")
+    search_fields = ("summary", "intent", "call__twilio_call_sid", "call__customer__name")
+    date_hierarchy = "created_at"
+    list_select_related = ("call__customer",)
+    fields = ("call", *_DISPLAY_FIELDS, ("created_at", "updated_at"))
+    readonly_fields = ("call", *flat(_DISPLAY_FIELDS), "created_at", "updated_at")
+
+    # Analyses come from the post-call pipeline; reviews are recorded through it too.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

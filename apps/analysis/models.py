@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimeStampedModel
+
+
+class AnalysisStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    NOT_MEANINGFUL = "not_meaningful", "Not meaningful (no analysis spent)"
+    FAILED = "failed", "Failed"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+    MIXED = "mixed", "Mixed"
+
+
+class CallAnalysis(TimeStampedModel):
+    """What a finished call meant: one per call, updated in place when re-run."""
+
+    call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="analysis")
+    status = models.CharField(max_length=16, choices=AnalysisStatus, default=AnalysisStatus.PENDING)
+    meaningful_reason = models.CharField(max_length=255, blank=True)
+    analyzer = models.CharField(max_length=100, blank=True, help_text="Model name, or 'offline'.")
+    sentiment = models.CharField(max_length=10, choices=Sentiment, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True, help_text="-1 (negative) to 1 (positive)")
+    sentiment_trajectory = models.JSONField(default=list, blank=True)
+    intent = models.CharField(max_length=100, blank=True)
+    summary = models.TextField(blank=True)
+    promise = models.JSONField(default=dict, blank=True, help_text="Extracted promise, with evidence.")
+    next_action = models.JSONField(default=dict, blank=True)
+    field_confidence = models.JSONField(default=dict, blank=True, help_text="Per field: confidence and evidence.")
+    rule_overrides = models.JSONField(default=list, blank=True, help_text="Business rules applied, with reasons.")
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    needs_review = models.BooleanField(default=False)
+    review_fields = models.JSONField(default=list, blank=True, help_text="Fields a person should check.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "call analysis"
+        verbose_name_plural = "call analyses"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(needs_review=True, reviewed_at__isnull=True),
+                name="analysis_review_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__lte=100), name="analysis_confidence_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment_score__isnull=True) | Q(sentiment_score__gte=-1, sentiment_score__lte=1),
+                name="analysis_sentiment_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Analysis of call {self.call_id} ({self.get_status_display()})"

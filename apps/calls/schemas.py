@@ -1,0 +1,65 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ninja import Schema
+
+
+class TranscriptEntryOut(Schema):
+    sequence: int
+    speaker: str
+    text: str
+    spoken_at: datetime
+    interrupted: bool
+    redacted: bool
+
+
+class CallAnalysisOut(Schema):
+    status: str
+    analyzer: str
+    sentiment: str
+    sentiment_score: float | None
+    intent: str
+    summary: str
+    promise: dict[str, Any]
+    next_action: dict[str, Any]
+    confidence: int | None
+    needs_review: bool
+    updated_at: datetime
+
+
+class CallOut(Schema):
+    id: int
+    twilio_call_sid: str
+    customer_id: int | None
+    channel: str
+    direction: str
+    status: str
+    from_number: str
+    to_number: str
+    reason: str
+    started_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    answered_by: str
+    workflow_name: str
+    workflow_version: str
+    current_step: str
+    handoff_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+
+
+class CallDetailOut(CallOut):
+    transcript: list[TranscriptEntryOut]
+    analysis: CallAnalysisOut | None
+
+    @staticmethod
+    def resolve_transcript(call) -> list:
+        return list(call.transcript.all())
+
+    @staticmethod
+    def resolve_analysis(call):
+        return getattr(call, "analysis", None)

@@ -1,0 +1,23 @@
+from django.db.models import QuerySet
+
+from apps.calls.models import Call
+
+
+def calls_list(
+    *, customer_id: int | None = None, status: str = "", direction: str = "", channel: str = ""
+) -> QuerySet[Call]:
+    calls = Call.objects.all()
+    if customer_id is not None:
+        calls = calls.filter(customer_id=customer_id)
+    if status:
+        calls = calls.filter(status=status)
+    if direction:
+        calls = calls.filter(direction=direction)
+    if channel:
+        calls = calls.filter(channel=channel)
+    return calls.order_by("-started_at", "-id")
+
+
+def call_detail(*, call_id: int) -> Call | None:
+    """A call with its transcript and analysis loaded in the same round trips."""
+    return Call.objects.select_related("analysis").prefetch_related("transcript").filter(pk=call_id).first()

@@ -1,0 +1,111 @@
+"""Admin building blocks: every change made through the admin lands in the audit trail."""
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from apps.core.models import AuditEvent
+from apps.core.services import audit_record
+
+admin.site.site_header = "Contact center"
+admin.site.site_title = "Contact center admin"
+admin.site.index_title = "Supervision"
+
+
+def _plain(value: Any) -> Any:
+    """A form value as something JSON can hold: related objects by primary key."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, models.QuerySet | list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _changes(form) -> dict[str, list[Any]]:
+    return {name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))] for name in form.changed_data}
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Records an AuditEvent for every add, change and delete, inlines included."""
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            if form.changed_data:
+                audit_record(actor=request.user, action="admin.change", obj=obj, details={"changes": _changes(form)})
+        else:
+            audit_record(actor=request.user, action="admin.add", obj=obj)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        changed = {id(f.instance): _changes(f) for f in formset.forms if f.has_changed()}
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            audit_record(actor=request.user, action="admin.add", obj=obj)
+        for obj, _ in formset.changed_objects:
+            audit_record(
+                actor=request.user, action="admin.change", obj=obj, details={"changes": changed.get(id(obj), {})}
+            )
+        for obj in formset.deleted_objects:
+            audit_record(actor=request.user, action="admin.delete", obj=obj)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        audit_record(actor=request.user, action="admin.delete", obj=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for obj in queryset:
+            audit_record(actor=request.user, action="admin.delete", obj=obj)
+        super().delete_queryset(request, queryset)
+
+
+class ReadOnlyAdminMixin:
+    """For records nobody edits by hand: traces, transcripts, the audit trail."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    show_change_link = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return flat(self.fields)
+
+
+def flat(fields: tuple) -> tuple[str, ...]:
+    """Field names from a `fields` layout that groups some on one line."""
+    return tuple(name for item in fields for name in (item if isinstance(item, tuple) else (item,)))
+
+
+def pretty_json(value: Any) -> str:
+    return format_html('<pre class="cc-json">{}</pre>', json.dumps(value, indent=2, cls=DjangoJSONEncoder))
+
+
+def status_pill(value: str, label: str) -> str:
+    return format_html('<span class="cc-pill cc-pill-{}">{}</span>', value, label)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor_label", "action", "object_type", "object_repr")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_label", "object_repr", "object_id", "action")
+    date_hierarchy = "at"
+    fields = ("at", "actor", "actor_label", "action", "object_type", "object_id", "object_repr", "details_json")
+    readonly_fields = fields
+
+    @admin.display(description="details")
+    def details_json(self, event: AuditEvent) -> str:
+        return pretty_json(event.details)

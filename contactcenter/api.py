@@ -1,0 +1,66 @@
+"""The REST API at /api/v1/: one router per app, errors as {"detail": ...}."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from apps.calls.api import router as calls_router
+from apps.core.errors import DomainError, InvalidReference
+from apps.customers.api import router as customers_router
+from apps.outreach.api import router as followups_router
+from apps.promises.api import router as promises_router
+
+api = NinjaAPI(
+    title="Contact center API",
+    version="1",
+    description=(
+        "Authenticate with an `X-API-Key` header (`python manage.py create_api_key NAME`) "
+        'or a signed-in session. Errors are JSON `{"detail": ...}`; lists are paginated '
+        'with `limit` and `offset` and return `{"items": [...], "count": N}`.'
+    ),
+    urls_namespace="api",
+    docs_decorator=staff_member_required,
+)
+
+api.add_router("/customers", customers_router)
+api.add_router("/calls", calls_router)
+api.add_router("/promises", promises_router)
+api.add_router("/followups", followups_router)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    detail = str(exc) if str(exc) != "Unauthorized" else "Authentication required: send an X-API-Key header or sign in."
+    response = api.create_response(request, {"detail": detail}, status=401)
+    response["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "Not found."}, status=404)
+
+
+def _field_errors(field: str, messages: list[str]) -> list[dict]:
+    loc = ["body"] if field == NON_FIELD_ERRORS else ["body", field]
+    return [{"loc": loc, "msg": message, "type": "value_error"} for message in messages]
+
+
+@api.exception_handler(DjangoValidationError)
+def invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """Model validation (full_clean) reads like schema validation: 422, naming each field."""
+    if hasattr(exc, "error_dict"):
+        errors = [e for field, messages in exc.message_dict.items() for e in _field_errors(field, messages)]
+    else:
+        errors = _field_errors(NON_FIELD_ERRORS, exc.messages)
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if isinstance(exc, InvalidReference):
+        return api.create_response(request, {"detail": _field_errors(exc.field, [exc.message])}, status=422)
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)

@@ -1,0 +1,22 @@
+"""The Celery app. Settings come from Django settings under the CELERY_ namespace."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
+
+app = Celery("contactcenter")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# Queues scale independently: `live` for work a call is waiting on, `analysis` for post-call
+# LLM work, `dialer` for outbound dialing, `default` for the rest.
+app.conf.task_queues = [Queue(name) for name in ("live", "analysis", "dialer", "default")]
+app.autodiscover_tasks()
+
+# The filesystem broker (embedded default) needs its folders before the first message.
+for option in ("data_folder_in", "data_folder_out", "control_folder"):
+    folder = (app.conf.broker_transport_options or {}).get(option)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,74 @@
+"""Supervisors and agents use the admin in a real browser."""
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.analysis.models import CallAnalysis
+from tests.browser.conftest import sign_in
+from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
+
+# Transactional (the live server reads what the test wrote); serialized rollback restores the
+# roles the data migrations made, which the flush after each test would otherwise remove.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def maria():
+    customer = CustomerFactory(
+        name="Maria Lopez",
+        phone="+14155550123",
+        account_number="ACC0042",
+        profile={"vehicle": {"make": "Honda", "model": "Civic"}},
+    )
+    call = CallFactory(customer=customer, twilio_call_sid="CA" + "ab" * 16)
+    TranscriptEntryFactory(call=call, sequence=0, speaker="agent", text="Hi Maria, is this about your Honda Civic?")
+    TranscriptEntryFactory(call=call, sequence=1, speaker="customer", text="Yes, it will not start.")
+    CallAnalysis.objects.create(call=call, status="completed", summary="Battery failure, technician sent.")
+    PromiseFactory(customer=customer, call=call, amount="300.00")
+    CustomerFactory(name="John Smith")  # must not match the search
+    return customer
+
+
+def test_a_supervisor_finds_a_customer_and_follows_a_call_to_its_transcript(page, supervisor, maria):
+    sign_in(page, supervisor.username)
+    page.locator("tr.model-customer th a").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    page.fill("#searchbar", "ACC0042")
+    page.press("#searchbar", "Enter")
+    page.wait_for_url("**/admin/customers/customer/?q=ACC0042")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Maria Lopez")
+    rows.first.locator("a").first.click()
+
+    expect(page.locator("#id_phone")).to_have_value("+14155550123")
+    expect(page.locator("#promises-group")).to_contain_text("300.00")
+    page.locator("#calls-group a.inlineviewlink").first.click()
+
+    transcript = page.locator("#transcript-group")
+    expect(transcript).to_contain_text("Hi Maria, is this about your Honda Civic?")
+    expect(transcript).to_contain_text("Yes, it will not start.")
+    expect(page.locator("#analysis-group")).to_contain_text("Battery failure, technician sent.")
+    # Twilio's fields are shown, not editable; the customer link is.
+    expect(page.locator("#id_twilio_call_sid")).to_have_count(0)
+    expect(page.locator("fieldset")).to_contain_text(["CA" + "ab" * 16])
+    expect(page.locator("#id_customer")).to_have_count(1)
+
+
+def test_status_pills_are_styled(page, supervisor, maria):
+    sign_in(page, supervisor.username)
+    page.goto("/admin/calls/call/")
+    pill = page.locator(".cc-pill-completed").first
+    expect(pill).to_have_text("Completed")
+    expect(pill).to_have_css("background-color", "rgb(216, 243, 220)")
+
+
+def test_an_agent_reads_a_customer_but_cannot_change_it(page, agent, maria):
+    sign_in(page, agent.username)
+    page.goto(f"/admin/customers/customer/{maria.pk}/change/")
+    expect(page.locator("h1")).to_have_text("View customer")
+    expect(page.locator("input[name=_save]")).to_have_count(0)
+    expect(page.locator("#id_name")).to_have_count(0)  # shown as text, not as a field
+    expect(page.locator(".field-name .readonly")).to_have_text("Maria Lopez")
+    response = page.goto(f"/admin/customers/customer/{maria.pk}/delete/")
+    assert response.status == 403

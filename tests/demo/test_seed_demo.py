@@ -1,0 +1,237 @@
+import io
+import re
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, F, Sum
+from django.test import Client
+
+from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
+from apps.analysis.models import AnalysisStatus, CallAnalysis
+from apps.approvals.models import DECIDED_STATUSES, Approval, ApprovalStatus
+from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind, TranscriptEntry
+from apps.core.models import AuditEvent
+from apps.core.validators import validate_e164
+from apps.customers.models import CollectionStage, Customer, DoNotCallEntry, RiskCategory
+from apps.demo.seed import counted_models
+from apps.dispatch.models import Specialization, Technician
+from apps.outreach.models import FollowUp, FollowUpStatus
+from apps.promises.models import Payment, Promise, PromiseStatus
+
+pytestmark = pytest.mark.django_db
+
+US_ZONES = {
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+}
+NON_US_ZONES = {"Europe/London", "America/Toronto", "America/Mexico_City"}
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in counted_models()}
+
+
+@pytest.fixture
+def seeded(settings) -> str:
+    settings.DEBUG = True
+    return seed()
+
+
+def test_seeding_twice_gives_the_same_rows(seeded):
+    first = row_counts()
+    second_output = seed()
+
+    assert row_counts() == first
+    assert first["customers.Customer"] == 60
+    assert first["calls.Call"] == 500
+    assert first["dispatch.Technician"] == 20
+    assert first["customers.DoNotCallEntry"] == 10
+    assert first["accounts.ApiKey"] == 1
+    assert first[get_user_model()._meta.label] == 3
+    assert re.search(r"Demo API key \(shown once\): cc_\w+_\S+", seeded)
+    assert "Demo API key" not in second_output
+    assert "Demo logins: supervisor / agent / manager, password: demo" in second_output
+    assert re.search(r"calls\s+0 / 500", second_output)
+    assert re.search(r"customers\s+60 / 60", seeded)
+
+
+def test_demo_data_covers_every_state(seeded):
+    assert set(Customer.objects.values_list("collection_stage", flat=True)) == set(CollectionStage.values)
+    assert set(Customer.objects.values_list("risk_category", flat=True)) == set(RiskCategory.values)
+    zones = set(Customer.objects.values_list("timezone", flat=True))
+    assert zones == US_ZONES | NON_US_ZONES | {""}
+    assert Customer.objects.filter(timezone="").count() == 4
+    assert {c.currency for c in Customer.objects.filter(timezone__in=NON_US_ZONES)} == {"GBP", "CAD", "MXN"}
+    assert Customer.objects.filter(consent_automated_calls=True).exists()
+    assert not Customer.objects.filter(consent_automated_calls=True, consent_given_at__isnull=True).exists()
+    assert Customer.objects.filter(do_not_call=True).count() == 5
+    flagged = set(Customer.objects.filter(do_not_call=True).values_list("phone", flat=True))
+    assert flagged < set(DoNotCallEntry.objects.values_list("phone", flat=True))
+    current = Customer.objects.filter(collection_stage=CollectionStage.CURRENT)
+    assert set(current.values_list("days_overdue", flat=True)) == {0}
+    assert not Customer.objects.filter(collection_stage=CollectionStage.SEVERE, days_overdue__lte=90).exists()
+    assert Customer.objects.filter(profile__has_key="vehicle").count() >= 30
+    vehicle = Customer.objects.filter(profile__has_key="vehicle").first().profile["vehicle"]
+    assert set(vehicle) == {"make", "model", "year", "color", "plate"}
+
+    assert set(Call.objects.values_list("status", flat=True)) == {
+        CallStatus.COMPLETED,
+        CallStatus.NO_ANSWER,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.CANCELED,
+    }
+    assert Call.objects.filter(channel="web_chat").count() == 20
+    assert not Call.objects.filter(channel="web_chat").exclude(twilio_call_sid="").exists()
+    voice_sids = Call.objects.filter(channel="voice").values_list("twilio_call_sid", flat=True)
+    assert all(re.fullmatch(r"CA[0-9a-f]{32}", sid) for sid in voice_sids)
+    assert set(Call.objects.values_list("workflow_name", flat=True)) == {"collections", "roadside"}
+    assert set(Call.objects.values_list("direction", flat=True)) == {"inbound", "outbound"}
+    assert Call.objects.filter(answered_by__startswith="machine").exists()
+    assert not Call.objects.filter(ended_at__lt=F("started_at")).exists()
+
+    completed = Call.objects.filter(status=CallStatus.COMPLETED)
+    assert not TranscriptEntry.objects.exclude(call__status=CallStatus.COMPLETED).exists()
+    assert not completed.filter(transcript__isnull=True).exists()
+    assert set(TranscriptEntry.objects.values_list("speaker", flat=True)) == set(Speaker.values)
+    assert TranscriptEntry.objects.filter(interrupted=True).exists()
+    assert TranscriptEntry.objects.filter(redacted=True, text__contains="[REDACTED CARD]").exists()
+    sequences = completed.annotate(n=Count("transcript")).values_list("pk", "n")
+    for call_id, n in sequences[:50]:
+        assert list(TranscriptEntry.objects.filter(call_id=call_id).values_list("sequence", flat=True)) == list(
+            range(n)
+        )
+    assert {TraceKind.STEP_CHANGE, TraceKind.TOOL_CALL, TraceKind.LLM_CALL} <= set(
+        TraceEvent.objects.values_list("kind", flat=True)
+    )
+    assert {"verify_identity", "lookup_account", "record_promise", "dispatch_technician"} <= set(
+        TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL).values_list("name", flat=True)
+    )
+    # A call's token totals are the sum of its LLM calls.
+    llm = TraceEvent.objects.filter(kind=TraceKind.LLM_CALL).values("call_id").annotate(p=Sum("prompt_tokens"))
+    totals = dict(Call.objects.values_list("pk", "prompt_tokens"))
+    assert all(totals[row["call_id"]] == row["p"] for row in llm)
+
+    assert set(CallAnalysis.objects.values_list("status", flat=True)) == set(AnalysisStatus.values)
+    assert CallAnalysis.objects.count() == completed.count()
+    assert CallAnalysis.objects.filter(needs_review=True).exclude(review_fields=[]).exists()
+
+    statuses = Counter(Promise.objects.values_list("status", flat=True))
+    assert set(statuses) == set(PromiseStatus.values)
+    assert not Promise.objects.filter(status=PromiseStatus.SUPERSEDED, superseded_by__isnull=True).exists()
+    assert not Promise.objects.filter(status=PromiseStatus.KEPT).exclude(amount_paid=F("amount")).exists()
+    partial = Promise.objects.filter(status=PromiseStatus.PARTIALLY_KEPT)
+    assert all(0 < p.amount_paid < p.amount for p in partial)
+    paid = Promise.objects.filter(status__in=[PromiseStatus.KEPT, PromiseStatus.PARTIALLY_KEPT])
+    assert Payment.objects.count() == paid.count()
+    assert all(p.payments.get().amount == p.amount_paid for p in paid)
+    assert all(re.fullmatch(r"DEMO-PAY-\d{4}", ref) for ref in Payment.objects.values_list("reference", flat=True))
+
+    assert set(FollowUp.objects.values_list("status", flat=True)) == set(FollowUpStatus.values)
+    assert not FollowUp.objects.filter(status=FollowUpStatus.BLOCKED, block_reason="").exists()
+    assert FollowUp.objects.filter(block_reason__startswith="Outside the calling window (08:00–21:00 America/").exists()
+    assert FollowUp.objects.filter(requested_by_customer=True).exists()
+
+    assert set(Approval.objects.values_list("status", flat=True)) == set(ApprovalStatus.values)
+    assert set(Approval.objects.values_list("kind", flat=True)) == {"fee_waiver", "settlement"}
+    decided = Approval.objects.filter(status__in=DECIDED_STATUSES)
+    assert set(decided.values_list("decided_by__username", "decided_by_label").distinct()) == {
+        ("supervisor", "supervisor")
+    }
+    assert not decided.filter(decided_at__isnull=True).exists()
+    assert not Approval.objects.filter(status__in=["executed", "failed"], result={}).exists()
+    audits = AuditEvent.objects.filter(action="approval.decide")
+    assert audits.count() == decided.count()
+    assert set(audits.values_list("actor__username", flat=True)) == {"supervisor"}
+    assert set(audits.values_list("object_id", flat=True)) == {str(pk) for pk in decided.values_list("pk", flat=True)}
+
+    specializations = {s for t in Technician.objects.all() for s in t.specializations}
+    assert specializations <= set(Specialization.values)
+    assert set(Technician.objects.values_list("availability", flat=True)) == {"available", "busy", "off_duty"}
+
+
+def test_every_seeded_phone_and_row_is_valid(seeded):
+    phones = [
+        *Customer.objects.values_list("phone", flat=True),
+        *Technician.objects.values_list("phone", flat=True),
+        *DoNotCallEntry.objects.values_list("phone", flat=True),
+    ]
+    assert len(phones) == 90
+    for phone in phones:
+        validate_e164(phone)
+
+    for model in (Customer, Technician, DoNotCallEntry, Promise, Payment, FollowUp, Approval, CallAnalysis):
+        for row in model.objects.all():
+            row.full_clean()
+    sample = list(Call.objects.order_by("pk")[::10])
+    for call in sample:
+        call.full_clean()
+        for entry in call.transcript.all():
+            entry.full_clean()
+        for event in call.trace.all():
+            event.full_clean()
+
+
+def test_demo_users_log_in_with_the_demo_password_and_their_role(settings):
+    settings.DEBUG = True
+    settings.DEMO_PASSWORD = "open-sesame"
+    output = seed()
+    assert "Demo logins: supervisor / agent / manager, password: open-sesame" in output
+
+    users = get_user_model().objects.all()
+    roles = {user.username: list(user.groups.values_list("name", flat=True)) for user in users}
+    assert roles == {"supervisor": [SUPERVISORS], "agent": [AGENTS], "manager": [MANAGERS]}
+    assert all(user.is_staff for user in users)
+    for username in roles:
+        assert Client().login(username=username, password="open-sesame")
+
+    # A re-run puts back the demo password and role, and audits only what changed.
+    agent = users.get(username="agent")
+    agent.set_password("changed")
+    agent.save()
+    agent.groups.clear()
+    role_audits = AuditEvent.objects.filter(action="user.set_role").count()
+    seed()
+    assert Client().login(username="agent", password="open-sesame")
+    assert list(agent.groups.values_list("name", flat=True)) == [AGENTS]
+    assert AuditEvent.objects.filter(action="user.set_role").count() == role_audits + 1
+
+
+def test_debug_off_refuses_demo_users_and_writes_nothing(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match=r"DEBUG is off.*--no-users"):
+        seed()
+
+    assert all(count == 0 for count in row_counts().values())
+
+
+def test_no_users_seeds_the_data_without_users_when_debug_is_off(settings):
+    settings.DEBUG = False
+    output = seed("--no-users")
+
+    assert not get_user_model().objects.exists()
+    assert "Demo logins" not in output
+    assert "Demo API key (shown once): cc_" in output
+    assert Customer.objects.count() == 60
+    assert Call.objects.count() == 500
+    decided = Approval.objects.filter(status__in=DECIDED_STATUSES)
+    assert decided.exists()
+    assert set(decided.values_list("decided_by", "decided_by_label").distinct()) == {(None, "supervisor")}
+    audits = AuditEvent.objects.filter(action="approval.decide")
+    assert set(audits.values_list("actor", "actor_label").distinct()) == {(None, "supervisor")}
+    assert not CallAnalysis.objects.filter(reviewed_at__isnull=False).exists()

@@ -1,0 +1,128 @@
+"""Factories for the domain models: valid by default, override what a test is about."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from apps.approvals.models import Approval, ApprovalKind
+from apps.calls.models import Call, CallStatus, Direction, Speaker, TraceEvent, TraceKind, TranscriptEntry
+from apps.customers.models import Customer
+from apps.dispatch.models import Technician
+from apps.outreach.models import FollowUp
+from apps.promises.models import Payment, Promise, PromiseSource
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw-for-tests")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    # +1 415 555 01xx-style numbers are valid for phonenumbers and never real subscribers.
+    phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    account_number = factory.Sequence(lambda n: f"ACC{n:07d}")
+    timezone = "America/Los_Angeles"
+    balance = Decimal("1250.00")
+    days_overdue = 45
+    collection_stage = "middle"
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    customer = factory.SubFactory(CustomerFactory)
+    twilio_call_sid = factory.Sequence(lambda n: f"CA{n:032x}")
+    direction = Direction.INBOUND
+    status = CallStatus.COMPLETED
+    from_number = factory.SelfAttribute("customer.phone")
+    to_number = "+14155550100"
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=10))
+    ended_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=7))
+    duration_seconds = 180
+
+
+class TranscriptEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TranscriptEntry
+
+    call = factory.SubFactory(CallFactory)
+    sequence = factory.Sequence(lambda n: n)
+    speaker = Speaker.CUSTOMER
+    text = "Hello"
+
+
+class TraceEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TraceEvent
+
+    call = factory.SubFactory(CallFactory)
+    kind = TraceKind.TOOL_CALL
+    name = "lookup_account"
+    payload = factory.LazyFunction(lambda: {"arguments": {}, "result": {"ok": True}})
+    latency_ms = 12.5
+
+
+class PromiseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Promise
+
+    customer = factory.SubFactory(CustomerFactory)
+    amount = Decimal("300.00")
+    due_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
+    source = PromiseSource.AGENT
+    confidence = 90
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    customer = factory.SubFactory(CustomerFactory)
+    amount = Decimal("300.00")
+    reference = factory.Sequence(lambda n: f"PAY-{n:06d}")
+    received_at = factory.LazyFunction(timezone.now)
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    customer = factory.SubFactory(CustomerFactory)
+    reason = "Check on the promised payment"
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+
+
+class ApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Approval
+
+    kind = ApprovalKind.FEE_WAIVER
+    customer = factory.SubFactory(CustomerFactory)
+    payload = factory.LazyFunction(lambda: {"amount": "35.00", "fee": "late_fee"})
+    reasoning = "First late fee in five years; the customer paid in full today."
+    confidence = 80
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+
+
+class TechnicianFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Technician
+
+    name = factory.Sequence(lambda n: f"Technician {n}")
+    phone = factory.Sequence(lambda n: f"+1510555{n % 10000:04d}")
+    base_location = "Oakland, CA"
+    latitude = Decimal("37.804400")
+    longitude = Decimal("-122.271100")
+    specializations = factory.LazyFunction(lambda: ["towing", "battery"])
