@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
@@ -12,7 +12,10 @@ app = Celery("contactcenter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Queues scale independently: `live` for work a call is waiting on, `analysis` for post-call
 # LLM work, `dialer` for outbound dialing, `default` for the rest.
-app.conf.task_queues = [Queue(name) for name in ("live", "analysis", "dialer", "default")]
+# Each queue has its own exchange and routing key, so a message reaches exactly one queue.
+app.conf.task_queues = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("live", "analysis", "dialer", "default")
+]
 app.autodiscover_tasks()
 
 # The filesystem broker (embedded default) needs its folders before the first message.

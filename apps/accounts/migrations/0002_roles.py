@@ -23,7 +23,7 @@ SUPERVISORS = [
     *_crud("outreach", "followup", "add change view"),
     "approvals.view_approval",
     "approvals.decide_approval",
-    *_crud("analysis", "callanalysis", "change view"),
+    "analysis.view_callanalysis",
     *_crud("dispatch", "technician"),
     "core.view_auditevent",
     *_crud("accounts", "apikey", "change view"),
