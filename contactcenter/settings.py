@@ -116,9 +116,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    # Under ASGI a connection must not outlive its request unless pooled; keep 0 by default.
-    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-    _db["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI a connection must not outlive its request, so requests borrow connections
+    # from a per-process pool (psycopg_pool) instead of opening one each time.
+    if env.bool("DATABASE_POOL", default=True):
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+            "timeout": 10,  # seconds to wait for a free connection before failing the request
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -26,11 +26,10 @@ def browser():
         pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop open in this thread while it lives, which
-    # Django takes for an async context; the ORM calls the tests make here are synchronous.
-    # Function scope: the loop must be gone before the database is flushed and restored.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an event loop in this thread while it lives, and Django
+    # refuses ORM calls there. So tests make their data first (request `page` last) and only
+    # drive the browser afterwards; function scope closes the loop before the flush.
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

@@ -29,7 +29,7 @@ def maria():
     return customer
 
 
-def test_a_supervisor_finds_a_customer_and_follows_a_call_to_its_transcript(page, supervisor, maria):
+def test_a_supervisor_finds_a_customer_and_follows_a_call_to_its_transcript(supervisor, maria, page):
     sign_in(page, supervisor.username)
     page.locator("tr.model-customer th a").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
@@ -55,7 +55,7 @@ def test_a_supervisor_finds_a_customer_and_follows_a_call_to_its_transcript(page
     expect(page.locator("#id_customer")).to_have_count(1)
 
 
-def test_status_pills_are_styled(page, supervisor, maria):
+def test_status_pills_are_styled(supervisor, maria, page):
     sign_in(page, supervisor.username)
     page.goto("/admin/calls/call/")
     pill = page.locator(".cc-pill-completed").first
@@ -63,7 +63,7 @@ def test_status_pills_are_styled(page, supervisor, maria):
     expect(pill).to_have_css("background-color", "rgb(216, 243, 220)")
 
 
-def test_an_agent_reads_a_customer_but_cannot_change_it(page, agent, maria):
+def test_an_agent_reads_a_customer_but_cannot_change_it(agent, maria, page):
     sign_in(page, agent.username)
     page.goto(f"/admin/customers/customer/{maria.pk}/change/")
     expect(page.locator("h1")).to_have_text("View customer")

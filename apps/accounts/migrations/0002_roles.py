@@ -1,6 +1,6 @@
 """The three roles and what each may do. Later models extend these grants in their own migrations.
 
-Supervisors run the admin; Agents work the console (approvals) and read customers and calls;
+Supervisors run the admin and staff accounts; Agents work the console (approvals) and read customers and calls;
 Managers read everything and the analytics pages.
 """
 
@@ -27,6 +27,7 @@ SUPERVISORS = [
     *_crud("dispatch", "technician"),
     "core.view_auditevent",
     *_crud("accounts", "apikey", "change view"),
+    *_crud("auth", "user", "add change view"),  # staff accounts and their role; never superuser rights
     "accounts.use_console",
     "accounts.view_analytics",
 ]
