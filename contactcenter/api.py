@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from apps.approvals.api import router as approvals_router
 from apps.calls.api import router as calls_router
 from apps.core.errors import DomainError, InvalidReference
 from apps.customers.api import router as customers_router
@@ -29,6 +30,7 @@ api.add_router("/customers", customers_router)
 api.add_router("/calls", calls_router)
 api.add_router("/promises", promises_router)
 api.add_router("/followups", followups_router)
+api.add_router("/approvals", approvals_router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,6 +1,7 @@
 """The Celery app. Settings come from Django settings under the CELERY_ namespace."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery
@@ -17,6 +18,16 @@ app.conf.task_queues = [
     Queue(name, Exchange(name), routing_key=name) for name in ("live", "analysis", "dialer", "default")
 ]
 app.autodiscover_tasks()
+
+# Periodic sweeps. Only one beat should run, but the tasks tolerate a duplicate.
+app.conf.beat_schedule = {
+    "approvals-sweep": {
+        "task": "apps.approvals.tasks.approvals_sweep",
+        "schedule": timedelta(minutes=5),
+        # A sweep nobody picked up before the next one is due is pointless: drop it.
+        "options": {"expires": 5 * 60},
+    },
+}
 
 # The filesystem broker (embedded default) needs its folders before the first message.
 for option in ("data_folder_in", "data_folder_out", "control_folder"):

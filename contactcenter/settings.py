@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.approvals",
     "apps.analysis",
     "apps.dispatch",
+    "apps.agent",
     "apps.demo",
 ]
 
@@ -226,7 +227,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Card numbers, CVVs and SSNs never reach the logs, whatever logged them.
+    "filters": {"redact": {"()": "apps.core.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
@@ -239,3 +242,36 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
 
 # How long a single health probe may wait on a dependency before it counts as down.
 HEALTH_CHECK_TIMEOUT = 3
+
+# --- The live agent: LLM, fallbacks and guardrails -----------------------------------------------
+
+# Any OpenAI-compatible endpoint. Unset key and base URL: the built-in offline engine answers.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4.1-mini")
+LLM_ANALYSIS_MODEL = env.str("LLM_ANALYSIS_MODEL", default="gpt-4.1-mini")
+# Tried in order after LLM_MODEL: "model" (same endpoint) or "model@https://other-endpoint/v1".
+LLM_FALLBACK_MODELS = env.list("LLM_FALLBACK_MODELS", default=["gpt-4o-mini"])
+# Live turns: a model that has not started answering by then is skipped for the next one.
+LLM_CONNECT_TIMEOUT = env.float("LLM_CONNECT_TIMEOUT", default=2.0)
+LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=4.0)
+LLM_STREAM_IDLE_TIMEOUT = env.float("LLM_STREAM_IDLE_TIMEOUT", default=5.0)
+# USD per million tokens (input, output), for cost traces and budgets.
+LLM_PRICES = env.json(
+    "LLM_PRICES",
+    default={
+        "gpt-4.1-mini": [0.40, 1.60],
+        "gpt-4.1": [2.00, 8.00],
+        "gpt-4o-mini": [0.15, 0.60],
+        "gpt-4o": [2.50, 10.00],
+    },
+)
+
+AGENT_NAME = env.str("AGENT_NAME", default="Ava")
+COMPANY_NAME = env.str("COMPANY_NAME", default="Northwind Auto Finance")
+AGENT_MAX_INPUT_CHARS = 1000
+AGENT_CALL_TOKEN_BUDGET = env.int("AGENT_CALL_TOKEN_BUDGET", default=60000)
+AGENT_CALL_COST_BUDGET = env.float("AGENT_CALL_COST_BUDGET", default=0.50)
+AGENT_TURNS_PER_MINUTE = env.int("AGENT_TURNS_PER_MINUTE", default=20)
+# Turns in a row the agent could not make sense of before it hands off to a person.
+AGENT_MAX_MISUNDERSTANDINGS = 3

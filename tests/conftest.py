@@ -1,4 +1,15 @@
+"""Shared fixtures.
+
+A test that needs real transactions (threads, the live server, channels' database hops) uses
+`django_db(transaction=True, serialized_rollback=True)`: always with serialized rollback, since a
+flush without it recreates content types that the next serialized test would then duplicate,
+and drops the roles the data migrations made.
+"""
+
+import os
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
@@ -37,3 +48,14 @@ def raw_api_key(db) -> str:
 def api(raw_api_key) -> Client:
     """A client that authenticates as another system, with an API key."""
     return Client(headers={"X-API-Key": raw_api_key})
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres` tests need PostgreSQL: skipped elsewhere, unless REQUIRE_POSTGRES=1 makes that a failure."""
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))

@@ -126,3 +126,21 @@ class TechnicianFactory(factory.django.DjangoModelFactory):
     latitude = Decimal("37.804400")
     longitude = Decimal("-122.271100")
     specializations = factory.LazyFunction(lambda: ["towing", "battery"])
+
+
+class DispatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dispatch.Dispatch"  # by label: imports stay at the top of this file
+
+    call = factory.SubFactory(CallFactory)
+    customer = factory.SelfAttribute("call.customer")
+    technician = factory.SubFactory(TechnicianFactory, availability="busy")
+    location_text = "I-880 near the Coliseum exit in Oakland"
+    place_name = "Oakland, CA"
+    latitude = Decimal("37.804400")
+    longitude = Decimal("-122.271200")
+    issue = "battery"
+    severity = "urgent"
+    eta_minutes = 41  # busy: 30 minutes more
+    distance_km = Decimal("0.01")
+    score = Decimal("0.9300")

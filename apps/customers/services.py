@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.errors import Conflict
 from apps.core.services import Actor, audit_record, field_changes
-from apps.customers.models import Customer
+from apps.customers.models import Customer, DoNotCallEntry
 
 _UNIQUE_FIELDS = {"phone": "phone number", "account_number": "account number"}
 
@@ -41,3 +41,17 @@ def customer_update(*, actor: Actor, customer: Customer, data: dict[str, Any]) -
         _validate_and_save(customer, update_fields=[*changes, "updated_at"])
         audit_record(actor=actor, action="customer.update", obj=customer, details={"changes": changes})
     return customer
+
+
+@transaction.atomic
+def customer_opt_out(*, customer_id: int, source: str, actor: Actor, reason: str = "") -> None:
+    """The customer asked not to be called: flag them and put the number on the do-not-call list."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if not customer.do_not_call:
+        customer.do_not_call = True
+        customer.save(update_fields=["do_not_call", "updated_at"])
+    _, created = DoNotCallEntry.objects.get_or_create(
+        phone=customer.phone, defaults={"source": source, "reason": reason or "Opted out"}
+    )
+    if created:
+        audit_record(actor=actor, action="customer.opt_out", obj=customer, details={"source": source})

@@ -64,3 +64,68 @@ class Technician(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.base_location})"
+
+
+class Severity(models.TextChoices):
+    EMERGENCY = "emergency", "Emergency"  # unsafe where they are: a live lane, an accident, a child locked in
+    URGENT = "urgent", "Urgent"
+    STANDARD = "standard", "Standard"
+
+
+class DispatchStatus(models.TextChoices):
+    DISPATCHED = "dispatched", "Dispatched"
+    NO_TECHNICIAN = "no_technician", "No technician available"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+
+
+class Dispatch(TimeStampedModel):
+    """A technician sent to a stranded driver, and why that one: the ranking is kept in `breakdown`."""
+
+    # One dispatch per call: the agent's tool may be called again and must not send a second truck.
+    call = models.OneToOneField("calls.Call", on_delete=models.PROTECT, related_name="dispatch")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+        db_index=False,  # covered by dispatch_customer_idx
+    )
+    technician = models.ForeignKey(
+        Technician, null=True, blank=True, on_delete=models.PROTECT, related_name="dispatches"
+    )
+    location_text = models.CharField(max_length=255, help_text="Where the caller said they are, in their words.")
+    place_name = models.CharField(max_length=100, blank=True, help_text="The city that was placed on the map.")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    issue = models.CharField(max_length=10, choices=Specialization)
+    severity = models.CharField(max_length=10, choices=Severity)
+    status = models.CharField(max_length=15, choices=DispatchStatus, default=DispatchStatus.DISPATCHED)
+    eta_minutes = models.PositiveIntegerField(null=True, blank=True)
+    distance_km = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    breakdown = models.JSONField(
+        default=dict, blank=True, help_text="The candidates ranked, best first, with each part of their score."
+    )
+
+    class Meta:
+        verbose_name_plural = "dispatches"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="dispatch_customer_idx"),
+            models.Index(fields=["status", "created_at"], name="dispatch_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="dispatched") | Q(technician__isnull=False),
+                name="dispatch_dispatched_has_technician",
+                violation_error_message="A dispatched job needs a technician.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="no_technician") | Q(technician__isnull=True),
+                name="dispatch_no_technician_has_none",
+                violation_error_message="A job with no technician available cannot name one.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_issue_display()} · {self.customer.name} · {self.get_status_display()}"

@@ -15,6 +15,7 @@ from apps.outreach.models import FollowUp
 from tests.factories import (
     ApprovalFactory,
     CallFactory,
+    DispatchFactory,
     FollowUpFactory,
     PaymentFactory,
     PromiseFactory,
@@ -60,6 +61,7 @@ def objects(supervisor) -> dict:
         "approvals.approval": ApprovalFactory(customer=call.customer, call=call),
         "analysis.callanalysis": CallAnalysis.objects.create(call=call, status="completed", summary="Promised $300."),
         "dispatch.technician": TechnicianFactory(),
+        "dispatch.dispatch": DispatchFactory(call=call, customer=call.customer),
         "core.auditevent": audit_record(actor=supervisor, action="test.event", obj=call.customer),
     }
     found["accounts.apikey"] = ApiKey.objects.get(name="billing")

@@ -1,0 +1,138 @@
+"""The web chat channel: the same agent engine over a browser WebSocket (the console's test call).
+
+Protocol (JSON messages over `WS /ws/chat/`, for signed-in users with the console permission):
+
+  client -> server
+    {"type": "start", "workflow": "collections", "customer_id": 12, "direction": "inbound"}
+    {"type": "resume", "call_id": 345}
+    {"type": "message", "text": "I can pay 300 on Friday"}
+  server -> client
+    {"type": "started", "call_id": 345, "workflow": "collections", "version": "…", "step": "verify_identity"}
+    {"type": "token", "text": "…"}            the reply as it streams
+    {"type": "reply", "text": "…", "step": "…"}  the whole reply, once complete
+    {"type": "handoff", "reason": "…", "summary": "…"}
+    {"type": "ended", "reason": "…"}
+    {"type": "error", "detail": "…"}
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
+from apps.agent.workflows import WORKFLOWS
+from apps.calls.models import TERMINAL_STATUSES, Call, Channel
+from apps.customers.models import Customer
+
+MAX_MESSAGE_CHARS = 2000
+UNAUTHENTICATED, FORBIDDEN = 4401, 4403
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(user.has_perm)("accounts.use_console"):
+            await self.close(code=FORBIDDEN)
+            return
+        self.session: AgentSession | None = None
+        self.turn: asyncio.Task | None = None
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "turn", None) and not self.turn.done():
+            self.turn.cancel()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "start":
+            await self._start(content)
+        elif kind == "resume":
+            await self._resume(content)
+        elif kind == "message":
+            await self._message(content)
+        else:
+            await self._error("Unknown message type; expected start, resume or message.")
+
+    async def _start(self, content: dict) -> None:
+        if self.session is not None:
+            return await self._error("This chat already has a conversation.")
+        workflow = content.get("workflow")
+        direction = content.get("direction", "inbound")
+        customer_id = content.get("customer_id")
+        if workflow not in WORKFLOWS:
+            return await self._error(f"workflow must be one of: {', '.join(WORKFLOWS)}.")
+        if direction not in ("inbound", "outbound"):
+            return await self._error("direction must be inbound or outbound.")
+        if customer_id is not None and not (
+            isinstance(customer_id, int) and await Customer.objects.filter(pk=customer_id).aexists()
+        ):
+            return await self._error(f"No customer with id {customer_id}.")
+        if direction == "outbound" and customer_id is None:
+            return await self._error("An outbound conversation needs a customer_id.")
+        self.session = await AgentSession.start(
+            workflow=workflow,
+            channel=Channel.WEB_CHAT,
+            direction=direction,
+            customer_id=customer_id,
+            reason=f"Web chat test by {self.scope['user'].get_username()}",
+        )
+        await self._started()
+        await self._relay(self.session.greet())
+
+    async def _resume(self, content: dict) -> None:
+        call_id = content.get("call_id")
+        call = (
+            await Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).afirst()
+            if isinstance(call_id, int)
+            else None
+        )
+        if call is None or not call.state:
+            return await self._error(f"No web chat with id {call_id}.")
+        if call.status in TERMINAL_STATUSES:
+            return await self._error("That conversation has ended.")
+        self.session = await AgentSession.resume(call.pk)
+        await self._started()
+
+    async def _message(self, content: dict) -> None:
+        text = content.get("text")
+        if self.session is None:
+            return await self._error("Start a conversation first.")
+        if not isinstance(text, str) or not text.strip():
+            return await self._error("text must be a non-empty string.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            return await self._error(f"text is longer than {MAX_MESSAGE_CHARS} characters.")
+        if self.turn and not self.turn.done():
+            return await self._error("Wait for the reply before sending another message.")
+        # The turn runs in a task so this consumer keeps receiving while it streams.
+        self.turn = asyncio.create_task(self._relay(self.session.reply(text)))
+
+    async def _started(self) -> None:
+        state = self.session.state
+        await self.send_json(
+            {
+                "type": "started",
+                "call_id": self.session.call_id,
+                "workflow": state.workflow,
+                "version": state.version,
+                "step": state.step,
+            }
+        )
+
+    async def _relay(self, events: AsyncIterator[Event]) -> None:
+        async for event in events:
+            if isinstance(event, Token):
+                await self.send_json({"type": "token", "text": event.text})
+            elif isinstance(event, ReplyEnd):
+                await self.send_json({"type": "reply", "text": event.text, "step": self.session.state.step})
+            elif isinstance(event, Handoff):
+                await self.send_json({"type": "handoff", "reason": event.reason, "summary": event.summary})
+            elif isinstance(event, Ended):
+                await self.send_json({"type": "ended", "reason": event.reason})
+
+    async def _error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})

@@ -1,0 +1,38 @@
+"""What the agent knows about the caller before the conversation: the customer record, as context."""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.agent.prompts import CustomerContext
+from apps.customers.models import Customer
+
+
+def load_customer(customer_id: int | None) -> CustomerContext:
+    if customer_id is None:
+        return CustomerContext(customer_id=None)
+    customer = Customer.objects.get(pk=customer_id)
+    profile = customer.profile or {}
+    on_file: dict = {"phone": customer.phone, "language": customer.language, "currency": customer.currency}
+    if vehicle := profile.get("vehicle"):
+        on_file["vehicle"] = " ".join(str(vehicle[k]) for k in ("make", "model") if vehicle.get(k))
+        for key in ("year", "color", "plate"):
+            if vehicle.get(key):
+                on_file[f"vehicle_{key}"] = vehicle[key]
+    if address := profile.get("address"):
+        on_file["home_city"] = ", ".join(str(address[k]) for k in ("city", "state") if address.get(k))
+    return CustomerContext(
+        customer_id=customer.pk,
+        full_name=customer.name,
+        first_name=customer.name.split()[0],
+        on_file=on_file,
+        timezone=customer.timezone,
+    )
+
+
+def session_today(customer: CustomerContext) -> date:
+    """Today in the customer's time zone: "tomorrow" means their tomorrow."""
+    zone = ZoneInfo(customer.timezone or settings.TIME_ZONE)
+    return timezone.localdate(timezone=zone)

@@ -1,0 +1,97 @@
+"""Guardrails around each turn: what comes in, what goes out, and how much a call may spend.
+
+- Input: a length cap; card numbers, CVVs and SSNs redacted; prompt-injection attempts recorded
+  and neutralised (the caller's words are data, never instructions).
+- Output: the agent never commits to what only a person may grant (waivers, settlements).
+- Budgets: tokens and cost per call, and turns per caller per minute. Hitting one hands off.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.core.redaction import redact
+
+INJECTION = re.compile(
+    r"ignore\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+|above\s+|earlier\s+)*(?:instructions|rules|prompts?|guidelines)"
+    r"|(?:disregard|forget|override)\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+)*(?:instructions|rules|prompts?|guidelines|programming)"
+    r"|system\s+prompt|developer\s+mode|jailbreak|new\s+instructions|you\s+are\s+now\b|from\s+now\s+on\s+you"
+    r"|pretend\s+(?:to\s+be|you\s+are)|act\s+as\s+(?:an?\s+)?(?:admin|administrator|developer|supervisor|system)"
+    r"|<\|?/?(?:system|assistant|im_start|im_end)\|?>|\[/?(?:system|inst)\]",
+    re.IGNORECASE,
+)
+# Markup that could pose as a role boundary in a prompt.
+_ROLE_MARKUP = re.compile(r"<\|?/?(?:system|assistant|user|im_start|im_end)\|?>|\[/?(?:system|inst)\]", re.IGNORECASE)
+
+_GRANT_VERBS = (
+    r"waive|waived|approve|approved|forgive|forgiven|remove|removed|cancel|cancell?ed|credit|credited|"
+    r"reverse|reversed|settle|settled|reduce|reduced|drop|dropped|wipe|wiped"
+)
+COMMITMENT = re.compile(
+    rf"\b(?:i|we)(?:'ve|’ve|'ll|’ll| have| will| can| could| am| are| just)?(?: going to| able to| be able to| now)?"
+    rf"\s+(?:go ahead and\s+)?(?:{_GRANT_VERBS})\b"
+    rf"|\b(?:is|are|has been|have been|was|were|'s been|’s been)\s+(?:now\s+|officially\s+)?"
+    rf"(?:waived|approved|forgiven|removed|cancell?ed|credited|settled|reduced|wiped)\b"
+    r"|\b(?:fees?|charges?|balance|debt)\s+(?:is|are|has been|have been|was|were|'s|’s)\s+(?:now\s+|all\s+)?"
+    r"(?:gone|removed|waived|cleared|forgiven|taken care of|wiped|zero)\b"
+    r"|\byou\s+(?:no longer|don't|do not|won't|will not)\s+(?:have to\s+)?(?:owe|pay)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class GuardedInput:
+    text: str  # what may be stored and sent to the model
+    redacted: list[str] = field(default_factory=list)  # kinds removed: card, cvv, ssn
+    injection: bool = False
+    truncated: bool = False
+
+
+def guard_input(text: str) -> GuardedInput:
+    # Redact before cutting, so a cut can never leave part of a card number behind.
+    text, found = redact(" ".join(text.split()))
+    limit = settings.AGENT_MAX_INPUT_CHARS
+    truncated = len(text) > limit
+    text = text[:limit].rstrip()
+    injection = bool(INJECTION.search(text))
+    if injection:
+        text = _ROLE_MARKUP.sub(" ", text)
+    return GuardedInput(text=text, redacted=found, injection=injection, truncated=truncated)
+
+
+def commitment_violation(sentence: str) -> str | None:
+    """The phrase by which the sentence grants something only a person may grant, if any."""
+    match = COMMITMENT.search(sentence)
+    return match.group(0) if match else None
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_tokens: int
+    max_cost: Decimal
+
+    @classmethod
+    def from_settings(cls) -> "Budget":
+        return cls(settings.AGENT_CALL_TOKEN_BUDGET, Decimal(str(settings.AGENT_CALL_COST_BUDGET)))
+
+    def exhausted(self, tokens: int, cost: Decimal) -> str | None:
+        if tokens >= self.max_tokens:
+            return f"token budget of {self.max_tokens} used"
+        if cost >= self.max_cost:
+            return f"cost budget of ${self.max_cost} used"
+        return None
+
+
+async def rate_limited(caller_key: str) -> bool:
+    """True when this caller has taken more turns in the current minute than allowed (shared via the cache)."""
+    key = f"agent-turns:{caller_key}"
+    await cache.aadd(key, 0, timeout=60)
+    try:
+        turns = await cache.aincr(key)
+    except ValueError:  # expired between add and incr
+        await cache.aset(key, 1, timeout=60)
+        turns = 1
+    return turns > settings.AGENT_TURNS_PER_MINUTE

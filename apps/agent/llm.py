@@ -1,0 +1,189 @@
+"""The LLM: any OpenAI-compatible Chat Completions endpoint, streamed, with a fallback chain.
+
+The chain is LLM_MODEL then LLM_FALLBACK_MODELS, each "model" (same endpoint) or "model@base_url".
+A model that fails before it has said anything (connection, timeout, 5xx, bad response) is
+skipped for the next; when all fail the caller gets LLMUnavailable and the offline engine
+answers. Live turns have tight timeouts, and the client never retries on its own.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import openai
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class LLMUnavailable(Exception):
+    """No model in the chain answered."""
+
+
+class LLMStreamBroken(Exception):
+    """A model failed after it had started answering; what it said so far stands."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    model: str
+    base_url: str
+    api_key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}@{self.base_url}" if self.base_url else self.model
+
+
+def configured() -> bool:
+    return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
+
+
+def chain() -> list[Endpoint]:
+    key = settings.OPENAI_API_KEY or "not-needed"  # local servers accept any key
+    endpoints = []
+    for entry in [settings.LLM_MODEL, *settings.LLM_FALLBACK_MODELS]:
+        model, _, base_url = entry.partition("@")
+        endpoint = Endpoint(model.strip(), (base_url or settings.OPENAI_BASE_URL).strip(), key)
+        if endpoint.model and endpoint not in endpoints:
+            endpoints.append(endpoint)
+    return endpoints
+
+
+@cache
+def _client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
+    timeout = openai.Timeout(
+        connect=settings.LLM_CONNECT_TIMEOUT,
+        read=settings.LLM_STREAM_IDLE_TIMEOUT,
+        write=settings.LLM_CONNECT_TIMEOUT,
+        pool=settings.LLM_CONNECT_TIMEOUT,
+    )
+    return openai.AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
+
+
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
+    prices = settings.LLM_PRICES.get(model)
+    if not prices:
+        return Decimal(0)
+    per_million = Decimal(1_000_000)
+    return (Decimal(str(prices[0])) * prompt_tokens + Decimal(str(prices[1])) * completion_tokens) / per_million
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass
+class Attempt:
+    """One request to one model: what the trace records."""
+
+    endpoint: Endpoint
+    started: float
+    ttft_ms: float | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str = ""
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def cost(self) -> Decimal:
+        return cost_usd(self.endpoint.model, self.prompt_tokens, self.completion_tokens)
+
+
+@dataclass
+class Completion:
+    """What the chain produced for one request: events arrive through `stream`, attempts for the trace."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def answered(self) -> Attempt | None:
+        return next((a for a in self.attempts if not a.error), None)
+
+
+async def _next_chunk(iterator, wait: float):
+    return await asyncio.wait_for(anext(iterator), timeout=wait)
+
+
+async def stream(
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    tool_choice: str | dict[str, Any],
+    completion: Completion,
+) -> AsyncIterator[str]:
+    """Yield the reply's text as it arrives; tool calls and usage land in `completion.attempts`."""
+    for endpoint in chain():
+        attempt = Attempt(endpoint=endpoint, started=time.perf_counter())
+        completion.attempts.append(attempt)
+        said_something = False
+        response = None
+        try:
+            kwargs: dict[str, Any] = {
+                "model": endpoint.model,
+                "messages": messages,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            if tools:
+                kwargs.update(tools=tools, tool_choice=tool_choice, parallel_tool_calls=False)
+            response = await asyncio.wait_for(
+                _client(endpoint.base_url, endpoint.api_key).chat.completions.create(**kwargs),
+                timeout=settings.LLM_FIRST_TOKEN_TIMEOUT,
+            )
+            iterator = aiter(response)
+            partial: dict[int, ToolCall] = {}
+            timeout = settings.LLM_FIRST_TOKEN_TIMEOUT - (time.perf_counter() - attempt.started)
+            while True:
+                try:
+                    chunk = await _next_chunk(iterator, max(timeout, 0.05))
+                except StopAsyncIteration:
+                    break
+                timeout = settings.LLM_STREAM_IDLE_TIMEOUT
+                if attempt.ttft_ms is None:
+                    attempt.ttft_ms = (time.perf_counter() - attempt.started) * 1000
+                if chunk.usage:
+                    attempt.prompt_tokens = chunk.usage.prompt_tokens or 0
+                    attempt.completion_tokens = chunk.usage.completion_tokens or 0
+                for choice in chunk.choices or ():
+                    delta = choice.delta
+                    for call in delta.tool_calls or ():
+                        current = partial.setdefault(call.index, ToolCall(call.id or "", "", ""))
+                        if call.id:
+                            current.id = call.id
+                        if call.function and call.function.name:
+                            current.name += call.function.name
+                        if call.function and call.function.arguments:
+                            current.arguments += call.function.arguments
+                    if delta.content:
+                        said_something = True
+                        attempt.text += delta.content
+                        yield delta.content
+            attempt.tool_calls = [call for _, call in sorted(partial.items()) if call.name]
+            for index, call in enumerate(attempt.tool_calls):
+                call.id = call.id or f"call_{index}"
+                json.loads(call.arguments or "{}")  # a malformed call is the model's failure
+            attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
+            if not said_something and not attempt.tool_calls:
+                raise ValueError("empty response")
+            return
+        except (openai.OpenAIError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
+            attempt.error = f"{type(exc).__name__}: {exc}"[:300]
+            logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
+            if said_something:
+                raise LLMStreamBroken(attempt.error) from exc
+        finally:
+            if response is not None:
+                await response.close()  # also when the caller stops reading mid-stream
+    raise LLMUnavailable("; ".join(a.error for a in completion.attempts) or "no model configured")

@@ -1,0 +1,173 @@
+"""Tools for negotiating within the collections rules, recording promises, and asking a person."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from apps.agent.tools.account import customer_for
+from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, tool
+from apps.approvals.services import approval_request
+from apps.calls.models import Call
+from apps.core.errors import DomainError
+from apps.outreach.services import followup_schedule
+from apps.promises.models import PaymentMethod, PromiseSource
+from apps.promises.policy import CENT, POLICY
+from apps.promises.services import promise_record
+
+Money = Decimal
+
+
+def _account(ctx: ToolContext) -> dict:
+    account = ctx.state.fact("account")
+    if not account:
+        raise ToolRefused("look up the account first")
+    return account
+
+
+def _said_amount(ctx: ToolContext, amount: Decimal) -> bool:
+    return str(amount.quantize(CENT)) in ctx.state.fact("caller_amounts", [])
+
+
+@tool(
+    description=(
+        "Check payment terms against the rules before reading them back. kind: 'full' pays the whole balance; "
+        "'plan' is a first payment of a plan; 'settlement' pays less than the balance to settle. amount and "
+        "due_date must be what the caller said."
+    ),
+)
+def propose_payment(
+    ctx: ToolContext,
+    kind: Literal["full", "plan", "settlement"],
+    amount: Money,
+    due_date: date,
+    method: PaymentMethod | None = None,
+) -> dict:
+    account = _account(ctx)
+    balance = Decimal(account["balance"])
+    amount = amount.quantize(CENT)
+    if kind == "full":
+        if amount != balance:
+            raise ToolInvalid("amount", f"paying in full means the balance, {balance}")
+    elif not _said_amount(ctx, amount):
+        raise ToolInvalid("amount", "the caller has not said this amount; ask them how much they can pay")
+    if due_date.isoformat() not in ctx.state.fact("caller_dates", []) and due_date != ctx.today:
+        raise ToolInvalid("due_date", "the caller has not said this date; ask them when they can pay")
+    if due_date < ctx.today:
+        raise ToolInvalid("due_date", "the date is in the past")
+    if due_date > POLICY.latest_date(ctx.today):
+        raise ToolInvalid("due_date", f"the date must be by {POLICY.latest_date(ctx.today).isoformat()}")
+    if kind == "plan":
+        if amount >= balance:
+            raise ToolInvalid("kind", "that pays the whole balance: use kind 'full'")
+        if amount < POLICY.min_payment(balance):
+            raise ToolInvalid("amount", f"a plan's first payment must be at least {POLICY.min_payment(balance)}")
+    if kind == "settlement":
+        if amount >= balance:
+            raise ToolInvalid("kind", "that pays the whole balance: use kind 'full'")
+        if amount < POLICY.settlement_floor(balance):
+            raise ToolRefused(
+                "below the settlement floor: only a specialist can approve it; use request_approval with kind "
+                "'settlement'"
+            )
+    plan = {
+        "kind": kind,
+        "amount": str(amount),
+        "due_date": due_date.isoformat(),
+        "method": method or "",
+        "remaining_balance": str(balance - amount) if kind == "plan" else "0.00",
+    }
+    ctx.state.facts["plan"] = plan
+    ctx.state.confirmations["promise_terms"] = False  # new terms need a new yes
+    return plan
+
+
+@tool(
+    description="Record the promise to pay, once the caller has heard the amount and date read back and said yes.",
+    side_effect=True,
+)
+def record_promise(ctx: ToolContext) -> dict:
+    plan = ctx.state.fact("plan")
+    if not plan:
+        raise ToolRefused("agree the terms with propose_payment first")
+    if not ctx.state.confirmations.get("promise_terms"):
+        raise ToolRefused("read the amount and date back and get a clear yes first")
+    promise = promise_record(
+        customer_id=customer_for(ctx).pk,
+        call_id=ctx.call_id,
+        amount=Decimal(plan["amount"]),
+        due_date=date.fromisoformat(plan["due_date"]),
+        method=plan["method"],
+        source=PromiseSource.AGENT,
+        confidence=95,
+        actor=ctx.actor,
+    )
+    ctx.state.facts["promise_id"] = promise.pk
+    return {"promise_id": promise.pk, "amount": str(promise.amount), "due_date": promise.due_date.isoformat()}
+
+
+@tool(
+    description=(
+        "Ask a specialist to approve what you may not grant: waiving the late fee, or a settlement below the "
+        "floor. Tell the caller a specialist will confirm; never say it is approved. amount: the settlement the "
+        "caller offered (settlements only). reason: why, in one sentence."
+    ),
+    side_effect=True,
+)
+def request_approval(
+    ctx: ToolContext,
+    kind: Literal["fee_waiver", "settlement"],
+    reason: Annotated[str, Field(min_length=3, max_length=500)],
+    amount: Money | None = None,
+    confidence: Annotated[int, Field(ge=0, le=100)] = 70,
+) -> dict:
+    account = _account(ctx)
+    customer = customer_for(ctx)
+    balance = Decimal(account["balance"])
+    if kind == "fee_waiver":
+        if Decimal(account["late_fee"]) <= 0:
+            raise ToolRefused("there is no fee to waive on this account")
+        payload = {"fee": "late_fee", "amount": account["late_fee"]}
+    else:
+        if amount is None or not _said_amount(ctx, amount):
+            raise ToolInvalid("amount", "the caller has not offered this amount; ask what they can pay")
+        dates = sorted(ctx.state.fact("caller_dates", []))
+        due = dates[-1] if dates else POLICY.latest_date(ctx.today).isoformat()
+        payload = {"settlement_amount": str(amount.quantize(CENT)), "balance": str(balance), "due_date": due}
+    try:
+        approval = approval_request(
+            kind=kind,
+            customer=customer,
+            call=Call.objects.get(pk=ctx.call_id),
+            payload=payload,
+            reasoning=f"{reason} (Balance {balance}, {account['days_overdue']} days overdue.)",
+            confidence=confidence,
+            actor=ctx.actor,
+        )
+    except DomainError as exc:
+        raise ToolInvalid("kind", exc.message) from exc
+    ctx.state.facts["approval_id"] = approval.pk
+    ctx.state.facts["approval_kind"] = kind
+    return {"approval_id": approval.pk, "status": approval.status, "decision_within": "two business days"}
+
+
+@tool(
+    description="Schedule a call back the caller asked for, on the day they said (or the next day).",
+    side_effect=True,
+)
+def schedule_callback(
+    ctx: ToolContext, reason: Annotated[str, Field(min_length=3, max_length=200)], day: date | None = None
+) -> dict:
+    customer = customer_for(ctx)
+    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo("UTC")
+    when = day or ctx.today + timedelta(days=1)
+    if when < ctx.today or when > ctx.today + timedelta(days=30):
+        raise ToolInvalid("day", "a callback must be within the next 30 days")
+    due_at = datetime.combine(when, time(10, 0), tzinfo=zone)
+    followup = followup_schedule(
+        actor=ctx.actor, customer_id=customer.pk, due_at=due_at, reason=reason, requested_by_customer=True
+    )
+    ctx.state.facts["callback"] = {"followup_id": followup.pk, "day": when.isoformat()}
+    return {"followup_id": followup.pk, "day": when.isoformat()}

@@ -1,0 +1,120 @@
+"""What a turn records: its trace events and its latency breakdown.
+
+The engine's own overhead is the time from the caller's words arriving to the first token sent,
+minus the time spent waiting on the LLM before that token (its time to first token, and any
+tool-call rounds before it).
+"""
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from apps.agent.llm import Completion
+from apps.calls.models import TraceEvent, TraceKind
+from apps.calls.services import Utterance
+
+# An LLM trace keeps the system prompt and this many of the latest messages.
+TRACED_MESSAGES = 6
+
+
+class TurnLog:
+    def __init__(self, turn: int) -> None:
+        self.turn = turn
+        self.started = time.perf_counter()
+        self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
+        self.step_changed = False
+        self.utterances: list[Utterance] = []
+        self._traces: list[TraceEvent] = []
+        self._first_token: float | None = None
+        self._llm_wait_ms = 0.0
+        self._tools_ms = 0.0
+        self._round_started: float | None = None
+        self._rounds = 0
+
+    def trace(
+        self,
+        kind: str,
+        name: str,
+        *,
+        ok: bool = True,
+        latency_ms: float | None = None,
+        payload: dict[str, Any] | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: Decimal = Decimal(0),
+    ) -> None:
+        self._traces.append(
+            TraceEvent(
+                turn=self.turn,
+                kind=kind,
+                name=name[:100],
+                ok=ok,
+                latency_ms=latency_ms,
+                payload=payload or {},
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                cost_usd=cost,
+                at=timezone.now(),
+            )
+        )
+
+    def first_token(self) -> None:
+        if self._first_token is None:
+            self._first_token = time.perf_counter()
+
+    def tool_ms(self, ms: float) -> None:
+        self._tools_ms += ms
+
+    def llm_started(self) -> None:
+        self._round_started = time.perf_counter()
+        self._rounds += 1
+
+    def llm_finished(self, completion: Completion, messages: list[dict[str, Any]]) -> None:
+        round_end = time.perf_counter()
+        if self._round_started is not None and (self._first_token is None or self._first_token > self._round_started):
+            # Until the first token, the caller is waiting on the model: that wait is not ours.
+            until = self._first_token if self._first_token is not None else round_end
+            self._llm_wait_ms += (until - self._round_started) * 1000
+        traced = messages[:1] + messages[1:][-TRACED_MESSAGES:]
+        for attempt in completion.attempts:
+            self.trace(
+                TraceKind.LLM_CALL,
+                attempt.endpoint.model,
+                ok=not attempt.error,
+                latency_ms=attempt.latency_ms,
+                prompt_tokens=attempt.prompt_tokens,
+                completion_tokens=attempt.completion_tokens,
+                cost=attempt.cost,
+                payload={
+                    "endpoint": attempt.endpoint.base_url,
+                    "ttft_ms": attempt.ttft_ms,
+                    "error": attempt.error,
+                    "text": attempt.text,
+                    "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in attempt.tool_calls],
+                    "messages": traced,
+                },
+            )
+
+    def timings(self) -> dict[str, Any]:
+        now = time.perf_counter()
+        first = self._first_token if self._first_token is not None else now
+        first_ms = (first - self.started) * 1000
+        return {
+            "mode": self.mode,
+            "first_token_ms": round(first_ms, 3),
+            "llm_wait_ms": round(self._llm_wait_ms, 3),
+            "overhead_ms": round(max(first_ms - self._llm_wait_ms, 0.0), 3),
+            "tools_ms": round(self._tools_ms, 3),
+            "total_ms": round((now - self.started) * 1000, 3),
+            "llm_rounds": self._rounds,
+        }
+
+    def finish(self) -> list[TraceEvent]:
+        """The turn's traces, with its latency breakdown last."""
+        if self.turn:
+            timings = self.timings()
+            self.trace(TraceKind.TURN, f"turn {self.turn}", latency_ms=timings["total_ms"], payload=timings)
+        traces, self._traces = self._traces, []
+        return traces

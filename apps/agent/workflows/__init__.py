@@ -1,0 +1,17 @@
+"""The workflows the agent runs, by name."""
+
+from apps.agent.workflows.base import Required, Step, Transition, Workflow
+from apps.agent.workflows.collections import COLLECTIONS
+from apps.agent.workflows.roadside import ROADSIDE
+
+WORKFLOWS: dict[str, Workflow] = {workflow.name: workflow for workflow in (COLLECTIONS, ROADSIDE)}
+
+
+def get_workflow(name: str) -> Workflow:
+    try:
+        return WORKFLOWS[name]
+    except KeyError:
+        raise KeyError(f"No workflow {name!r}; known: {', '.join(WORKFLOWS)}") from None
+
+
+__all__ = ["WORKFLOWS", "Required", "Step", "Transition", "Workflow", "get_workflow"]

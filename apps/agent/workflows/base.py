@@ -1,0 +1,123 @@
+"""How a workflow is defined: steps, their tools, and the transitions code decides.
+
+A workflow's version is a hash of its whole definition, transition code included, so every call
+records exactly which rules it ran under.
+"""
+
+import hashlib
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from apps.agent.state import ConversationState
+
+Condition = Callable[[ConversationState], bool]
+# Reads the caller's answer in a step (yes/no, goodbye) into the state: code, not the model, decides.
+Listener = Callable[[ConversationState, Any], None]
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: str
+    when: Condition
+    reason: str  # a plain description, also part of the version
+
+
+@dataclass(frozen=True)
+class Required:
+    """A tool the agent must call in this step (forced with tool_choice) once `when` holds."""
+
+    tool: str
+    when: Condition = lambda state: True
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    goal: str  # one line, shown to supervisors and in the prompt
+    instructions: str
+    tools: tuple[str, ...] = ()
+    required: tuple[Required, ...] = ()
+    slots: tuple[str, ...] = ()
+    confirmations: tuple[str, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    listen: Listener | None = None
+    terminal: bool = False
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    description: str
+    start: dict[str, str]  # direction -> first step
+    steps: tuple[Step, ...]
+    # What the greeting says, per direction; rendered by the engine with the customer's data.
+    greetings: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [step.name for step in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate step names")
+        for step in self.steps:
+            for transition in step.transitions:
+                if transition.to not in names:
+                    raise ValueError(f"{self.name}.{step.name}: transition to unknown step {transition.to!r}")
+        for direction, first in self.start.items():
+            if first not in names:
+                raise ValueError(f"{self.name}: {direction} starts at unknown step {first!r}")
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"{self.name} has no step {name!r}")
+
+    def pending_required(self, state: ConversationState) -> str | None:
+        """The tool the agent must call now, if any."""
+        for required in self.step(state.step).required:
+            if required.when(state) and not state.called(required.tool, in_step=state.step):
+                return required.tool
+        return None
+
+    def next_step(self, state: ConversationState) -> Transition | None:
+        for transition in self.step(state.step).transitions:
+            if transition.when(state):
+                return transition
+        return None
+
+    @cached_property
+    def version(self) -> str:
+        """A content hash of the definition, including the source of every condition."""
+
+        def source(fn: Callable) -> str:
+            try:
+                return inspect.getsource(fn).strip()
+            except (OSError, TypeError):
+                return repr(fn)
+
+        canonical = {
+            "name": self.name,
+            "start": self.start,
+            "greetings": self.greetings,
+            "steps": [
+                {
+                    "name": s.name,
+                    "goal": s.goal,
+                    "instructions": s.instructions,
+                    "tools": s.tools,
+                    "required": [(r.tool, r.reason, source(r.when)) for r in s.required],
+                    "slots": s.slots,
+                    "confirmations": s.confirmations,
+                    "transitions": [(t.to, t.reason, source(t.when)) for t in s.transitions],
+                    "listen": source(s.listen) if s.listen else None,
+                    "terminal": s.terminal,
+                }
+                for s in self.steps
+            ],
+        }
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return digest[:16]

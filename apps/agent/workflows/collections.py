@@ -1,0 +1,185 @@
+"""Collections, inbound and outbound.
+
+Verify identity against the record, look up the account, negotiate within the rules (pay in full,
+or a plan), read the terms back and get a yes before recording the promise, then wrap up and wait
+for an explicit goodbye. Fee waivers and settlements below the floor go to a person for approval.
+"""
+
+from apps.agent.state import ConversationState as S
+from apps.agent.workflows.base import Required, Step, Transition, Workflow
+
+HANDOFF_TOOL = "transfer_to_human"
+
+
+def identified(s: S) -> bool:
+    return bool(s.fact("customer_id"))
+
+
+def verified(s: S) -> bool:
+    return bool(s.fact("identity_verified"))
+
+
+def account_presented(s: S) -> bool:
+    return bool(s.fact("account")) and s.replies_in_step >= 1
+
+
+def terms_agreed(s: S) -> bool:
+    return bool(s.fact("plan"))
+
+
+def terms_confirmed(s: S) -> bool:
+    return s.confirmations.get("promise_terms") is True
+
+
+def terms_withdrawn(s: S) -> bool:
+    return not s.fact("plan")
+
+
+def promise_recorded(s: S) -> bool:
+    return bool(s.fact("promise_id"))
+
+
+def person_asked(s: S) -> bool:
+    return bool(s.fact("approval_id")) or bool(s.fact("callback"))
+
+
+def caller_done(s: S) -> bool:
+    return s.fact("caller_done", False) and s.replies_in_step >= 1
+
+
+# --- listeners: the caller's answers, read by code -------------------------------------------
+
+
+def party_answer(s: S, u) -> None:
+    if u.affirm is not None:
+        s.facts["party_confirmed"] = u.affirm
+
+
+def terms_answer(s: S, u) -> None:
+    new_terms = u.correction or u.amounts or u.dates or u.pay_in_full
+    if u.affirm is True and not new_terms:
+        s.confirmations["promise_terms"] = True
+    elif u.affirm is False and not new_terms:
+        s.confirmations["promise_terms"] = False
+        s.facts.pop("plan", None)
+        s.slots.pop("offer", None)
+        s.facts["terms_rejected"] = True
+
+
+def closing_answer(s: S, u) -> None:
+    # "Anything else?" answered with goodbye, or a plain no, ends the call.
+    if u.goodbye or (u.affirm is False and not u.wants_callback and not u.wants_human):
+        s.facts["caller_done"] = True
+
+
+COLLECTIONS = Workflow(
+    name="collections",
+    description="Collect an overdue balance: verify, review, negotiate within the rules, confirm, record.",
+    start={"inbound": "identify", "outbound": "confirm_party"},
+    greetings={
+        "inbound": "Thanks for calling {company}. I'm an AI assistant, and this call is recorded. {known_caller}",
+        "outbound": (
+            "Hello, this is an AI assistant calling from {company}; this call is recorded. "
+            "Am I speaking with {full_name}?"
+        ),
+    },
+    steps=(
+        Step(
+            name="identify",
+            goal="Know which customer is calling.",
+            instructions=(
+                "Caller ID did not match an account. Ask for their full name and account number, then use "
+                "find_account. Do not discuss any account before it is found and verified."
+            ),
+            tools=("find_account", HANDOFF_TOOL),
+            transitions=(Transition("verify_identity", identified, "the account was found"),),
+        ),
+        Step(
+            name="confirm_party",
+            goal="Confirm you are speaking with the customer before saying why you call.",
+            instructions=(
+                "Ask whether you are speaking with the customer by full name. Say nothing about the account, "
+                "the debt or the reason for the call until they confirm."
+            ),
+            tools=(HANDOFF_TOOL,),
+            listen=party_answer,
+            transitions=(
+                Transition("verify_identity", lambda s: s.fact("party_confirmed") is True, "the customer confirmed"),
+                Transition("wrong_party", lambda s: s.fact("party_confirmed") is False, "someone else answered"),
+            ),
+        ),
+        Step(
+            name="verify_identity",
+            goal="Verify identity against the data on file.",
+            instructions=(
+                "Before discussing the account, ask for ONE of: the last four digits of the account number, "
+                "the ZIP code, or the date of birth, and check it with verify_identity. Never say what is on "
+                "file. After a failed check, ask for another of them."
+            ),
+            tools=("verify_identity", HANDOFF_TOOL),
+            transitions=(Transition("account_review", verified, "identity verified"),),
+        ),
+        Step(
+            name="account_review",
+            goal="Tell the caller where the account stands.",
+            instructions=(
+                "Tell the caller the balance and how many days it is overdue, and any active promise, exactly "
+                "as the lookup says. Then ask whether they can pay it in full or would like a payment plan."
+            ),
+            tools=("lookup_account", HANDOFF_TOOL),
+            required=(Required("lookup_account", reason="state no account figure before the lookup"),),
+            transitions=(Transition("negotiate", account_presented, "the account was presented"),),
+        ),
+        Step(
+            name="negotiate",
+            goal="Agree terms within the rules.",
+            instructions=(
+                "Find out how much the caller can pay, by when, and how (card, bank transfer, check, cash, online). "
+                "Check the terms with propose_payment; if it refuses, explain the rule and offer what is allowed. "
+                "For a fee waiver, or a settlement below the floor, use request_approval and tell the caller a "
+                "specialist will confirm within two business days. If they want to be called back, use "
+                "schedule_callback."
+            ),
+            tools=("propose_payment", "request_approval", "schedule_callback", HANDOFF_TOOL),
+            transitions=(
+                Transition("confirm_promise", terms_agreed, "terms within the rules"),
+                Transition("wrap_up", person_asked, "a specialist or a callback will follow up"),
+            ),
+        ),
+        Step(
+            name="confirm_promise",
+            goal="Read the terms back and get a clear yes.",
+            instructions=(
+                "Read back the amount, the date and the method exactly as agreed, and ask the caller to confirm. "
+                "If they change anything, check the new terms with propose_payment and read them back again."
+            ),
+            tools=("propose_payment", "record_promise", HANDOFF_TOOL),
+            confirmations=("promise_terms",),
+            listen=terms_answer,
+            required=(Required("record_promise", terms_confirmed, "the caller said yes to the terms"),),
+            transitions=(
+                Transition("wrap_up", promise_recorded, "promise recorded"),
+                Transition("negotiate", terms_withdrawn, "the caller did not confirm the terms"),
+            ),
+        ),
+        Step(
+            name="wrap_up",
+            goal="Close the call properly.",
+            instructions=(
+                "Say in one sentence what happens next (the promise and date, or the specialist's decision, or "
+                "the callback). Ask if there is anything else. Only when the caller says goodbye, thank them and "
+                "say goodbye."
+            ),
+            tools=("schedule_callback", HANDOFF_TOOL),
+            listen=closing_answer,
+            transitions=(Transition("closed", caller_done, "the caller said goodbye"),),
+        ),
+        Step(
+            name="wrong_party",
+            goal="Leave without disclosing anything.",
+            instructions="Apologise for the mistake and say goodbye. Do not say who you are looking for or why.",
+            terminal=True,
+        ),
+        Step(name="closed", goal="Goodbye.", instructions="Thank the caller and say goodbye.", terminal=True),
+    ),
+)

@@ -1,0 +1,406 @@
+"""The approval lifecycle: the AI requests, a person decides, a worker executes.
+
+pending ──approve──▶ approved ──claim──▶ executing ──▶ executed | failed
+   │ └──reject──▶ rejected
+   └──(expires_at passed)──▶ expired
+"""
+
+import logging
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from apps.approvals import tasks
+from apps.approvals.models import Approval, ApprovalKind, ApprovalStatus
+from apps.calls.models import Call
+from apps.core.effects import broadcast, enqueue
+from apps.core.errors import Conflict, DomainError, InvalidReference
+from apps.core.services import Actor, audit_record
+from apps.customers.models import Customer
+from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseSource, PromiseStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(hours=48)
+APPROVALS_GROUP = "approvals"
+
+WAIVABLE_FEES = ("late_fee", "returned_payment_fee", "collection_fee")
+NOTE_MAX_LENGTH = 1000
+CENT = Decimal("0.01")
+
+
+# --- payloads --------------------------------------------------------------------------------
+
+
+def _money(payload: dict[str, Any], key: str) -> Decimal:
+    value = payload.get(key)
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else None
+        exact = amount is not None and amount.is_finite() and amount == amount.quantize(CENT)
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise InvalidReference(
+            "payload", f'payload.{key} must be an amount as a string with at most 2 decimals, e.g. "35.00": {value!r}.'
+        )
+    return amount.quantize(CENT)
+
+
+def _only_keys(payload: dict[str, Any], allowed: set[str], required: set[str]) -> None:
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise InvalidReference("payload", f"Unexpected payload keys: {', '.join(unknown)}.")
+    missing = sorted(required - set(payload))
+    if missing:
+        raise InvalidReference("payload", f"Missing payload keys: {', '.join(missing)}.")
+
+
+def _fee_waiver_payload(payload: dict[str, Any], customer: Customer) -> dict[str, str]:
+    _only_keys(payload, {"fee", "amount"}, {"fee", "amount"})
+    if payload["fee"] not in WAIVABLE_FEES:
+        raise InvalidReference("payload", f"payload.fee must be one of {', '.join(WAIVABLE_FEES)}.")
+    amount = _money(payload, "amount")
+    if amount <= 0:
+        raise InvalidReference("payload", "The fee to waive must be more than 0.")
+    if amount > customer.balance:
+        raise InvalidReference("payload", f"The fee to waive ({amount}) is more than the balance ({customer.balance}).")
+    return {"fee": payload["fee"], "amount": str(amount)}
+
+
+def _settlement_payload(payload: dict[str, Any], customer: Customer) -> dict[str, str]:
+    _only_keys(payload, {"settlement_amount", "balance", "due_date"}, {"settlement_amount", "due_date"})
+    settlement = _money(payload, "settlement_amount")
+    balance = customer.balance
+    # The balance is a snapshot for the person deciding; a stale one would mislead them.
+    if "balance" in payload and _money(payload, "balance") != balance:
+        raise InvalidReference("payload", f"payload.balance ({payload['balance']}) is not the balance ({balance}).")
+    if not 0 < settlement < balance:
+        raise InvalidReference("payload", f"A settlement must be more than 0 and less than the balance ({balance}).")
+    due_date = payload["due_date"]
+    try:
+        due = date.fromisoformat(due_date) if isinstance(due_date, str) and len(due_date) == 10 else None
+    except ValueError:
+        due = None
+    if due is None:
+        raise InvalidReference("payload", f"payload.due_date must be a date as YYYY-MM-DD: {due_date!r}.")
+    if due <= timezone.localdate():
+        raise InvalidReference("payload", "payload.due_date must be in the future.")
+    return {"settlement_amount": str(settlement), "balance": str(balance), "due_date": due.isoformat()}
+
+
+PAYLOAD_VALIDATORS = {
+    ApprovalKind.FEE_WAIVER: _fee_waiver_payload,
+    ApprovalKind.SETTLEMENT: _settlement_payload,
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _changed(approval: Approval) -> None:
+    broadcast(APPROVALS_GROUP, {"type": "approval.changed", "approval_id": approval.pk, "status": approval.status})
+
+
+def _decider(actor: Actor) -> tuple[AbstractBaseUser | None, str]:
+    if isinstance(actor, AbstractBaseUser):
+        return actor, actor.get_username()
+    if hasattr(actor, "audit_label"):
+        return None, str(actor.audit_label)
+    return None, "system" if actor is None else str(actor)
+
+
+def _expire(approval: Approval) -> None:
+    """Mark a locked, overdue pending approval expired."""
+    approval.status = ApprovalStatus.EXPIRED
+    approval.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=None, action="approval.expire", obj=approval, details={"expires_at": approval.expires_at.isoformat()}
+    )
+    _changed(approval)
+
+
+def _expired_message(approval: Approval) -> str:
+    return f"This approval expired at {approval.expires_at.isoformat()}; it can no longer be decided."
+
+
+# --- request ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def approval_request(
+    *,
+    kind: str,
+    customer: Customer,
+    call: Call | None = None,
+    payload: dict[str, Any],
+    reasoning: str,
+    confidence: int,
+    actor: Actor,
+    ttl: timedelta = DEFAULT_TTL,
+) -> Approval:
+    """Ask a person to approve an action. One pending request per call and kind."""
+    if kind not in PAYLOAD_VALIDATORS:
+        raise InvalidReference("kind", f"Unknown approval kind {kind!r}; expected one of {', '.join(ApprovalKind)}.")
+    if call is not None and call.customer_id != customer.pk:
+        raise InvalidReference("call", f"Call {call.pk} is not with customer {customer.pk}.")
+    if not isinstance(payload, dict):
+        raise InvalidReference("payload", "payload must be an object.")
+    if not reasoning or not reasoning.strip():
+        raise InvalidReference("reasoning", "Say why the action is suggested.")
+    if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
+        raise InvalidReference("confidence", "confidence must be a whole number from 0 to 100.")
+    if ttl <= timedelta(0):
+        raise InvalidReference("ttl", "ttl must be positive.")
+
+    now = timezone.now()
+    if call is not None:
+        # Locking the call serialises requests from one call, so two turns cannot both create one.
+        Call.objects.select_for_update().filter(pk=call.pk).first()
+        existing = (
+            Approval.objects.select_for_update()
+            .filter(call=call, kind=kind, status=ApprovalStatus.PENDING)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if existing is not None:
+            if existing.expires_at > now:
+                return existing
+            _expire(existing)  # a dead request would only block a fresh one
+
+    approval = Approval(
+        kind=kind,
+        customer=customer,
+        call=call,
+        payload=PAYLOAD_VALIDATORS[kind](payload, customer),
+        reasoning=reasoning.strip(),
+        confidence=confidence,
+        expires_at=now + ttl,
+    )
+    approval.save()
+    audit_record(
+        actor=actor,
+        action="approval.request",
+        obj=approval,
+        details={"kind": kind, "payload": approval.payload, "call_id": approval.call_id},
+    )
+    _changed(approval)
+    return approval
+
+
+# --- decide ----------------------------------------------------------------------------------
+
+
+def approval_decide(*, approval_id: int, decision: Literal["approve", "reject"], note: str, actor: Actor) -> Approval:
+    """A person approves or rejects a pending approval. The admin and the API both come here.
+
+    Raises Conflict when the approval is no longer pending. An approval found past its expiry
+    is marked expired first and that change is kept: the Conflict is raised after the
+    transaction (or savepoint) that saved it has closed.
+    """
+    if decision not in ("approve", "reject"):
+        raise InvalidReference("decision", "decision must be approve or reject.")
+    note = (note or "").strip()
+    if decision == "reject" and not note:
+        raise InvalidReference("note", "A rejection needs a note saying why.")
+    if len(note) > NOTE_MAX_LENGTH:
+        raise InvalidReference("note", f"A note has at most {NOTE_MAX_LENGTH} characters.")
+
+    with transaction.atomic():
+        approval = Approval.objects.select_for_update().get(pk=approval_id)
+        if approval.status == ApprovalStatus.EXPIRED:
+            raise Conflict(_expired_message(approval))
+        if approval.status != ApprovalStatus.PENDING:
+            raise Conflict(f"This approval was already decided: {approval.status}.")
+        now = timezone.now()
+        if approval.expires_at <= now:
+            _expire(approval)
+            expired = Conflict(_expired_message(approval))
+        else:
+            expired = None
+            user, label = _decider(actor)
+            approval.status = ApprovalStatus.APPROVED if decision == "approve" else ApprovalStatus.REJECTED
+            approval.decided_by = user
+            approval.decided_by_label = label
+            approval.decided_at = now
+            approval.note = note
+            approval.save(
+                update_fields=["status", "decided_by", "decided_by_label", "decided_at", "note", "updated_at"]
+            )
+            audit_record(
+                actor=actor, action="approval.decide", obj=approval, details={"decision": decision, "note": note}
+            )
+            _changed(approval)
+            if approval.status == ApprovalStatus.APPROVED:
+                enqueue(tasks.approval_execute, approval.pk)
+    # Raised outside the block: leaving it normally commits the expiry (or releases its savepoint).
+    if expired is not None:
+        raise expired
+    return approval
+
+
+# --- execute ---------------------------------------------------------------------------------
+
+
+def _waive_fee(approval: Approval) -> dict[str, Any]:
+    customer = Customer.objects.select_for_update().get(pk=approval.customer_id)
+    amount = Decimal(approval.payload["amount"])
+    before = customer.balance
+    if amount > before:
+        raise Conflict(f"The balance ({before}) is now less than the fee to waive ({amount}).")
+    customer.balance = before - amount
+    customer.save(update_fields=["balance", "updated_at"])
+    return {
+        "balance_before": str(before),
+        "balance_after": str(customer.balance),
+        "waived": str(amount),
+        "fee": approval.payload["fee"],
+    }
+
+
+def _settle(approval: Approval) -> dict[str, Any]:
+    # The customer's lock serialises this with anything else that creates or supersedes promises.
+    customer = Customer.objects.select_for_update().get(pk=approval.customer_id)
+    amount = Decimal(approval.payload["settlement_amount"])
+    due = date.fromisoformat(approval.payload["due_date"])
+    if amount >= customer.balance:
+        raise Conflict(f"The balance ({customer.balance}) is now not more than the settlement ({amount}).")
+    if due < timezone.localdate():
+        raise Conflict(f"The settlement's due date ({due.isoformat()}) has passed.")
+    now = timezone.now()
+    promise = Promise(
+        customer=customer,
+        call=approval.call,
+        amount=amount,
+        currency=customer.currency,
+        due_date=due,
+        status=PromiseStatus.PENDING,
+        confidence=None,
+        source=PromiseSource.STAFF,
+        status_changed_at=now,
+        status_reason=f"Settlement approved (approval {approval.pk}).",
+    )
+    promise.full_clean()
+    promise.save()
+    superseded = list(
+        Promise.objects.select_for_update()
+        .filter(customer=customer, status__in=OPEN_PROMISE_STATUSES)
+        .exclude(pk=promise.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    Promise.objects.filter(pk__in=superseded).update(
+        status=PromiseStatus.SUPERSEDED,
+        superseded_by=promise,
+        status_changed_at=now,
+        status_reason=f"Superseded by the settlement in approval {approval.pk}.",
+        updated_at=now,
+    )
+    return {
+        "promise_id": promise.pk,
+        "settlement_amount": str(amount),
+        "balance": str(customer.balance),
+        "superseded_promise_ids": superseded,
+    }
+
+
+ACTIONS = {
+    ApprovalKind.FEE_WAIVER: _waive_fee,
+    ApprovalKind.SETTLEMENT: _settle,
+}
+
+
+def _finish(approval: Approval, status: str, result: dict[str, Any]) -> Approval:
+    approval.status = status
+    approval.result = result
+    approval.save(update_fields=["status", "result", "updated_at"])
+    audit_record(
+        actor=None,
+        action="approval.execute",
+        obj=approval,
+        details={"status": status, "result": result, "approved_by": approval.decided_by_label},
+    )
+    _changed(approval)
+    return approval
+
+
+def approval_execute(*, approval_id: int) -> Approval:
+    """Carry out an approved action once. Anything not `approved` is returned unchanged.
+
+    Two transactions: a short one claims the row (approved → executing), so a second worker
+    running the same task finds it taken; the second performs the action and records the result.
+    """
+    with transaction.atomic():
+        approval = Approval.objects.select_for_update().get(pk=approval_id)
+        if approval.status != ApprovalStatus.APPROVED:
+            return approval
+        approval.status = ApprovalStatus.EXECUTING
+        approval.save(update_fields=["status", "updated_at"])
+        _changed(approval)
+
+    try:
+        with transaction.atomic():
+            approval = Approval.objects.select_for_update().get(pk=approval_id)
+            return _finish(approval, ApprovalStatus.EXECUTED, ACTIONS[approval.kind](approval))
+    except OperationalError:
+        # The action's transaction rolled back, so nothing was done: hand the claim back for the
+        # task's retry. (If the database is gone this fails too and the row stays `executing`.)
+        with transaction.atomic():
+            Approval.objects.filter(pk=approval_id, status=ApprovalStatus.EXECUTING).update(
+                status=ApprovalStatus.APPROVED, updated_at=timezone.now()
+            )
+        raise
+    except DomainError as exc:
+        error = exc.message
+    except Exception as exc:
+        logger.exception("Approval %s failed to execute", approval_id)
+        error = f"{type(exc).__name__}: {exc}"
+    with transaction.atomic():
+        approval = Approval.objects.select_for_update().get(pk=approval_id)
+        return _finish(approval, ApprovalStatus.FAILED, {"error": error})
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+# An approved row nobody executed this long after the decision lost its task (a crash between
+# commit and enqueue, or a lost message); an `executing` row this old lost its worker mid-action.
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def approvals_resume_stalled(*, now=None) -> list[int]:
+    """Queue execution again for approvals whose task was lost. Returns their ids.
+
+    Safe because the action and its `executed` status commit together: an `executing` row left
+    behind by a dead worker did nothing, and `approval_execute` only claims `approved` rows.
+    """
+    cutoff = (now or timezone.now()) - STALLED_AFTER
+    with transaction.atomic():
+        stalled = list(
+            Approval.objects.select_for_update(skip_locked=True)
+            .filter(status__in=(ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING), updated_at__lte=cutoff)
+            .order_by("pk")
+        )
+        for approval in stalled:
+            if approval.status == ApprovalStatus.EXECUTING:
+                approval.status = ApprovalStatus.APPROVED
+                approval.save(update_fields=["status", "updated_at"])
+                audit_record(actor="system", action="approval.resume", obj=approval, details={"was": "executing"})
+            enqueue(tasks.approval_execute, approval.pk)
+    return [approval.pk for approval in stalled]
+
+
+def approvals_expire(*, now=None) -> int:
+    """Mark pending approvals past their expiry as expired. Returns how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Approval.objects.select_for_update(skip_locked=True)
+            .filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
+            .order_by("pk")
+        )
+        for approval in overdue:
+            _expire(approval)
+    return len(overdue)

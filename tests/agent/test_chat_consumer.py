@@ -1,0 +1,170 @@
+"""The web chat channel (`WS /ws/chat/`): the same engine, for signed-in console users only."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
+
+from apps.agent.consumers import ChatConsumer
+from apps.calls.models import Call, TranscriptEntry
+from apps.promises.models import Promise
+from contactcenter.asgi import application
+
+# Real transactions (see tests/agent/conftest.py); the roles come back after each flush.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def run(scenario):
+    return async_to_sync(scenario)()
+
+
+async def until(communicator: WebsocketCommunicator, kind: str) -> list[dict]:
+    """Messages up to and including the first of `kind`."""
+    messages = []
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        messages.append(message)
+        if message["type"] == kind:
+            return messages
+
+
+def consumer_for(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
+    communicator.scope["user"] = user
+    return communicator
+
+
+def test_anonymous_visitors_are_refused():
+    async def scenario():
+        return await consumer_for(AnonymousUser()).connect()
+
+    assert run(scenario) == (False, 4401)
+    assert not Call.objects.exists()
+
+
+def test_managers_without_the_console_are_refused(manager):
+    async def scenario():
+        return await consumer_for(manager).connect()
+
+    assert run(scenario) == (False, 4403)
+
+
+def test_an_agent_chats_through_a_collections_call(agent, maria):
+    async def scenario():
+        chat = consumer_for(agent)
+        assert (await chat.connect())[0]
+        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
+        started, *greeting = await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "My zip code is 94607"})
+        balance = await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "300 on Friday"})
+        await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "yes"})
+        await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "no thanks, bye"})
+        goodbye = await until(chat, "ended")
+        await chat.disconnect()
+        return started, greeting, balance, goodbye
+
+    started, greeting, balance, goodbye = run(scenario)
+    call = Call.objects.get()
+    assert started == {
+        "type": "started",
+        "call_id": call.pk,
+        "workflow": "collections",
+        "version": call.workflow_version,
+        "step": "verify_identity",
+    }
+    assert greeting[-1]["text"].startswith("Thanks for calling Northwind Auto Finance.")
+    assert balance[-1] == {
+        "type": "reply",
+        "text": "Thanks, Maria. Your balance is $1,250.50, and it's 45 days past due. Can you pay that in full, "
+        "or would you like a payment plan?",
+        "step": "account_review",
+    }
+    assert "".join(m["text"] for m in balance if m["type"] == "token") == balance[-1]["text"]
+    assert [m["type"] for m in goodbye[-2:]] == ["reply", "ended"]
+    assert Promise.objects.get().call == call
+    assert (call.channel, call.status, call.reason) == ("web_chat", "completed", "Web chat test by agt")
+    assert TranscriptEntry.objects.filter(call=call).count() == 9
+
+
+def test_a_chat_resumes_on_a_new_socket(agent, maria):
+    async def first():
+        chat = consumer_for(agent)
+        await chat.connect()
+        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
+        started = (await until(chat, "reply"))[0]
+        await chat.send_json_to({"type": "message", "text": "94607"})
+        await until(chat, "reply")
+        await chat.disconnect()
+        return started["call_id"]
+
+    call_id = run(first)
+
+    async def second():
+        chat = consumer_for(agent)
+        await chat.connect()
+        await chat.send_json_to({"type": "resume", "call_id": call_id})
+        resumed = await chat.receive_json_from(timeout=5)
+        await chat.send_json_to({"type": "message", "text": "I can pay it all on Friday"})
+        reply = (await until(chat, "reply"))[-1]
+        await chat.disconnect()
+        return resumed, reply
+
+    resumed, reply = run(second)
+    assert (resumed["type"], resumed["step"]) == ("started", "account_review")
+    assert reply["text"] == "So that's $1,250.50 on Friday, November 27. Is that right?"
+
+
+def test_bad_messages_get_clear_errors(agent, maria):
+    async def scenario():
+        chat = consumer_for(agent)
+        await chat.connect()
+        errors = []
+        for message in (
+            {"type": "message", "text": "hi"},
+            {"type": "start", "workflow": "astrology"},
+            {"type": "start", "workflow": "collections", "customer_id": 999999},
+            {"type": "start", "workflow": "collections", "direction": "outbound"},
+            {"type": "dance"},
+        ):
+            await chat.send_json_to(message)
+            errors.append((await chat.receive_json_from(timeout=5))["detail"])
+        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
+        await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "   "})
+        errors.append((await chat.receive_json_from(timeout=5))["detail"])
+        await chat.send_json_to({"type": "message", "text": "x" * 2001})
+        errors.append((await chat.receive_json_from(timeout=5))["detail"])
+        await chat.disconnect()
+        return errors
+
+    assert run(scenario) == [
+        "Start a conversation first.",
+        "workflow must be one of: collections, roadside.",
+        "No customer with id 999999.",
+        "An outbound conversation needs a customer_id.",
+        "Unknown message type; expected start, resume or message.",
+        "text must be a non-empty string.",
+        "text is longer than 2000 characters.",
+    ]
+    assert Call.objects.count() == 1
+
+
+def test_the_real_socket_stack_uses_the_session_and_checks_the_origin(agent):
+    client = Client()
+    client.force_login(agent)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def connect(origin: bytes, with_cookie: bool):
+        headers = [(b"origin", origin)] + ([(b"cookie", cookie)] if with_cookie else [])
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+        connected, code = await socket.connect()
+        await socket.disconnect()
+        return connected, code
+
+    assert async_to_sync(connect)(b"http://testserver", True) == (True, None)
+    assert async_to_sync(connect)(b"http://testserver", False) == (False, 4401)
+    assert async_to_sync(connect)(b"https://evil.example", True)[0] is False

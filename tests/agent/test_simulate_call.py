@@ -1,0 +1,71 @@
+"""`simulate_call` plays the scenario scripts in the repo against the engine: each workflow completes."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.approvals.models import Approval
+from apps.dispatch.models import Dispatch
+from apps.promises.models import Promise
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "apps" / "agent" / "scenarios"
+
+
+def simulate(*args: str) -> str:
+    out = StringIO()
+    call_command("simulate_call", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_collections_scenario_records_a_promise(maria):
+    out = simulate(
+        "--customer", maria.phone, "--workflow", "collections", "--script", str(SCENARIOS / "collections_promise.txt")
+    )
+    assert "CALLER: I can pay 300 dollars on Friday" in out
+    assert "AGENT:  So that's three hundred dollars on Friday, November twenty-seventh. Is that right?" in out
+    assert "-- ended: closed" in out
+    assert "steps:       verify_identity -> account_review -> negotiate -> confirm_promise -> wrap_up -> closed" in out
+    assert (
+        "tools:       verify_identity:ok x1, lookup_account:ok x1, propose_payment:ok x1, record_promise:ok x1" in out
+    )
+    promise = Promise.objects.get()
+    assert f"recorded:    promise [{promise.pk}]" in out
+
+
+def test_roadside_scenario_dispatches(maria, technicians):
+    out = simulate(
+        "--customer",
+        maria.account_number,
+        "--workflow",
+        "roadside",
+        "--script",
+        str(SCENARIOS / "roadside_dispatch.txt"),
+    )
+    dispatch = Dispatch.objects.get()
+    assert f"recorded:    dispatch {dispatch.pk}" in out
+    assert "AGENT:  Sam is on the way and should arrive in about twenty-seven minutes." in out
+
+
+def test_workflow_3_scenario_creates_an_approval(maria):
+    out = simulate(
+        "--customer", str(maria.pk), "--workflow", "collections", "--direction", "outbound",
+        "--script", str(SCENARIOS / "fee_waiver_approval.txt"),
+    )  # fmt: skip
+    approval = Approval.objects.get()
+    assert approval.status == "pending"
+    assert f"recorded:    approval [{approval.pk}]" in out
+    assert "turns:       4 (offline 3, rule 1)" in out
+
+
+def test_bad_arguments_are_refused(maria, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    with pytest.raises(CommandError, match="has no caller lines"):
+        simulate("--customer", maria.phone, "--workflow", "collections", "--script", str(empty))
+    script = str(SCENARIOS / "collections_promise.txt")
+    with pytest.raises(CommandError, match="No customer with id, phone or account number"):
+        simulate("--customer", "+19999999999", "--workflow", "collections", "--script", script)
+    with pytest.raises(CommandError, match="No script file"):
+        simulate("--workflow", "collections", "--script", str(tmp_path / "missing.txt"))

@@ -1,0 +1,159 @@
+"""A local OpenAI-compatible Chat Completions server: the LLM's network boundary in tests.
+
+It streams scripted replies as Server-Sent Events exactly as OpenAI does (role chunk, content
+deltas, tool-call deltas, finish, usage, [DONE]) and records every request it gets.
+
+    llm = FakeOpenAI().start()
+    llm.script("primary", text="Your balance is $1,250.50.")
+    llm.script("primary", tool_call=("lookup_account", {}))
+    llm.script("primary", delay=5)          # too slow: the client times out
+    llm.script("primary", status=500)       # an error response
+"""
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    tool_call: tuple[str, dict[str, Any]] | None = None
+    delay: float = 0.0  # seconds before the response starts
+    status: int = 200
+    prompt_tokens: int = 420
+    completion_tokens: int = 18
+
+
+@dataclass
+class Request:
+    model: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tool_choice(self) -> Any:
+        return self.body.get("tool_choice")
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [tool["function"]["name"] for tool in self.body.get("tools", [])]
+
+    @property
+    def system(self) -> str:
+        return self.body["messages"][0]["content"]
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        self._default = Reply(text="Sorry, could you say that again?")
+        self._stopping = threading.Event()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(Request(body["model"], body, dict(self.headers)))
+                reply = fake._next(body["model"])
+                if reply.delay and fake._stopping.wait(reply.delay):
+                    return
+                if reply.status != 200:
+                    payload = json.dumps({"error": {"message": "scripted failure", "type": "server_error"}}).encode()
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for chunk in fake._chunks(body["model"], reply):
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> "FakeOpenAI":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, model: str, **reply: Any) -> None:
+        self._scripts[model].append(Reply(**reply))
+
+    def requests_for(self, model: str) -> list[Request]:
+        return [r for r in self.requests if r.model == model]
+
+    def _next(self, model: str) -> Reply:
+        queue = self._scripts[model]
+        return queue.popleft() if queue else self._default
+
+    @staticmethod
+    def _chunks(model: str, reply: Reply):
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        yield chunk({"role": "assistant", "content": ""})
+        if reply.text:
+            words = reply.text.split(" ")
+            for i, word in enumerate(words):
+                yield chunk({"content": word if i == len(words) - 1 else word + " "})
+        if reply.tool_call:
+            name, arguments = reply.tool_call
+            encoded = json.dumps(arguments)
+            half = len(encoded) // 2
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": f"call_{name}",
+                            "type": "function",
+                            "function": {"name": name, "arguments": encoded[:half]},
+                        }
+                    ]
+                }
+            )
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": encoded[half:]}}]})
+        yield chunk({}, "tool_calls" if reply.tool_call else "stop")
+        yield {
+            **base,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+        }
