@@ -231,6 +231,8 @@ LOGGING = {
     "filters": {"redact": {"()": "apps.core.redaction.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # The HTTP clients under openai and twilio log every request at INFO: too much for a live call.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2", "twilio")},
 }
 
 # --- Product ---------------------------------------------------------------------------------
@@ -249,7 +251,6 @@ HEALTH_CHECK_TIMEOUT = 3
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4.1-mini")
-LLM_ANALYSIS_MODEL = env.str("LLM_ANALYSIS_MODEL", default="gpt-4.1-mini")
 # Tried in order after LLM_MODEL: "model" (same endpoint) or "model@https://other-endpoint/v1".
 LLM_FALLBACK_MODELS = env.list("LLM_FALLBACK_MODELS", default=["gpt-4o-mini"])
 # Live turns: a model that has not started answering by then is skipped for the next one.
@@ -270,8 +271,11 @@ LLM_PRICES = env.json(
 AGENT_NAME = env.str("AGENT_NAME", default="Ava")
 COMPANY_NAME = env.str("COMPANY_NAME", default="Northwind Auto Finance")
 AGENT_MAX_INPUT_CHARS = 1000
+# Seconds a tool may wait on the database during a live turn before it counts as unavailable.
+AGENT_TOOL_DB_TIMEOUT = env.float("AGENT_TOOL_DB_TIMEOUT", default=2.0)
 AGENT_CALL_TOKEN_BUDGET = env.int("AGENT_CALL_TOKEN_BUDGET", default=60000)
 AGENT_CALL_COST_BUDGET = env.float("AGENT_CALL_COST_BUDGET", default=0.50)
 AGENT_TURNS_PER_MINUTE = env.int("AGENT_TURNS_PER_MINUTE", default=20)
+AGENT_CONVERSATIONS_PER_HOUR = env.int("AGENT_CONVERSATIONS_PER_HOUR", default=10)
 # Turns in a row the agent could not make sense of before it hands off to a person.
 AGENT_MAX_MISUNDERSTANDINGS = 3

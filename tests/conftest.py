@@ -6,7 +6,9 @@ flush without it recreates content types that the next serialized test would the
 and drops the roles the data migrations made.
 """
 
+import copy
 import os
+import uuid
 
 import pytest
 from django.db import connection
@@ -15,6 +17,14 @@ from django.test import Client
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
 from apps.accounts.services import api_key_create, user_set_role
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test gets its own cache namespace: counters (rate limits) never leak between tests or runs."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
 
 
 def _user_with_role(username: str, role: str):

@@ -80,6 +80,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             direction=direction,
             customer_id=customer_id,
             reason=f"Web chat test by {self.scope['user'].get_username()}",
+            caller=f"user:{self.scope['user'].pk}",
         )
         await self._started()
         await self._relay(self.session.greet())

@@ -33,7 +33,7 @@ from django.utils import timezone
 from apps.agent import llm, offline
 from apps.agent.context import load_customer, session_today
 from apps.agent.grounding import ReplyGate, figures, grounded_forms, make_checker
-from apps.agent.guardrails import Budget, guard_input
+from apps.agent.guardrails import Budget, guard_input, too_many_conversations
 from apps.agent.nlu import Understanding, understand
 from apps.agent.prompts import CustomerContext, build_messages
 from apps.agent.state import ConversationState
@@ -42,6 +42,7 @@ from apps.agent.traces import TurnLog
 from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.models import Speaker, TraceKind
 from apps.calls.services import Utterance, call_record_turn, call_start_conversation, call_truncate_reply
+from apps.core.redaction import redact_text
 from apps.customers.services import customer_opt_out
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,9 @@ class AgentSession:
         from_number: str = "",
         to_number: str = "",
         reason: str = "",
+        caller: str = "",
     ) -> "AgentSession":
+        """Begin a conversation. `caller` identifies who is calling for rate limits (a user, a number)."""
         definition = get_workflow(workflow)
         customer = await database_sync_to_async(load_customer)(customer_id)
         state = ConversationState(
@@ -132,6 +135,9 @@ class AgentSession:
         session = cls(call_id=call.pk, state=state, customer=customer)
         session._opening = TurnLog(turn=0)
         session._settle(session._opening)  # e.g. a caller known by caller ID skips identification
+        caller = caller or (f"customer:{customer.customer_id}" if customer.customer_id else from_number)
+        if caller and await too_many_conversations(caller):
+            state.handoff = {"reason": "conversation rate limit reached"}
         return session
 
     @classmethod
@@ -164,10 +170,14 @@ class AgentSession:
     async def greet(self) -> AsyncIterator[Event]:
         async with self._lock:
             log, self._opening = self._opening or TurnLog(turn=0), None
-            text = self.greeting()
-            yield Token(text)
-            yield ReplyEnd(text)
-            self._agent_said(text, log)
+            if self.state.handoff:
+                async for event in self._close_or_hand_off(log):
+                    yield event
+            else:
+                text = self.greeting()
+                yield Token(text)
+                yield ReplyEnd(text)
+                self._agent_said(text, log)
             await self._save(log)
 
     # --- a turn ------------------------------------------------------------------------------
@@ -192,6 +202,12 @@ class AgentSession:
                     self._agent_said("".join(emitted), log, interrupted=True)
                 await asyncio.shield(self._save(log))
                 raise
+            except Exception as exc:  # never leave the caller in silence: a person takes over
+                logger.exception("turn %s of call %s failed", self.state.turn, self.call_id)
+                log.trace(TraceKind.ERROR, "turn_failed", ok=False, payload={"error": repr(exc)[:300]})
+                self.state.handoff = {"reason": "internal error"}
+                async for event in self._close_or_hand_off(log, prefix=emitted):
+                    yield event
             await self._save(log)
 
     async def _turn(self, caller_text: str, log: TurnLog, emitted: list[str]) -> AsyncIterator[Event]:
@@ -216,9 +232,9 @@ class AgentSession:
             self._settle(log)
 
         if not self.state.handoff and not self._is_terminal():
-            if llm.configured() and not self.state.fact("llm_disabled"):
+            if llm.configured():
                 try:
-                    async for event in self._llm_answer(u, log, emitted):
+                    async for event in self._llm_answer(u, log):
                         yield event
                     return
                 except llm.LLMUnavailable as exc:
@@ -252,7 +268,7 @@ class AgentSession:
         async for event in self._say(self._offline_reply(results), log):
             yield event
 
-    async def _llm_answer(self, u: Understanding, log: TurnLog, emitted: list[str]) -> AsyncIterator[Event]:
+    async def _llm_answer(self, u: Understanding, log: TurnLog) -> AsyncIterator[Event]:
         log.mode = "llm"
         regenerated = False
         correction: str | None = None
@@ -290,7 +306,13 @@ class AgentSession:
                 self._count_usage(completion)
             answer = completion.answered
             if gate.violation:
-                log.trace(TraceKind.GUARDRAIL, gate.violation.kind, ok=False, payload=gate.violation.__dict__)
+                violation = gate.violation
+                log.trace(
+                    TraceKind.GUARDRAIL,
+                    violation.kind,
+                    ok=False,
+                    payload={"text": redact_text(violation.text), "detail": redact_text(violation.detail)},
+                )
                 if not said and not regenerated:
                     regenerated = True
                     correction = (
@@ -358,7 +380,8 @@ class AgentSession:
         if self.state.handoff:
             reason = self.state.handoff["reason"]
             log.trace(TraceKind.GUARDRAIL, "handoff", payload={"reason": reason})
-            async for event in self._say(offline.handoff_reply(self.state.channel), log, prefix=prefix):
+            reply = offline.handoff_reply(self.state.channel, system_down=bool(self.state.fact("system_down")))
+            async for event in self._say(reply, log, prefix=prefix):
                 yield event
             self.state.ended, self.state.end_reason = True, f"handoff: {reason}"
             yield Handoff(reason=reason, summary=self.handoff_summary())
@@ -427,26 +450,22 @@ class AgentSession:
                 self.state.ground(*grounded_forms(self.customer.on_file))
                 if vehicle := self.customer.on_file.get("vehicle"):
                     self.state.facts["vehicle_on_file"] = vehicle
-        elif result["status"] == "unavailable":
+        elif result["status"] in ("unavailable", "error"):
             await self._system_down(name, log)
         if name == "verify_identity" and result.get("attempts_left") == 0 and not result.get("verified"):
             self.state.handoff = {"reason": "identity could not be verified"}
         return result
 
     async def _system_down(self, name: str, log: TurnLog) -> None:
-        """A system did not answer: say so, and have someone call back instead of guessing."""
+        """A system did not answer: never guess. Schedule a call back, or hand the caller to a person."""
         self.state.facts["system_down"] = name
-        if self.customer.customer_id and name != "schedule_callback" and "wrap_up" in self._step_names:
+        if self.workflow.on_system_down == "callback" and self.customer.customer_id and name != "schedule_callback":
             self.state.step, self.state.replies_in_step = "wrap_up", 0
-            await self._tool(
-                "schedule_callback", {"reason": f"Call back: {name} was unavailable during the call."}, log
-            )
-        elif not self.customer.customer_id:
-            self.state.handoff = {"reason": f"{name} unavailable"}
-
-    @property
-    def _step_names(self) -> set[str]:
-        return {step.name for step in self.workflow.steps}
+            reason = f"Call back: {name} was unavailable during the call."
+            result = await self._tool("schedule_callback", {"reason": reason}, log)
+            if result["status"] == "ok":
+                return
+        self.state.handoff = {"reason": f"{name} unavailable"}
 
     def _handoff_reason(self, u: Understanding) -> str | None:
         now = time.monotonic()
@@ -527,6 +546,7 @@ class AgentSession:
         )
 
     def _agent_said(self, text: str, log: TurnLog, *, interrupted: bool = False) -> None:
+        text = redact_text(text)  # whatever a model may have said, nothing sensitive is kept
         self.state.remember({"role": "assistant", "content": text})
         self.state.replies_in_step += 1
         sequence = self._next_sequence()
@@ -554,7 +574,7 @@ class AgentSession:
             await database_sync_to_async(call_truncate_reply)(
                 call_id=self.call_id, sequence=self._last_agent_sequence, heard=heard
             )
-            await self._save(TurnLog(turn=self.state.turn))
+            await self._save(TurnLog(turn=self.state.turn, timed=False))
 
     async def _save(self, log: TurnLog) -> None:
         traces = log.finish()

@@ -97,8 +97,13 @@ def grounded_forms(value: Any) -> Iterable[str]:
                     yield figure.value
 
 
+# Numbers anyone may say: emergency services.
+ALWAYS_GROUNDED = frozenset({"d:911", "911", "d:112", "112"})
+
+
 def ungrounded(text: str, grounded: set[str], today: date) -> list[Figure]:
     allowed_dates = {today.isoformat(), (today + timedelta(days=1)).isoformat()}
+    grounded = grounded | ALWAYS_GROUNDED
     missing = []
     for figure in figures(text, today):
         if figure.value in grounded or figure.value in allowed_dates:

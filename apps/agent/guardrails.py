@@ -3,7 +3,8 @@
 - Input: a length cap; card numbers, CVVs and SSNs redacted; prompt-injection attempts recorded
   and neutralised (the caller's words are data, never instructions).
 - Output: the agent never commits to what only a person may grant (waivers, settlements).
-- Budgets: tokens and cost per call, and turns per caller per minute. Hitting one hands off.
+- Budgets: tokens and cost per call, turns per minute in a call, and conversations per caller per
+  hour. Hitting one hands off.
 """
 
 import re
@@ -85,13 +86,13 @@ class Budget:
         return None
 
 
-async def rate_limited(caller_key: str) -> bool:
-    """True when this caller has taken more turns in the current minute than allowed (shared via the cache)."""
-    key = f"agent-turns:{caller_key}"
-    await cache.aadd(key, 0, timeout=60)
+async def too_many_conversations(caller: str) -> bool:
+    """Count a new conversation for this caller; True past the hourly limit (shared through the cache)."""
+    key = f"agent-conversations:{caller}"
+    await cache.aadd(key, 0, timeout=3600)
     try:
-        turns = await cache.aincr(key)
+        count = await cache.aincr(key)
     except ValueError:  # expired between add and incr
-        await cache.aset(key, 1, timeout=60)
-        turns = 1
-    return turns > settings.AGENT_TURNS_PER_MINUTE
+        await cache.aset(key, 1, timeout=3600)
+        count = 1
+    return count > settings.AGENT_CONVERSATIONS_PER_HOUR

@@ -307,10 +307,10 @@ def _negotiation_reply(state: ConversationState, last: dict[str, dict], speech: 
 def _wrap_up(state: ConversationState, first: str, speech: Speech) -> str:
     if state.replies_in_step >= 1:
         return "I can help with your account, or connect you with a specialist. Is there anything else?"
-    if state.fact("system_down"):
+    if state.fact("system_down") and (callback := state.fact("callback")):
         return (
-            "I'm sorry, I can't reach our account system right now, so I've scheduled a call back for tomorrow. "
-            "Is there anything else I can help with?"
+            f"I'm sorry, I can't reach our account system right now, so I've scheduled a call back for "
+            f"{speech.day(callback['day'])}. Is there anything else I can help with?"
         )
     promise = state.fact("plan") if state.fact("promise_id") else None
     if promise:
@@ -354,7 +354,13 @@ def _eta(state: ConversationState) -> str:
     return text + " Is there anything else I can help with?"
 
 
-def handoff_reply(channel: str) -> str:
+def handoff_reply(channel: str, system_down: bool = False) -> str:
+    if system_down:
+        return (
+            "I'm sorry, I can't reach our systems right now. Let me connect you with a specialist who can help."
+            if channel == "voice"
+            else "I'm sorry, I can't reach our systems right now. I'm handing this conversation to a specialist."
+        )
     if channel == "voice":
         return "I'll connect you with a specialist now. One moment, please."
     return "I'm handing this conversation to a specialist, who will continue with you here."

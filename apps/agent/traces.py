@@ -14,14 +14,16 @@ from django.utils import timezone
 from apps.agent.llm import Completion
 from apps.calls.models import TraceEvent, TraceKind
 from apps.calls.services import Utterance
+from apps.core.redaction import redact_text
 
 # An LLM trace keeps the system prompt and this many of the latest messages.
 TRACED_MESSAGES = 6
 
 
 class TurnLog:
-    def __init__(self, turn: int) -> None:
+    def __init__(self, turn: int, *, timed: bool = True) -> None:
         self.turn = turn
+        self.timed = timed  # False for records outside a turn (an interruption's correction)
         self.started = time.perf_counter()
         self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
         self.step_changed = False
@@ -91,7 +93,7 @@ class TurnLog:
                     "endpoint": attempt.endpoint.base_url,
                     "ttft_ms": attempt.ttft_ms,
                     "error": attempt.error,
-                    "text": attempt.text,
+                    "text": redact_text(attempt.text),
                     "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in attempt.tool_calls],
                     "messages": traced,
                 },
@@ -113,7 +115,7 @@ class TurnLog:
 
     def finish(self) -> list[TraceEvent]:
         """The turn's traces, with its latency breakdown last."""
-        if self.turn:
+        if self.turn and self.timed:
             timings = self.timings()
             self.trace(TraceKind.TURN, f"turn {self.turn}", latency_ms=timings["total_ms"], payload=timings)
         traces, self._traces = self._traces, []

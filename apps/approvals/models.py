@@ -64,6 +64,12 @@ class Approval(TimeStampedModel):
                 condition=~Q(status__in=DECIDED_STATUSES) | Q(decided_at__isnull=False),
                 name="approval_decision_has_time",
             ),
+            # The agent asking twice on one call must not make two requests for a person to decide.
+            models.UniqueConstraint(
+                fields=["call", "kind"],
+                condition=Q(status=ApprovalStatus.PENDING),
+                name="approval_one_pending_per_call_and_kind",
+            ),
         ]
 
     def __str__(self) -> str:

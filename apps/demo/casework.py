@@ -20,6 +20,7 @@ from apps.demo import data
 from apps.demo.data import rng_for
 from apps.outreach.models import FollowUp
 from apps.promises.models import Payment, Promise
+from apps.promises.policy import POLICY
 
 if TYPE_CHECKING:
     from apps.demo.conversations import CallPlan
@@ -147,15 +148,15 @@ def seed_followups(
                     last_attempt_at=due if attempts else None,
                     last_error="no-answer on 3 attempts" if status == "failed" else "",
                 )
-        elif call.scenario == "callback":
-            due = _local(customer.tz, call.context["callback_day"], call.context["callback_hour"])
+        elif call.scenario in ("callback", "already_paid"):
+            # What schedule_callback booked: the day asked for, 10:00 in the customer's zone (UTC without one).
+            due = _local(customer.fields["timezone"] or "UTC", call.context["callback_day"], 10)
             status = "scheduled" if due > now else "done"
             add(
                 customer,
-                f"Customer asked for a callback {call.context['callback_when']}",
+                call.context["callback_reason"],
                 due,
                 status,
-                source_call=call.pk,
                 requested_by_customer=True,
                 attempts=int(status == "done"),
                 last_attempt_at=due if status == "done" else None,
@@ -250,37 +251,20 @@ def seed_approvals(calls: list["CallPlan"], supervisor: AbstractUser | None, now
         if status == "expired" and call.age[0] < 3:  # too recent to have run out its 48 hours
             status = "rejected"
         kind = "fee_waiver" if call.scenario == "hardship" else "settlement"
-        common = {"currency": customer.fields["currency"], "account_number": customer.fields["account_number"]}
+        if status == "executed" and kind == "settlement":
+            status = "rejected"  # an executed settlement would also have its staff promise; the demo has none
+        balance = customer.fields["balance"]
+        # What request_approval sends (apps.agent.tools.payments), checked by the approvals service.
         if kind == "fee_waiver":
-            payload = {
-                "fee": "late_fee",
-                "amount": ctx["fee_value"],
-                **common,
-                "promised_payment": {"amount": str(ctx["amount_value"]), "due_date": ctx["date_iso"]},
-            }
-            reasoning = (
-                f"{customer.first} reported a hardship ({call.hardship}) and asked to waive the {ctx['fee']} "
-                f"late fee; no waiver on this account before. They offered {ctx['amount']} on {ctx['date']} "
-                "if it is waived."
-            )
+            payload = {"fee": "late_fee", "amount": str(POLICY.late_fee)}
         else:
-            payload = {
-                "balance": str(customer.fields["balance"]),
-                "settlement_amount": ctx["settle_value"],
-                "percent": ctx["settle_pct"],
-                **common,
-            }
-            reasoning = (
-                f"The balance of {ctx['balance']} is {ctx['days_overdue']} days past due "
-                f"({customer.fields['collection_stage'].replace('_', ' ')}). The customer offered "
-                f"{ctx['settle_amount']} ({ctx['settle_pct']}%) as a lump sum, below the 70% the agent may "
-                "accept alone; recovery odds at this stage are low."
-            )
+            payload = {"settlement_amount": ctx["settle_value"], "balance": str(balance), "due_date": ctx["date_iso"]}
+        reasoning = f"{ctx[kind + '_reason']} (Balance {balance}, {customer.fields['days_overdue']} days overdue.)"
         fields: dict[str, Any] = {
             "kind": kind,
             "payload": payload,
             "reasoning": reasoning,
-            "confidence": rng.randint(55, 92),
+            "confidence": ctx["approval_confidence"],
             "status": status,
             "expires_at": max(created + timedelta(hours=48), now + timedelta(hours=6))
             if status == "pending"
@@ -294,17 +278,20 @@ def seed_approvals(calls: list["CallPlan"], supervisor: AbstractUser | None, now
                 decided_at=created + min(timedelta(minutes=rng.randint(5, 360)), (now - created) / 2),
                 note=rng.choice(data.APPROVAL_NOTES["approved" if approve else "rejected"]),
             )
-        if status == "executed":
+        if status == "executed":  # what the fee waiver's execution records
             fields["result"] = {
-                "ledger_entry": f"LEDGER-{rng.randint(100000, 999999)}",
-                **(
-                    {"waived": ctx["fee_value"]}
-                    if kind == "fee_waiver"
-                    else {"settled_for": ctx["settle_value"], "letter_sent": True}
-                ),
+                "balance_before": str(balance),
+                "balance_after": str(balance - POLICY.late_fee),
+                "waived": str(POLICY.late_fee),
+                "fee": "late_fee",
             }
-        elif status == "failed":
-            fields["result"] = {"error": rng.choice(data.EXECUTION_ERRORS)}
+        elif status == "failed":  # the balance changed between the request and the execution (a payment)
+            left = (balance * Decimal(rng.randint(5, 40)) / 100).quantize(Decimal("0.01"))
+            fields["result"] = {
+                "error": f"The balance ({min(left, Decimal('20.00'))}) is now less than the fee to waive ({POLICY.late_fee})."
+                if kind == "fee_waiver"
+                else f"The balance ({left}) is now not more than the settlement ({ctx['settle_value']})."
+            }
         plans.append((call, fields))
     existing = set(Approval.objects.filter(call_id__in=[c.pk for c in asking]).values_list("call_id", flat=True))
     rows = [Approval(customer_id=c.customer.pk, call_id=c.pk, **f) for c, f in plans if c.pk not in existing]

@@ -10,15 +10,10 @@ from typing import NamedTuple
 
 SEED = 20250501
 
-COMPANY = "Northwind Auto Finance"
-ROADSIDE_COMPANY = "Northwind Roadside"
 COMPANY_NUMBER = "+14155550100"
-COMPANY_NUMBER_SPOKEN = "(415) 555-0100"
+# The model chain the demo calls ran on (the settings' defaults): LLM_MODEL, then LLM_FALLBACK_MODELS.
 LLM_MODEL = "gpt-4.1-mini"
-# Dollars per token, for plausible cost figures.
-PROMPT_PRICE = "0.0000004"
-COMPLETION_PRICE = "0.0000016"
-WORKFLOW_DEFINITIONS = {"collections": "collections:v7:2025-05-02", "roadside": "roadside:v4:2025-04-18"}
+LLM_FALLBACK_MODEL = "gpt-4o-mini"
 
 
 def rng_for(purpose: str, n: int = 0) -> random.Random:
@@ -137,9 +132,8 @@ STAGE_BALANCE = {"current": (0, 450), "early": (150, 900), "middle": (400, 1800)
                  "severe": (1500, 6000), "charged_off": (3000, 12000)}  # fmt: skip
 CURRENCY_FACTOR = {"USD": 1, "CAD": 1.35, "GBP": 0.8, "MXN": 18}
 CURRENCY_SYMBOL = {"USD": "$", "CAD": "C$", "GBP": "£", "MXN": "MX$"}
-LATE_FEE = {"USD": "35.00", "CAD": "45.00", "GBP": "25.00", "MXN": "450.00"}
 
-STREETS = _items("Oak Street; Maple Avenue; Washington Boulevard; Lincoln Avenue; Park Place; Cedar Lane; Elm Street; "
+STREETS = _items("Oak Street; Maple Avenue; Willow Boulevard; Lincoln Avenue; Park Place; Cedar Lane; Elm Street; "
                  "Highland Avenue; Lakeview Drive; Sunset Boulevard; Main Street; Pine Street")  # fmt: skip
 STORES = _items("Walgreens; Target; Home Depot; Costco; Safeway; Starbucks; Shell station; Walmart")
 VEHICLES = tuple(tuple(v.split(" ", 1)) for v in _items(
@@ -149,15 +143,16 @@ ELECTRIC_VEHICLES = (("Tesla", "Model 3"), ("Chevrolet", "Bolt EV"), ("Nissan", 
 COLORS = _items("white; black; silver; gray; blue; red; green; maroon")
 RELATIONS = _items("wife; husband; brother; sister; roommate; mom; dad; friend")
 HUMAN_AGENTS = _items("Dana; Luis; Priya; Tom; Keisha")
-# What the customer asks for ({weekday} is filled in), in how many days, at what local hour.
-CALLBACK_TIMES = (("tomorrow after 5 pm", 1, 17), ("tomorrow at 10", 1, 10), ("{weekday} around noon", 2, 12),
-                  ("{weekday} morning", 3, 9), ("{weekday} evening", 2, 18))  # fmt: skip
+# When the customer asks to be called back ({weekday} is filled in), and in how many days. The agent's
+# schedule_callback books the day; the dialer calls at 10:00 the customer's time.
+CALLBACK_TIMES = (("tomorrow", 1), ("tomorrow morning", 1), ("on {weekday}", 2), ("on {weekday}", 3),
+                  ("{weekday} morning", 3))  # fmt: skip
 HARDSHIPS = (
     ("job loss", "Honestly, I lost my job last month and I'm behind on everything."),
     ("medical bills", "I had a medical emergency and the bills piled up. Now there's a late fee on top."),
     ("reduced hours", "My hours got cut at work and I just can't keep up right now."),
 )
-METHODS = {"card": "debit card", "bank_transfer": "bank transfer", "online_portal": "online portal", "check": "check"}
+METHODS = {"card": "card", "bank_transfer": "bank transfer", "online_portal": "the online portal", "check": "check"}
 
 
 class TechnicianRow(NamedTuple):
@@ -207,7 +202,6 @@ APPROVAL_NOTES = {
     "approved": ("Hardship confirmed on the call; first waiver on this account.", "Within policy for this stage."),
     "rejected": ("Waiver already granted this year.", "Offer too low; ask for at least 60% of the balance."),
 }
-EXECUTION_ERRORS = ("Ledger API returned 409: fee already reversed.", "Ledger API timed out after 10 s (3 attempts).")
 CALL_ERRORS = (
     "Twilio 31005: connection error from the carrier.",
     "Twilio 13224: the number is not reachable.",

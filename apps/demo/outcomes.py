@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apps.demo import data, scripts
+from apps.demo import data
 from apps.demo.data import money, rng_for
 
 if TYPE_CHECKING:
@@ -17,6 +17,39 @@ if TYPE_CHECKING:
 
 CENT = Decimal("0.01")
 NOT_MEANINGFUL = {"short": "Ended before identity verification.", "voicemail": "Voicemail; no conversation."}
+# How the post-call analysis reads each kind of call: intent, sentiment, and a typical sentiment score.
+READINGS = {
+    "promise": ("promise_to_pay", "neutral", 0.2),
+    "pay_now": ("payment", "positive", 0.6),
+    "hardship": ("hardship_fee_waiver", "mixed", -0.1),
+    "settlement": ("settlement_request", "mixed", -0.2),
+    "dispute": ("dispute", "negative", -0.6),
+    "already_paid": ("already_paid", "neutral", 0.1),
+    "callback": ("callback_request", "neutral", 0.0),
+    "handoff": ("human_handoff", "mixed", -0.1),
+    "verify_fail": ("identity_not_verified", "neutral", -0.1),
+    "wrong_party": ("wrong_number", "negative", -0.3),
+    "roadside": ("roadside_assistance", "positive", 0.4),
+}
+SUMMARIES = {
+    "promise": "{name} verified and promised to pay {amount} by {method} on {date_iso} against a past-due balance "
+    "of {balance} ({days_overdue} days).",
+    "pay_now": "{name} agreed to pay {amount} by card today through the online portal; the card details they read "
+    "out were redacted.",
+    "hardship": "{name} reported financial hardship and asked to waive the late fee; a fee-waiver request went to a "
+    "specialist. Offered {amount} on {date_iso} if approved.",
+    "settlement": "{name} cannot pay the {balance} balance and offered a {settle_amount} lump sum ({settle_pct}%), "
+    "below the settlement floor; sent for approval.",
+    "dispute": "{name} disputes the balance, saying {paid_amount} was already paid; transferred to a specialist.",
+    "already_paid": "{name} says the payment was already made; a call back is scheduled to confirm it posted.",
+    "callback": "{name} could not talk and asked for a callback {callback_when}.",
+    "handoff": "{name} asked for a person and was transferred to {human}, who handled the request.",
+    "verify_fail": "The caller could not verify as {name} after three attempts; no account details were shared and "
+    "the call went to a specialist.",
+    "wrong_party": "The person who answered said {name} cannot be reached at this number.",
+    "roadside": "{name} needed help with a {vehicle} ({issue_label}) at {location}. {tech_full} dispatched, "
+    "ETA {eta} minutes.",
+}
 
 
 def plan_promise(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
@@ -29,8 +62,8 @@ def plan_promise(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
         "method": ctx["method_key"],
         "status": "pending",
         "amount_paid": Decimal("0.00"),
-        "confidence": rng.randint(88, 99),
-        "source": "agent" if rng.random() < 0.9 else "analysis",
+        "confidence": 95,  # what record_promise records
+        "source": "agent",
         "status_changed_at": None,
         "status_reason": "",
     }
@@ -48,7 +81,7 @@ def plan_promise(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
             status="kept",
             amount_paid=amount,
             status_changed_at=ended,
-            status_reason=f"Paid by card on the call ({ctx['confirmation']}).",
+            status_reason="Paid by card through the online portal the same day.",
         )
         return promise
     due_end = datetime.combine(ctx["due_date"], time(18), tz)
@@ -104,7 +137,7 @@ def plan_analyses(calls: list["CallPlan"]) -> None:
 
 def _analysis(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
     ctx, scenario = call.context, call.scenario
-    intent, base_label, base = scripts.READINGS[scenario]
+    intent, base_label, base = READINGS[scenario]
     score = round(max(-1.0, min(1.0, base + rng.uniform(-0.3, 0.3))), 2)
     label = (
         "positive" if score > 0.25 else "negative" if score < -0.25 else "mixed" if base_label == "mixed" else "neutral"
@@ -139,8 +172,8 @@ def _analysis(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
         "hardship": {"type": "await_approval", "kind": "fee_waiver"},
         "settlement": {"type": "await_approval", "kind": "settlement"},
         "dispute": {"type": "review_dispute", "team": "disputes"},
-        "already_paid": {"type": "verify_payment_posted"},
-        "callback": {"type": "callback", "when": ctx["callback_when"]},
+        "already_paid": {"type": "verify_payment_posted", "callback": ctx["callback_day"].isoformat()},
+        "callback": {"type": "callback", "when": ctx["callback_day"].isoformat()},
         "wrong_party": {"type": "update_contact", "field": "phone"},
         "roadside": {"type": "confirm_arrival", "eta_minutes": ctx.get("eta")},
     }.get(scenario, {"type": "none"})
@@ -153,7 +186,7 @@ def _analysis(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
         "sentiment_score": score,
         "sentiment_trajectory": trajectory,
         "intent": intent,
-        "summary": scripts.SUMMARIES[scenario].format(**ctx),
+        "summary": SUMMARIES[scenario].format(**ctx),
         "promise": promise,
         "next_action": next_action,
         "field_confidence": fields,

@@ -3,8 +3,9 @@
 The whole data set is planned in memory first, from seeded Randoms (see `data.rng_for`), so every
 run plans the same rows; then each model inserts only the rows whose natural key is missing
 (customer and technician phone, CallSid or web chat key, call for transcripts, traces, analyses,
-promises and approvals, payment reference, customer and reason for follow-ups). Times are relative
-to now and are never keys. Rows are not updated once they exist, except the demo users' passwords.
+promises, approvals and dispatches, payment reference, customer and reason for follow-ups). Times are
+relative to now and are never keys. Rows are not updated once they exist, except the demo users'
+passwords, and a new call's state, which gets the ids of the rows its tools created once they exist.
 """
 
 import random
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from apps.accounts.models import ApiKey
@@ -28,11 +29,13 @@ from apps.approvals.models import Approval
 from apps.calls.models import Call, TraceEvent, TranscriptEntry
 from apps.core.models import AuditEvent
 from apps.customers.models import ConsentSource, Customer, DoNotCallEntry
-from apps.demo import data
+from apps.demo import data, roadside
 from apps.demo.casework import SUPERVISOR, seed_approvals, seed_followups, seed_promises, set_created_from_call
 from apps.demo.conversations import CallPlan, plan_calls
 from apps.demo.data import rng_for
-from apps.dispatch.models import Technician
+from apps.demo.replay import resolve_ids
+from apps.demo.toolcalls import ID
+from apps.dispatch.models import Dispatch, Technician
 from apps.outreach.models import FollowUp
 from apps.promises.models import Payment, Promise
 
@@ -82,6 +85,7 @@ def counted_models() -> list[type[Model]]:
         Customer,
         DoNotCallEntry,
         Technician,
+        Dispatch,
         Call,
         TranscriptEntry,
         TraceEvent,
@@ -117,14 +121,16 @@ def seed_demo(*, with_users: bool = True) -> SeedResult:
             result.users, result.password = [u[0] for u in DEMO_USERS], settings.DEMO_PASSWORD
         customers = _plan_customers(rng_for("customers"), now)
         _seed_customers(customers)
-        _seed_technicians()
+        technicians = _seed_technicians()
         _seed_dnc(customers, supervisor, now)
-        calls = plan_calls(customers, now)
-        _seed_calls(calls)
-        _seed_conversations(calls, supervisor)
+        calls = plan_calls(customers, technicians, now)
+        new_calls = _seed_calls(calls)
         promises, new_promises = seed_promises(calls)
         seed_followups(calls, promises, new_promises, customers, now)
         seed_approvals(calls, supervisor, now)
+        dispatches = roadside.seed_dispatches(calls)
+        ids = _created_ids(calls, promises, dispatches)
+        _seed_conversations(calls, supervisor, ids, new_calls)
         if not ApiKey.objects.filter(name=API_KEY_NAME).exists():
             _, result.api_key_raw = api_key_create(name=API_KEY_NAME, actor=supervisor or ACTOR)
     after = _counts()
@@ -243,26 +249,13 @@ def _seed_customers(plans: list[CustomerPlan]) -> None:
         plan.pk = existing[plan.phone]
 
 
-def _seed_technicians() -> None:
-    counters: dict[str, int] = {}
-    rows = []
-    for name, key, lat, lng, specializations, availability in data.TECHNICIANS:
-        city = data.CITIES[key]
-        prefix = city.prefixes[0]
-        counters[prefix] = counters.get(prefix, 49) + 1
-        rows.append(
-            Technician(
-                name=name,
-                phone=_phone(prefix, counters[prefix]),
-                base_location=f"{city.name}, {city.region}",
-                latitude=Decimal(str(lat)).quantize(Decimal("0.000001")),
-                longitude=Decimal(str(lng)).quantize(Decimal("0.000001")),
-                specializations=specializations,
-                availability=availability,
-            )
-        )
+def _seed_technicians() -> list[Technician]:
+    """The demo roster; returns it as planned, with the rows' ids, for the routing score."""
+    rows = roadside.roster({})
     existing = set(Technician.objects.filter(phone__in=[t.phone for t in rows]).values_list("phone", flat=True))
     _insert_new(Technician, [t for t in rows if t.phone not in existing])
+    pks = dict(Technician.objects.filter(phone__in=[t.phone for t in rows]).values_list("phone", "pk"))
+    return roadside.roster(pks)
 
 
 def _seed_dnc(customers: list[CustomerPlan], supervisor: AbstractUser | None, now: datetime) -> None:
@@ -288,12 +281,16 @@ def _seed_dnc(customers: list[CustomerPlan], supervisor: AbstractUser | None, no
     _insert_new(DoNotCallEntry, rows, [now - timedelta(days=rng_for("dnc", n).randint(3, 200)) for n, _, _ in new])
 
 
-def _seed_calls(calls: list[CallPlan]) -> None:
+def _seed_calls(calls: list[CallPlan]) -> set[int]:
+    """Insert the missing calls; returns their ids."""
     sids = [c.fields["twilio_call_sid"] for c in calls if c.fields["twilio_call_sid"]]
     existing = dict(Call.objects.filter(twilio_call_sid__in=sids).values_list("twilio_call_sid", "pk"))
-    keys = [c.fields["state"]["demo_key"] for c in calls if "demo_key" in c.fields["state"]]
-    for pk, state in Call.objects.filter(channel="web_chat", state__demo_key__in=keys).values_list("pk", "state"):
-        existing[state["demo_key"]] = pk
+    keys = [c.key for c in calls if not c.fields["twilio_call_sid"]]
+    chats = Call.objects.filter(channel="web_chat").filter(
+        Q(state__facts__demo_key__in=keys) | Q(state__demo_key__in=keys)
+    )
+    for pk, state in chats.values_list("pk", "state"):
+        existing[state.get("demo_key") or state["facts"]["demo_key"]] = pk  # the key's first home was the top level
     new = [c for c in calls if c.key not in existing]
     rows = [Call(customer_id=c.customer.pk, **c.fields) for c in new]
     Call.objects.bulk_create(rows, batch_size=500)
@@ -301,19 +298,50 @@ def _seed_calls(calls: list[CallPlan]) -> None:
     existing.update({c.key: row.pk for c, row in zip(new, rows, strict=True)})
     for call in calls:
         call.pk = existing[call.key]
+    return {row.pk for row in rows}
 
 
-def _seed_conversations(calls: list[CallPlan], supervisor: AbstractUser | None) -> None:
+def _created_ids(calls: list[CallPlan], promises: dict[int, int], dispatches: dict[int, int]) -> dict[int, dict]:
+    """Per call, the ids of the rows its tools created, for the placeholders in its state and traces."""
+    approvals = dict(
+        Approval.objects.filter(call_id__in=[c.pk for c in calls]).order_by("pk").values_list("call_id", "pk")
+    )
+    asked = {(c.customer.pk, c.context["callback_reason"]) for c in calls if c.scenario in ("callback", "already_paid")}
+    followups = {
+        (customer, reason): pk
+        for customer, reason, pk in FollowUp.objects.filter(
+            customer_id__in={customer for customer, _ in asked}, reason__in={reason for _, reason in asked}
+        ).values_list("customer_id", "reason", "pk")
+    }
+    ids: dict[int, dict] = {}
+    for call in calls:
+        found = {
+            ID("promise"): promises.get(call.index),
+            ID("approval"): approvals.get(call.pk),
+            ID("dispatch"): dispatches.get(call.pk),
+            ID("followup"): followups.get((call.customer.pk, call.context.get("callback_reason"))),
+        }
+        ids[call.pk] = {placeholder: pk for placeholder, pk in found.items() if pk is not None}
+    return ids
+
+
+def _seed_conversations(
+    calls: list[CallPlan], supervisor: AbstractUser | None, ids: dict[int, dict], new_calls: set[int]
+) -> None:
     pks = [c.pk for c in calls]
     with_transcript = set(TranscriptEntry.objects.filter(call_id__in=pks).values_list("call_id", flat=True))
     with_trace = set(TraceEvent.objects.filter(call_id__in=pks).values_list("call_id", flat=True))
     analysed = set(CallAnalysis.objects.filter(call_id__in=pks).values_list("call_id", flat=True))
-    entries, events, analyses = [], [], []
+    entries, events, analyses, states = [], [], [], []
     for call in calls:
+        if call.pk in new_calls and call.fields["state"]:
+            states.append(Call(pk=call.pk, state=resolve_ids(call.fields["state"], ids[call.pk])))
         if call.pk not in with_transcript:
             entries += [TranscriptEntry(call_id=call.pk, sequence=n, **e) for n, e in enumerate(call.entries)]
         if call.pk not in with_trace:
-            events += [TraceEvent(call_id=call.pk, **e) for e in call.trace]
+            for event in call.trace:
+                event = {**event, "payload": resolve_ids(event["payload"], ids[call.pk])}
+                events.append(TraceEvent(call_id=call.pk, **event))
         if call.analysis and call.pk not in analysed:
             fields = dict(call.analysis)
             if "reviewed_at" in fields:  # reviewed by the supervisor, when there is one
@@ -322,6 +350,7 @@ def _seed_conversations(calls: list[CallPlan], supervisor: AbstractUser | None) 
                 else:
                     fields["reviewed_by"] = supervisor
             analyses.append(CallAnalysis(call_id=call.pk, **fields))
+    Call.objects.bulk_update(states, ["state"], batch_size=200)
     TranscriptEntry.objects.bulk_create(entries, batch_size=1000, ignore_conflicts=True)
     TraceEvent.objects.bulk_create(events, batch_size=1000)
     CallAnalysis.objects.bulk_create(analyses, batch_size=500)

@@ -1,11 +1,10 @@
-import copy
-
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from apps.core.admin import AuditedModelAdmin, flat, pretty_json
-from apps.dispatch.models import Dispatch, Specialization, Technician
+from apps.dispatch.models import Dispatch, DispatchStatus, Specialization, Technician
+from apps.dispatch.services import dispatch_close
 
 
 class TechnicianForm(forms.ModelForm):
@@ -33,25 +32,10 @@ class TechnicianAdmin(AuditedModelAdmin):
         return ", ".join(labels.get(name, name) for name in technician.specializations)
 
 
-class DispatchForm(forms.ModelForm):
-    class Meta:
-        model = Dispatch
-        fields = ("status",)
-
-    def clean(self):
-        cleaned = super().clean()
-        # The form skips constraints on fields it does not show (the technician); check the whole row.
-        changed = copy.copy(self.instance)
-        changed.status = cleaned.get("status", changed.status)
-        changed.validate_constraints()
-        return cleaned
-
-
 @admin.register(Dispatch)
 class DispatchAdmin(AuditedModelAdmin):
-    """Dispatches are made by the agent's tool; supervisors only close them (completed or cancelled)."""
+    """Dispatches are made by the agent's tool; supervisors close them (completed or cancelled)."""
 
-    form = DispatchForm
     list_display = ("created_at", "customer", "issue", "severity", "technician", "eta_minutes", "status")
     list_filter = ("status", "severity", "issue")
     search_fields = ("customer__name", "location_text", "technician__name")
@@ -69,10 +53,30 @@ class DispatchAdmin(AuditedModelAdmin):
         "status",
         "breakdown_json",
     )
-    readonly_fields = tuple(name for name in flat(fields) if name != "status")
+    readonly_fields = (*flat(fields),)
+    actions = ("mark_completed", "cancel")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def _close(self, request: HttpRequest, queryset, status: str) -> None:
+        closed = sum(
+            dispatch_close(dispatch_id=pk, status=status, actor=request.user)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(
+            request, f"{closed} dispatch(es) marked {status}; their technicians are free again.", messages.SUCCESS
+        )
+        if skipped := queryset.count() - closed:
+            self.message_user(request, f"{skipped} were already closed and were left as they are.", messages.WARNING)
+
+    @admin.action(description="Mark the selected dispatches completed", permissions=["change"])
+    def mark_completed(self, request: HttpRequest, queryset) -> None:
+        self._close(request, queryset, DispatchStatus.COMPLETED)
+
+    @admin.action(description="Cancel the selected dispatches", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset) -> None:
+        self._close(request, queryset, DispatchStatus.CANCELLED)
 
     @admin.display(description="why this technician")
     def breakdown_json(self, dispatch: Dispatch) -> str:

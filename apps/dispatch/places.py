@@ -180,6 +180,12 @@ def _state_after(text: str, end: int) -> str | None:
     return _STATE_BY_NAME[" ".join(found["state"].lower().split())]
 
 
+_STREET_AFTER = re.compile(
+    r"\s+(?:street|st\b|avenue|ave\b|boulevard|blvd\b|road|rd\b|drive|dr\b|lane|ln\b|way|place|court|parkway|pkwy)",
+    re.IGNORECASE,
+)
+
+
 def _match(text: str) -> _Entry | None:
     """The best city named in the text: one with a matching state first, then the longest name, then the first."""
     best: tuple[int, int, int, int] | None = None
@@ -188,6 +194,8 @@ def _match(text: str) -> _Entry | None:
         for found in pattern.finditer(text):
             if found[0].lower() in _STATE_BY_NAME and _STATE_WORD.match(text, found.end()):
                 continue
+            if _STREET_AFTER.match(text, found.end()):
+                continue  # "Washington Boulevard" is a street, not the city
             qualified = _state_after(text, found.end()) == entry.state
             # Rank: a state that confirms the city, then the longer name, then earlier in the text,
             # then the table's order (which puts the larger of two same-named cities first).

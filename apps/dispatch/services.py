@@ -22,6 +22,7 @@ SPECIALIZATION_WEIGHT = 0.3  # the right skills avoid a second truck
 AVAILABILITY_WEIGHT = 0.1  # a busy technician can still come, after the current job
 SPECIALIST_EMERGENCY_MULTIPLIER = 1.2  # in an emergency, a specialist is worth a longer drive
 MAX_DISTANCE_KM = 150.0  # distance scores 0 from here on; farther technicians are still ranked, last
+SERVICE_RADIUS_KM = 300.0  # beyond this nobody is sent: a person arranges help instead
 SPECIALIST_SCORE = 1.0  # the issue is one of the technician's specializations
 TOW_SCORE = 0.5  # no specialist, but a tow solves it (TOW_SOLVES)
 TOW_SOLVES = frozenset({Specialization.ACCIDENT, Specialization.ENGINE})  # issues a tow truck can take away
@@ -99,13 +100,19 @@ def dispatch_rank(
     severity: str,
     technicians: Iterable[Technician] | None = None,
 ) -> list[Candidate]:
-    """Every technician on duty, best first: score, then the nearer, then the lower id."""
+    """Every technician on duty within the service radius, best first: score, then the nearer, then the lower id."""
     if technicians is None:
         technicians = Technician.objects.exclude(availability=Availability.OFF_DUTY)
     candidates = [
-        _candidate(technician, latitude=float(latitude), longitude=float(longitude), issue=issue, severity=severity)
+        candidate
         for technician in technicians
         if technician.availability != Availability.OFF_DUTY
+        and (
+            candidate := _candidate(
+                technician, latitude=float(latitude), longitude=float(longitude), issue=issue, severity=severity
+            )
+        ).distance_km
+        <= SERVICE_RADIUS_KM
     ]
     # Scores are compared to 9 decimals, so float noise never puts a farther technician first.
     candidates.sort(key=lambda c: (-round(c.score, 9), c.distance_km, c.technician.pk))
@@ -244,3 +251,29 @@ def _dispatch_new(
         },
     )
     return dispatch
+
+
+CLOSABLE = (DispatchStatus.DISPATCHED,)
+
+
+@transaction.atomic
+def dispatch_close(*, dispatch_id: int, status: str, actor) -> bool:
+    """Mark a dispatched job completed or cancelled, and free its technician unless another job holds them.
+
+    Returns False (and changes nothing) when the job was already closed.
+    """
+    if status not in (DispatchStatus.COMPLETED, DispatchStatus.CANCELLED):
+        raise InvalidReference("status", "A dispatch is closed as completed or cancelled.")
+    dispatch = Dispatch.objects.select_for_update().filter(pk=dispatch_id, status__in=CLOSABLE).first()
+    if dispatch is None:
+        return False
+    dispatch.status = status
+    dispatch.save(update_fields=["status", "updated_at"])
+    if dispatch.technician_id:
+        technician = Technician.objects.select_for_update().get(pk=dispatch.technician_id)
+        still_busy = Dispatch.objects.filter(technician=technician, status=DispatchStatus.DISPATCHED).exists()
+        if technician.availability == Availability.BUSY and not still_busy:
+            technician.availability = Availability.AVAILABLE
+            technician.save(update_fields=["availability", "updated_at"])
+    audit_record(actor=actor, action=f"dispatch.{status}", obj=dispatch)
+    return True

@@ -12,6 +12,7 @@ from apps.calls.models import Call, TraceEvent, TraceKind, TranscriptEntry
 from apps.core.redaction import RedactingFilter
 from apps.customers.models import Customer
 from apps.promises.models import Promise
+from tests.fakes.openai_server import FakeOpenAI
 
 VERIFY = ("verify_identity", {"method": "zip", "value": "94607"})
 LOOKUP = ("lookup_account", {})
@@ -246,3 +247,37 @@ def test_card_numbers_never_reach_the_database_the_logs_or_the_model(with_llm, m
             assert CARD not in body
             assert digits not in body
             assert "CVV is 123" not in body
+
+
+def test_the_fallback_chain_crosses_endpoints(maria, converse, fake_llm, settings):
+    other = FakeOpenAI().start()
+    try:
+        settings.LLM_FALLBACK_MODELS = [f"local-llama@{other.url}"]
+        chat = converse(workflow="collections", channel="web_chat", direction="inbound", customer_id=maria.pk)
+        fake_llm.script("primary", status=502)
+        other.script("local-llama", text="Could you tell me your ZIP code?")
+        assert chat.say("hello") == "Could you tell me your ZIP code?"
+        assert [r.model for r in fake_llm.requests] == ["primary"]
+        assert [r.model for r in other.requests] == ["local-llama"]
+        assert other.requests[0].headers["authorization"] == "Bearer sk-test"
+        endpoints = TraceEvent.objects.filter(kind=TraceKind.LLM_CALL).order_by("id").values_list("payload", flat=True)
+        assert [p["endpoint"] for p in endpoints] == [fake_llm.url, other.url]
+    finally:
+        other.stop()
+
+
+def test_a_callback_at_the_time_the_caller_asked(chat, fake_llm, maria):
+    from apps.outreach.models import FollowUp
+
+    fake_llm.script("primary", tool_call=VERIFY)
+    fake_llm.script("primary", tool_call=LOOKUP)
+    fake_llm.script("primary", text=BALANCE_REPLY)
+    chat.say("94607")
+    fake_llm.script(
+        "primary", tool_call=("schedule_callback", {"reason": "Caller asked", "day": "2026-11-24", "at": "17:30"})
+    )
+    fake_llm.script("primary", text="I'll call you back on Tuesday at five thirty.")
+    chat.say("Can you call me back Tuesday after five?")
+    followup = FollowUp.objects.get()
+    assert followup.due_at.isoformat() == "2026-11-25T01:30:00+00:00"  # 17:30 in Oakland
+    assert followup.requested_by_customer is True

@@ -83,3 +83,7 @@ def test_the_gate_lets_an_honest_refusal_through():
     gate = ReplyGate(make_checker(GROUNDED, TODAY))
     text = "I can't waive it myself, but a specialist can review it. Anything else?"
     assert feed_all(gate, [text[:20], text[20:]]) == text
+
+
+def test_emergency_numbers_may_always_be_said():
+    assert ungrounded("If anyone is hurt, call 911 now.", set(), TODAY) == []

@@ -283,3 +283,57 @@ def test_customers_of_other_currencies_hear_their_currency(converse, live_db):
     c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=customer.pk)
     c.say(f"The last four are {customer.account_number[-4:]}")
     assert "eight hundred pounds" in c.session.state.history[-1]["content"]
+
+
+def test_a_caller_opening_conversation_after_conversation_is_handed_to_a_person(maria, converse, settings):
+    settings.AGENT_CONVERSATIONS_PER_HOUR = 2
+    for _ in range(2):
+        assert (
+            converse(workflow="roadside", channel="web_chat", direction="inbound", customer_id=maria.pk).handoff is None
+        )
+    third = converse(workflow="roadside", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    assert third.handoff.reason == "conversation rate limit reached"
+    assert third.greeting == "I'm handing this conversation to a specialist, who will continue with you here."
+
+
+def test_too_many_turns_in_a_minute_hand_off(maria, converse, settings):
+    settings.AGENT_TURNS_PER_MINUTE = 3
+    settings.AGENT_MAX_MISUNDERSTANDINGS = 10
+    c = converse(workflow="roadside", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    for text in ("hello", "hello", "hello"):
+        c.say(text)
+    assert c.handoff is None
+    c.say("hello")
+    assert c.handoff.reason == "turn rate limit reached"
+
+
+def test_the_approval_tool_reports_success(maria, converse):
+    c = converse(workflow="collections", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    c.say("0042")
+    c.say("Please waive the late fee")
+    trace = TraceEvent.objects.get(kind=TraceKind.TOOL_CALL, name="request_approval")
+    assert trace.ok is True
+    assert trace.payload["result"]["status"] == "ok"
+    assert trace.payload["result"]["approval_status"] == "pending"
+
+
+def test_no_technician_within_reach_hands_off_to_a_person(maria, converse):
+    from tests.factories import TechnicianFactory
+
+    TechnicianFactory(name="Far Away", latitude=Decimal("40.7128"), longitude=Decimal("-74.0060"))  # New York
+    c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
+    c.say("yes")
+    reply = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    assert reply == "I'll connect you with a specialist now. One moment, please."
+    assert c.handoff.reason == "no technician is free nearby"
+    assert Dispatch.objects.get().status == "no_technician"
+
+
+def test_an_interruption_keeps_what_was_heard_without_a_second_turn_record(maria, converse):
+    c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk)
+    c.say("94607")
+    async_to_sync(c.session.interrupted)("Thanks, Maria. Your balance is one thousand")
+    last = TranscriptEntry.objects.filter(speaker="agent").order_by("sequence").last()
+    assert (last.text, last.interrupted) == ("Thanks, Maria. Your balance is one thousand", True)
+    assert c.session.state.history[-1]["content"] == "Thanks, Maria. Your balance is one thousand"
+    assert TraceEvent.objects.filter(kind=TraceKind.TURN).count() == 1

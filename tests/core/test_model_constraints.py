@@ -146,3 +146,12 @@ def test_technician_coordinates_and_specializations():
     assert excinfo.value.message_dict["specializations"] == [
         "Unknown specializations: teleportation. Known: towing, battery, tire, lockout, fuel, engine, ev, accident."
     ]
+
+
+def test_one_pending_approval_per_call_and_kind():
+    call = CallFactory()
+    ApprovalFactory(call=call, customer=call.customer, kind="fee_waiver")
+    refused(lambda: ApprovalFactory(call=call, customer=call.customer, kind="fee_waiver"))
+    ApprovalFactory(call=call, customer=call.customer, kind="settlement")  # another kind is fine
+    ApprovalFactory(call=None, kind="fee_waiver")  # requests without a call are not limited
+    ApprovalFactory(call=None, kind="fee_waiver")

@@ -1,4 +1,6 @@
+import dataclasses
 import io
+import json
 import re
 from collections import Counter
 
@@ -10,6 +12,10 @@ from django.db.models import Count, F, Sum
 from django.test import Client
 
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
+from apps.agent.numbers import spoken_duration_minutes
+from apps.agent.state import ConversationState
+from apps.agent.tools import TOOLS
+from apps.agent.workflows import WORKFLOWS, get_workflow
 from apps.analysis.models import AnalysisStatus, CallAnalysis
 from apps.approvals.models import DECIDED_STATUSES, Approval, ApprovalStatus
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind, TranscriptEntry
@@ -17,7 +23,9 @@ from apps.core.models import AuditEvent
 from apps.core.validators import validate_e164
 from apps.customers.models import CollectionStage, Customer, DoNotCallEntry, RiskCategory
 from apps.demo.seed import counted_models
-from apps.dispatch.models import Specialization, Technician
+from apps.demo.toolcalls import ID_PREFIX
+from apps.dispatch.models import Dispatch, DispatchStatus, Specialization, Technician
+from apps.dispatch.services import dispatch_rank
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.promises.models import Payment, Promise, PromiseStatus
 
@@ -59,6 +67,7 @@ def test_seeding_twice_gives_the_same_rows(seeded):
     assert first["customers.Customer"] == 60
     assert first["calls.Call"] == 500
     assert first["dispatch.Technician"] == 20
+    assert first["dispatch.Dispatch"] == Call.objects.filter(trace__name="dispatch_technician").count() > 10
     assert first["customers.DoNotCallEntry"] == 10
     assert first["accounts.ApiKey"] == 1
     assert first[get_user_model()._meta.label] == 3
@@ -66,6 +75,7 @@ def test_seeding_twice_gives_the_same_rows(seeded):
     assert "Demo API key" not in second_output
     assert "Demo logins: supervisor / agent / manager, password: demo" in second_output
     assert re.search(r"calls\s+0 / 500", second_output)
+    assert re.search(r"dispatches\s+0 / \d+", second_output)
     assert re.search(r"customers\s+60 / 60", seeded)
 
 
@@ -174,7 +184,7 @@ def test_every_seeded_phone_and_row_is_valid(seeded):
     for phone in phones:
         validate_e164(phone)
 
-    for model in (Customer, Technician, DoNotCallEntry, Promise, Payment, FollowUp, Approval, CallAnalysis):
+    for model in (Customer, Technician, Dispatch, DoNotCallEntry, Promise, Payment, FollowUp, Approval, CallAnalysis):
         for row in model.objects.all():
             row.full_clean()
     sample = list(Call.objects.order_by("pk")[::10])
@@ -235,3 +245,133 @@ def test_no_users_seeds_the_data_without_users_when_debug_is_off(settings):
     audits = AuditEvent.objects.filter(action="approval.decide")
     assert set(audits.values_list("actor", "actor_label").distinct()) == {(None, "supervisor")}
     assert not CallAnalysis.objects.filter(reviewed_at__isnull=False).exists()
+
+
+STATE_KEYS = {f.name for f in dataclasses.fields(ConversationState)}
+TRACE_PAYLOAD_KEYS = {
+    TraceKind.STEP_CHANGE: {"from", "to", "reason"},
+    TraceKind.TOOL_CALL: {"arguments", "result", "step"},
+    TraceKind.LLM_CALL: {"endpoint", "ttft_ms", "error", "text", "tool_calls", "messages"},
+    TraceKind.TURN: {"mode", "first_token_ms", "llm_wait_ms", "overhead_ms", "tools_ms", "total_ms", "llm_rounds"},
+}
+# What the engine itself records as guardrails and errors (apps.agent.engine, apps.agent.grounding).
+GUARDRAILS = {"redaction", "handoff", "commitment", "ungrounded_figure", "prompt_injection", "opt_out"}
+
+
+def test_demo_calls_run_the_live_agents_workflows(seeded):
+    calls = list(Call.objects.all())
+    steps = {name: {step.name for step in workflow.steps} for name, workflow in WORKFLOWS.items()}
+    for call in calls:
+        assert call.workflow_version == get_workflow(call.workflow_name).version
+        if not call.state:
+            assert call.status != CallStatus.COMPLETED
+            assert not call.current_step
+            continue
+        state = call.state
+        assert set(state) == STATE_KEYS, call.pk
+        assert ConversationState.from_dict(state).to_dict() == state
+        assert (state["workflow"], state["version"]) == (call.workflow_name, call.workflow_version)
+        assert state["step"] == call.current_step
+        assert call.current_step in steps[call.workflow_name]
+        assert state["channel"] == call.channel
+        assert state["direction"] == call.direction
+        assert call.handoff_reason == (state["handoff"] or {}).get("reason", "")
+        if state["handoff"]:
+            assert state["ended"]
+            assert state["end_reason"] == f"handoff: {call.handoff_reason}"
+        elif state["ended"]:
+            assert state["end_reason"] == state["step"]
+            assert get_workflow(call.workflow_name).step(state["step"]).terminal
+        # The engine's utterances come first; after a handoff the channel records the transfer and the person.
+        speakers = list(call.transcript.values_list("speaker", flat=True))
+        engine, after = speakers[: state["transcript_sequence"]], speakers[state["transcript_sequence"] :]
+        assert set(engine) <= {Speaker.AGENT, Speaker.CUSTOMER}
+        assert after[:1] in ([], [Speaker.SYSTEM])
+        assert not after or state["handoff"]
+        assert (state["prompt_tokens"], state["completion_tokens"]) == (call.prompt_tokens, call.completion_tokens)
+        assert ID_PREFIX not in json.dumps(state)
+    chats = [c.state["facts"]["demo_key"] for c in calls if c.channel == "web_chat"]
+    assert len(set(chats)) == len(chats) == 20
+    ended = Counter(c.state["end_reason"] for c in calls if c.state)
+    assert {"closed", "wrong_party", "handoff: the caller asked for a person"} <= set(ended)
+    assert Call.objects.filter(current_step="closed", state__ended=True).count() > 200
+
+    trace = list(TraceEvent.objects.select_related("call"))
+    assert all(event.turn is not None for event in trace)
+    assert not {event.name for event in trace if event.kind == TraceKind.GUARDRAIL} - GUARDRAILS
+    assert {event.name for event in trace if event.kind == TraceKind.ERROR} == {"llm_unavailable"}
+    for event in trace:
+        workflow = get_workflow(event.call.workflow_name)
+        payload = event.payload
+        if event.kind in TRACE_PAYLOAD_KEYS:
+            assert set(payload) == TRACE_PAYLOAD_KEYS[event.kind], (event.kind, payload)
+        if event.kind == TraceKind.STEP_CHANGE:
+            assert event.name == f"{payload['from']} -> {payload['to']}"
+            reasons = {t.to: t.reason for t in workflow.step(payload["from"]).transitions}
+            assert reasons.get(payload["to"]) == payload["reason"], payload
+        elif event.kind == TraceKind.TOOL_CALL:
+            assert event.name in TOOLS
+            assert event.name in workflow.step(payload["step"]).tools, (event.name, payload["step"])
+            assert event.ok == (payload["result"]["status"] == "ok")
+            assert ID_PREFIX not in json.dumps(payload)
+        elif event.kind == TraceKind.TURN:
+            assert event.name == f"turn {event.turn}"
+            assert event.turn > 0
+            assert payload["mode"] in ("llm", "offline", "rule")
+            assert payload["overhead_ms"] == pytest.approx(payload["first_token_ms"] - payload["llm_wait_ms"], abs=0.01)
+        elif event.kind == TraceKind.LLM_CALL:
+            assert event.name in ("gpt-4.1-mini", "gpt-4o-mini")
+            assert event.ok == (payload["error"] == "")
+            assert payload["messages"][0]["role"] == "system"
+    modes = Counter(event.payload["mode"] for event in trace if event.kind == TraceKind.TURN)
+    assert set(modes) == {"llm", "offline", "rule"}
+    assert modes["llm"] > 10 * modes["offline"]
+    llm_turns = [event.payload for event in trace if event.kind == TraceKind.TURN and event.payload["mode"] == "llm"]
+    assert 300 < sorted(p["llm_wait_ms"] for p in llm_turns)[len(llm_turns) // 2] < 3000
+
+    # The ids in tool results are the rows the tools created.
+    results = [(e.call, e.name, e.payload["result"]) for e in trace if e.kind == TraceKind.TOOL_CALL and e.ok]
+    for call, name, result in results:
+        if name == "record_promise":
+            assert Promise.objects.get(call=call).pk == result["promise_id"]
+        elif name == "request_approval":
+            assert Approval.objects.get(call=call).pk == result["approval_id"]
+        elif name == "dispatch_technician":
+            assert Dispatch.objects.get(call=call).pk == result["dispatch_id"]
+        elif name == "schedule_callback":
+            followup = FollowUp.objects.get(pk=result["followup_id"])
+            assert followup.customer_id == call.customer_id
+            assert followup.requested_by_customer
+    assert {"lookup_payments", "take_payment", "log_dispute"}.isdisjoint(name for _, name, _ in results)
+
+
+def test_demo_dispatches_follow_the_routing_score(seeded):
+    dispatches = list(Dispatch.objects.select_related("call", "technician"))
+    assert dispatches
+    assert {d.status for d in dispatches} == {
+        DispatchStatus.DISPATCHED,
+        DispatchStatus.COMPLETED,
+        DispatchStatus.CANCELLED,
+    }
+    assert not Dispatch.objects.filter(status=DispatchStatus.DISPATCHED, technician__isnull=True).exists()
+    assert not Dispatch.objects.filter(status=DispatchStatus.NO_TECHNICIAN, technician__isnull=False).exists()
+    roster = list(Technician.objects.all())
+    for dispatch in dispatches:
+        dispatch.validate_constraints()
+        assert dispatch.call.workflow_name == "roadside"
+        assert dispatch.customer_id == dispatch.call.customer_id
+        ranked = dispatch_rank(
+            latitude=dispatch.latitude, longitude=dispatch.longitude, issue=dispatch.issue,
+            severity=dispatch.severity, technicians=roster,
+        )  # fmt: skip
+        top = dispatch.breakdown["candidates"][0]
+        assert top["technician_id"] == dispatch.technician_id == ranked[0].technician.pk
+        assert top["eta_minutes"] == dispatch.eta_minutes
+        assert str(dispatch.score) == f"{top['score']:.4f}"
+        tool = dispatch.call.trace.get(name="dispatch_technician").payload["result"]
+        assert tool["eta_minutes"] == dispatch.eta_minutes
+        assert tool["technician"] == dispatch.technician.name.split()[0]
+        # What the model said (the transcript keeps only what was heard, when the caller cut in).
+        replies = dispatch.call.trace.filter(kind=TraceKind.LLM_CALL, ok=True).values_list("payload", flat=True)
+        assert any(spoken_duration_minutes(dispatch.eta_minutes) in reply["text"] for reply in replies)
+        assert dispatch.created_at > dispatch.call.started_at

@@ -120,3 +120,7 @@ def test_gazetteer_rows_are_valid_and_unique():
     for entry in GAZETTEER:
         assert 18 < entry.latitude < 72, entry
         assert -170 < entry.longitude < -66, entry
+
+
+def test_a_street_named_after_a_city_is_not_that_city():
+    assert locate("I'm on Washington Boulevard in Chicago").name == "Chicago, IL"

@@ -49,10 +49,10 @@ class Request:
 
 
 class FakeOpenAI:
-    def __init__(self) -> None:
+    def __init__(self, default: Reply | None = None) -> None:
         self.requests: list[Request] = []
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
-        self._default = Reply(text="Sorry, could you say that again?")
+        self._default = default or Reply(text="Sorry, could you say that again?")
         self._stopping = threading.Event()
         fake = self
 
@@ -64,7 +64,7 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append(Request(body["model"], body, dict(self.headers)))
+                fake.requests.append(Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()}))
                 reply = fake._next(body["model"])
                 if reply.delay and fake._stopping.wait(reply.delay):
                     return

@@ -7,7 +7,7 @@ from typing import Literal
 from apps.agent.nlu import understand
 from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, tool
 from apps.customers.models import Customer
-from apps.promises.models import OPEN_PROMISE_STATUSES, Promise
+from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise
 from apps.promises.policy import POLICY
 
 MAX_IDENTITY_ATTEMPTS = 3
@@ -99,6 +99,7 @@ def lookup_account(ctx: ToolContext) -> dict:
         raise ToolRefused("verify the caller's identity first")
     customer = customer_for(ctx)
     promise = Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).order_by("due_date").first()
+    payment = Payment.objects.filter(customer=customer).order_by("-received_at").first()
     account = {
         "balance": str(customer.balance),
         "currency": customer.currency,
@@ -111,6 +112,9 @@ def lookup_account(ctx: ToolContext) -> dict:
             {"amount": str(promise.amount), "due_date": promise.due_date.isoformat(), "status": promise.status}
             if promise
             else None
+        ),
+        "last_payment": (
+            {"amount": str(payment.amount), "received_on": payment.received_at.date().isoformat()} if payment else None
         ),
     }
     ctx.state.facts["account"] = account

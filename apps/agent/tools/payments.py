@@ -150,24 +150,33 @@ def request_approval(
         raise ToolInvalid("kind", exc.message) from exc
     ctx.state.facts["approval_id"] = approval.pk
     ctx.state.facts["approval_kind"] = kind
-    return {"approval_id": approval.pk, "status": approval.status, "decision_within": "two business days"}
+    return {"approval_id": approval.pk, "approval_status": approval.status, "decision_within": "two business days"}
 
 
 @tool(
-    description="Schedule a call back the caller asked for, on the day they said (or the next day).",
+    description=(
+        "Schedule a call back the caller asked for: on the day they said (or the next day), at the local time "
+        "they said (HH:MM, between 08:00 and 20:00; 10:00 if they did not say)."
+    ),
     side_effect=True,
 )
 def schedule_callback(
-    ctx: ToolContext, reason: Annotated[str, Field(min_length=3, max_length=200)], day: date | None = None
+    ctx: ToolContext,
+    reason: Annotated[str, Field(min_length=3, max_length=200)],
+    day: date | None = None,
+    at: time | None = None,
 ) -> dict:
     customer = customer_for(ctx)
     zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo("UTC")
     when = day or ctx.today + timedelta(days=1)
     if when < ctx.today or when > ctx.today + timedelta(days=30):
         raise ToolInvalid("day", "a callback must be within the next 30 days")
-    due_at = datetime.combine(when, time(10, 0), tzinfo=zone)
+    at = at or time(10, 0)
+    if not time(8, 0) <= at <= time(20, 0):
+        raise ToolInvalid("at", "a callback must be between 08:00 and 20:00 the caller's time")
+    due_at = datetime.combine(when, at, tzinfo=zone)
     followup = followup_schedule(
         actor=ctx.actor, customer_id=customer.pk, due_at=due_at, reason=reason, requested_by_customer=True
     )
-    ctx.state.facts["callback"] = {"followup_id": followup.pk, "day": when.isoformat()}
-    return {"followup_id": followup.pk, "day": when.isoformat()}
+    ctx.state.facts["callback"] = {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}
+    return {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}

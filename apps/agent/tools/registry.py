@@ -7,6 +7,7 @@ server, and every failure goes back to the model as a structured result, never a
     {"status": "validation_error", "errors": [...]}      the arguments were wrong
     {"status": "refused", "reason": "..."}              not allowed now (step, rules, authorization)
     {"status": "unavailable", "reason": "..."}          the system behind the tool is down
+    {"status": "error", "reason": "..."}                the tool itself failed (a bug; logged)
 """
 
 import inspect
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import DatabaseError
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from apps.agent.state import ConversationState
@@ -92,6 +94,14 @@ def tool(*, description: str, side_effect: bool = False) -> Callable:
     return register
 
 
+def _limit_database_time() -> None:
+    """A caller is waiting: a locked row or a slow query fails the tool quickly instead of hanging."""
+    if connection.vendor == "postgresql":
+        ms = int(settings.AGENT_TOOL_DB_TIMEOUT * 1000)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}")
+
+
 def args_key(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, sort_keys=True, default=str)
 
@@ -119,7 +129,9 @@ def run_tool(
     if spec.side_effect and (previous := ctx.state.previous_result(name, key)) is not None:
         return previous  # the same call twice has one effect
     try:
-        result = spec.fn(ctx, **arguments)
+        with transaction.atomic():  # a tool's writes happen together or not at all
+            _limit_database_time()
+            result = spec.fn(ctx, **arguments)
     except ToolRefused as exc:
         return {"status": "refused", "reason": str(exc)}
     except ToolInvalid as exc:
@@ -127,6 +139,9 @@ def run_tool(
     except (ToolUnavailable, DatabaseError) as exc:
         logger.warning("tool %s unavailable: %r", name, exc)
         return {"status": "unavailable", "reason": f"the system behind {name} did not answer"}
+    except Exception:  # a bug: the caller must still get an answer, and the log and trace show it
+        logger.exception("tool %s failed", name)
+        return {"status": "error", "reason": f"{name} failed unexpectedly"}
     result = {"status": "ok", **result}
     ctx.state.tool_log.append({"name": name, "step": ctx.state.step, "args_key": key, "result": result})
     return result

@@ -78,6 +78,7 @@ def dispatch_technician(ctx: ToolContext) -> dict:
     )
     if dispatch.technician is None:
         ctx.state.facts["dispatch"] = {"dispatched": False}
+        ctx.state.handoff = {"reason": "no technician is free nearby"}  # a person arranges help
         return {"dispatched": False, "reason": "no technician is free nearby"}
     result = {
         "dispatched": True,

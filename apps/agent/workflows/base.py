@@ -57,6 +57,8 @@ class Workflow:
     steps: tuple[Step, ...]
     # What the greeting says, per direction; rendered by the engine with the customer's data.
     greetings: dict[str, str] = field(default_factory=dict)
+    # When a tool's system is down: "callback" (schedule one, then wrap up) or "handoff" (a person now).
+    on_system_down: str = "handoff"
 
     def __post_init__(self) -> None:
         names = [step.name for step in self.steps]
@@ -103,6 +105,7 @@ class Workflow:
             "name": self.name,
             "start": self.start,
             "greetings": self.greetings,
+            "on_system_down": self.on_system_down,
             "steps": [
                 {
                     "name": s.name,

@@ -76,6 +76,7 @@ COLLECTIONS = Workflow(
     name="collections",
     description="Collect an overdue balance: verify, review, negotiate within the rules, confirm, record.",
     start={"inbound": "identify", "outbound": "confirm_party"},
+    on_system_down="callback",
     greetings={
         "inbound": "Thanks for calling {company}. I'm an AI assistant, and this call is recorded. {known_caller}",
         "outbound": (
