@@ -240,7 +240,8 @@ def reply(
     if step == "confirm_promise":
         plan = state.fact("plan")
         how = f" by {_METHODS.get(plan['method'], plan['method'])}" if plan.get("method") else ""
-        return f"So that's {speech.money(plan['amount'])} on {speech.day(plan['due_date'])}{how}. Is that right?"
+        full = ", your balance in full," if plan["kind"] == "full" else ""
+        return f"So that's {speech.money(plan['amount'])}{full} on {speech.day(plan['due_date'])}{how}. Is that right?"
     if step == "wrap_up":
         return _wrap_up(state, first, speech)
     if step == "closed":
@@ -270,10 +271,9 @@ def _account_summary(state: ConversationState, first: str, speech: Speech) -> st
     account = state.fact("account")
     if not account:
         return f"Thanks, {first}. One moment while I pull up your account."
-    text = (
-        f"Thanks, {first}. Your balance is {speech.money(account['balance'])}, and it's "
-        f"{speech.count(account['days_overdue'])} days past due."
-    )
+    days = account["days_overdue"]
+    overdue = f"it's {speech.count(days)} days past due" if days else "it isn't past due yet"
+    text = f"Thanks, {first}. Your balance is {speech.money(account['balance'])}, and {overdue}."
     if promise := account.get("active_promise"):
         text += f" You have {speech.money(promise['amount'])} promised for {speech.day(promise['due_date'])}."
     return text + " Can you pay that in full, or would you like a payment plan?"

@@ -59,6 +59,10 @@ class DispatchAdmin(AuditedModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Closing is an action on the list; a dispatch's own page is a record, not a form.
+        return obj is None and super().has_change_permission(request)
+
     def _close(self, request: HttpRequest, queryset, status: str) -> None:
         closed = sum(
             dispatch_close(dispatch_id=pk, status=status, actor=request.user)

@@ -115,7 +115,7 @@ def test_a_chat_resumes_on_a_new_socket(agent, maria):
 
     resumed, reply = run(second)
     assert (resumed["type"], resumed["step"]) == ("started", "account_review")
-    assert reply["text"] == "So that's $1,250.50 on Friday, November 27. Is that right?"
+    assert reply["text"] == "So that's $1,250.50, your balance in full, on Friday, November 27. Is that right?"
 
 
 def test_bad_messages_get_clear_errors(agent, maria):

@@ -281,3 +281,45 @@ def test_a_callback_at_the_time_the_caller_asked(chat, fake_llm, maria):
     followup = FollowUp.objects.get()
     assert followup.due_at.isoformat() == "2026-11-25T01:30:00+00:00"  # 17:30 in Oakland
     assert followup.requested_by_customer is True
+
+
+def verified_and_reviewed(chat, fake_llm) -> None:
+    fake_llm.script("primary", tool_call=VERIFY)
+    fake_llm.script("primary", tool_call=LOOKUP)
+    fake_llm.script("primary", text=BALANCE_REPLY)
+    chat.say("94607")
+
+
+def test_a_side_effecting_tool_called_twice_has_one_effect(chat, fake_llm):
+    from apps.outreach.models import FollowUp
+
+    verified_and_reviewed(chat, fake_llm)
+    callback = ("schedule_callback", {"reason": "Caller asked to be called Monday.", "day": "2026-11-23"})
+    fake_llm.script("primary", tool_call=callback)  # negotiate -> wrap_up, where it is still allowed
+    fake_llm.script("primary", tool_call=callback)
+    fake_llm.script("primary", text="I'll call you back on Monday.")
+    chat.say("Call me back on Monday please")
+    assert FollowUp.objects.count() == 1
+    results = [json.loads(m["content"]) for m in fake_llm.requests[-1].body["messages"] if m["role"] == "tool"]
+    first, second = results[-2:]
+    assert first == second
+    assert first["followup_id"] == FollowUp.objects.get().pk
+    steps = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, name="schedule_callback").values_list(
+        "payload", flat=True
+    )
+    assert [p["step"] for p in steps] == ["negotiate", "wrap_up"]
+
+
+def test_wrong_arguments_go_back_to_the_model_as_a_validation_error(chat, fake_llm):
+    verified_and_reviewed(chat, fake_llm)
+    fake_llm.script(
+        "primary", tool_call=("propose_payment", {"kind": "plan", "amount": "500", "due_date": "2026-11-27"})
+    )
+    fake_llm.script("primary", text="How much would you like to pay on Friday?")
+    assert chat.say("I can pay something on Friday") == "How much would you like to pay on Friday?"
+    result = json.loads(fake_llm.requests[-1].body["messages"][-1]["content"])
+    assert result == {
+        "status": "validation_error",
+        "errors": [{"loc": ["amount"], "msg": "the caller has not said this amount; ask them how much they can pay"}],
+    }
+    assert chat.session.state.fact("plan") is None

@@ -337,3 +337,16 @@ def test_an_interruption_keeps_what_was_heard_without_a_second_turn_record(maria
     assert (last.text, last.interrupted) == ("Thanks, Maria. Your balance is one thousand", True)
     assert c.session.state.history[-1]["content"] == "Thanks, Maria. Your balance is one thousand"
     assert TraceEvent.objects.filter(kind=TraceKind.TURN).count() == 1
+
+
+def test_an_account_that_is_not_overdue_is_said_so(converse, live_db):
+    customer = CustomerFactory(name="Brandon Scott", balance=Decimal("69.29"), days_overdue=0, profile={"zip": "89101"})
+    c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=customer.pk)
+    assert c.say("My zip is 89101") == (
+        "Thanks, Brandon. Your balance is sixty-nine dollars and twenty-nine cents, and it isn't past due yet. "
+        "Can you pay that in full, or would you like a payment plan?"
+    )
+    assert c.say("I can pay 200 dollars on Friday") == (
+        "So that's sixty-nine dollars and twenty-nine cents, your balance in full, on Friday, November "
+        "twenty-seventh. Is that right?"
+    )
