@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from apps.agent import offline
-from apps.agent.grounding import ReplyGate, figures, grounded_forms, make_checker
+from apps.agent.engine import note_caller_words
+from apps.agent.grounding import ReplyGate, grounded_forms, make_checker
 from apps.agent.guardrails import guard_input
 from apps.agent.llm import cost_usd
 from apps.agent.nlu import understand
@@ -216,14 +217,7 @@ class DemoSession:
         state = self.state
         if guarded.redacted:
             self.trace(TraceKind.GUARDRAIL, "redaction", payload={"kinds": guarded.redacted})
-        state.facts["caller_text"] = (state.fact("caller_text", "") + " " + guarded.text)[-4000:]
-        amounts = state.facts.setdefault("caller_amounts", [])
-        for amount in offline.caller_amounts(u, state.step, self.today):
-            if (said := str(amount.quantize(Decimal("0.01")))) not in amounts:
-                amounts.append(said)
-        dates = state.facts.setdefault("caller_dates", [])
-        dates += [d.isoformat() for d in u.dates if d.isoformat() not in dates]
-        state.ground(*(figure.value for figure in figures(guarded.text, self.today)))
+        note_caller_words(state, guarded.text, u, self.today)
         state.remember({"role": "user", "content": guarded.text})
         state.transcript_sequence += 1
         self._entry(Speaker.CUSTOMER, guarded.text, redacted=bool(guarded.redacted))

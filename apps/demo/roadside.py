@@ -18,16 +18,7 @@ from apps.demo import data, scripts
 from apps.demo.data import rng_for
 from apps.dispatch.models import Dispatch, DispatchStatus, Severity, Technician
 from apps.dispatch.places import locate
-from apps.dispatch.services import (
-    AVAILABILITY_WEIGHT,
-    BREAKDOWN_CANDIDATES,
-    DISTANCE_WEIGHT,
-    MAX_DISTANCE_KM,
-    SPECIALIST_EMERGENCY_MULTIPLIER,
-    SPECIALIZATION_WEIGHT,
-    _candidate_json,  # the breakdown's own shape, so demo rows read like real ones
-    dispatch_rank,
-)
+from apps.dispatch.services import MAX_DISTANCE_KM, dispatch_breakdown, dispatch_rank
 
 if TYPE_CHECKING:
     from apps.demo.conversations import CallPlan
@@ -140,18 +131,7 @@ def incident(call: "CallPlan", ctx: dict[str, Any], technicians: list[Technician
         "eta_minutes": top.eta_minutes,
         "distance_km": Decimal(str(top.distance_km)).quantize(Decimal("0.01")),
         "score": Decimal(str(top.score)).quantize(Decimal("0.0001")),
-        "breakdown": {
-            "considered": len(ranked),
-            "reranks": 0,
-            "weights": {
-                "distance": DISTANCE_WEIGHT,
-                "specialization": SPECIALIZATION_WEIGHT,
-                "availability": AVAILABILITY_WEIGHT,
-                "specialist_emergency_multiplier": SPECIALIST_EMERGENCY_MULTIPLIER,
-                "max_distance_km": MAX_DISTANCE_KM,
-            },
-            "candidates": [_candidate_json(candidate) for candidate in ranked[:BREAKDOWN_CANDIDATES]],
-        },
+        "breakdown": dispatch_breakdown(ranked),
     }
 
 

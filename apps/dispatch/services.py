@@ -136,6 +136,22 @@ def _candidate_json(candidate: Candidate) -> dict[str, Any]:
     }
 
 
+def dispatch_breakdown(ranked: list[Candidate], *, reranks: int = 0) -> dict[str, Any]:
+    """Why a technician was chosen: the weights and the top candidates with their scores."""
+    return {
+        "considered": len(ranked),
+        "reranks": reranks,
+        "weights": {
+            "distance": DISTANCE_WEIGHT,
+            "specialization": SPECIALIZATION_WEIGHT,
+            "availability": AVAILABILITY_WEIGHT,
+            "specialist_emergency_multiplier": SPECIALIST_EMERGENCY_MULTIPLIER,
+            "max_distance_km": MAX_DISTANCE_KM,
+        },
+        "candidates": [_candidate_json(candidate) for candidate in ranked[:BREAKDOWN_CANDIDATES]],
+    }
+
+
 def _ranking_inputs(technician: Technician) -> tuple[Any, ...]:
     return (technician.availability, technician.latitude, technician.longitude, technician.specializations)
 
@@ -217,18 +233,7 @@ def _dispatch_new(
         eta_minutes=chosen.eta_minutes if chosen is not None else None,
         distance_km=Decimal(str(chosen.distance_km)).quantize(Decimal("0.01")) if chosen is not None else None,
         score=Decimal(str(chosen.score)).quantize(Decimal("0.0001")) if chosen is not None else None,
-        breakdown={
-            "considered": len(ranked),
-            "reranks": reranks,
-            "weights": {
-                "distance": DISTANCE_WEIGHT,
-                "specialization": SPECIALIZATION_WEIGHT,
-                "availability": AVAILABILITY_WEIGHT,
-                "specialist_emergency_multiplier": SPECIALIST_EMERGENCY_MULTIPLIER,
-                "max_distance_km": MAX_DISTANCE_KM,
-            },
-            "candidates": [_candidate_json(candidate) for candidate in ranked[:BREAKDOWN_CANDIDATES]],
-        },
+        breakdown=dispatch_breakdown(ranked, reranks=reranks),
     )
     if technician is not None and technician.availability != Availability.BUSY:
         technician.availability = Availability.BUSY
