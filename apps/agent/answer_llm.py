@@ -1,0 +1,116 @@
+"""The LLM's side of a turn: model rounds, forced tools, the grounding gate, regeneration.
+
+A mixin of `AgentSession` (apps/agent/engine.py), kept apart because it is the longest path.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+from apps.agent import llm
+from apps.agent.events import Event, ReplyEnd, Token
+from apps.agent.grounding import ReplyGate, make_checker
+from apps.agent.nlu import Understanding
+from apps.agent.prompts import build_messages
+from apps.agent.tools import TOOLS
+from apps.agent.traces import TurnLog
+from apps.calls.models import TraceKind
+from apps.core.redaction import redact_text
+
+MAX_LLM_ROUNDS = 4  # model requests per turn: tool calls, then the reply
+
+
+class LLMAnswering:
+    async def _llm_answer(self, u: Understanding, log: TurnLog) -> AsyncIterator[Event]:
+        log.mode = "llm"
+        regenerated = False
+        correction: str | None = None
+        said: list[str] = []
+        for _ in range(MAX_LLM_ROUNDS):
+            forced = self.workflow.pending_required(self.state)
+            step = self.workflow.step(self.state.step)
+            schemas = [TOOLS[name].openai_schema() for name in step.tools]
+            choice: str | dict = {"type": "function", "function": {"name": forced}} if forced else "auto"
+            messages = build_messages(
+                state=self.state, workflow=self.workflow, customer=self.customer, forced_tool=forced, today=self.today
+            )
+            if correction:
+                messages.append({"role": "system", "content": correction})
+            gate = ReplyGate(make_checker(set(self.state.grounded), self.today))
+            completion = llm.Completion()
+            log.llm_started()
+            try:
+                async with aclosing(llm.stream(messages, schemas, choice, completion)) as pieces:
+                    async for piece in pieces:
+                        if forced:
+                            continue  # a forced round is a tool round: no words before the tool runs
+                        if safe := gate.feed(piece):
+                            said.append(safe)
+                            yield Token(safe)
+                        if gate.violation:
+                            break
+                if not forced and (tail := gate.flush()):
+                    said.append(tail)
+                    yield Token(tail)
+            except llm.LLMStreamBroken:
+                pass  # what was said stands; the turn ends with it
+            finally:
+                log.llm_finished(completion, messages)
+                self._count_usage(completion)
+            answer = completion.answered
+            if gate.violation:
+                violation = gate.violation
+                log.trace(
+                    TraceKind.GUARDRAIL,
+                    violation.kind,
+                    ok=False,
+                    payload={"text": redact_text(violation.text), "detail": redact_text(violation.detail)},
+                )
+                if not said and not regenerated:
+                    regenerated = True
+                    correction = (
+                        f"Your draft said {gate.violation.detail!r}, which you may not say: use only figures "
+                        "from ON FILE, tool results or the caller's words, and never grant what needs approval."
+                    )
+                    continue
+                # Something already went out: close it off and say it from the record instead.
+                repair = ("— sorry, let me correct that. " if said else "") + self._offline_reply([])
+                async for event in self._say(repair, log, prefix=said):
+                    yield event
+                return
+            tool_calls = answer.tool_calls if answer else []
+            if forced and not any(call.name == forced for call in tool_calls):
+                log.trace(TraceKind.GUARDRAIL, "required_tool_skipped", ok=False, payload={"tool": forced})
+                tool_calls = [llm.ToolCall(id=f"forced_{forced}", name=forced, arguments="{}")]
+            if not tool_calls:
+                break
+            self.state.remember(
+                {
+                    "role": "assistant",
+                    "content": answer.text if answer and answer.text else None,
+                    "tool_calls": [
+                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                        for c in tool_calls
+                    ],
+                }
+            )
+            for call in tool_calls:
+                result = await self._tool(call.name, call.arguments, log)
+                self.state.remember({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+            self._settle(log)
+            if self.state.handoff or self._is_terminal() or self.state.fact("system_down"):
+                break
+        self._track_understanding(u, progressed=True)
+        if self.state.handoff or self._is_terminal():
+            async for event in self._close_or_hand_off(log, prefix=said):
+                yield event
+            return
+        if self.state.fact("system_down") and not said:
+            async for event in self._say(self._offline_reply([]), log):
+                yield event
+            return
+        text = "".join(said)
+        if not text.strip():
+            raise llm.LLMUnavailable("the model produced no reply")
+        yield ReplyEnd(text)
+        self._agent_said(text, log)
