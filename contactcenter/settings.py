@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.analysis",
     "apps.dispatch",
     "apps.agent",
+    "apps.telephony",
     "apps.demo",
 ]
 
@@ -279,3 +280,38 @@ AGENT_TURNS_PER_MINUTE = env.int("AGENT_TURNS_PER_MINUTE", default=20)
 AGENT_CONVERSATIONS_PER_HOUR = env.int("AGENT_CONVERSATIONS_PER_HOUR", default=10)
 # Turns in a row the agent could not make sense of before it hands off to a person.
 AGENT_MAX_MISUNDERSTANDINGS = 3
+
+# --- Telephony: Twilio voice and ConversationRelay ------------------------------------------------
+
+# Unset: dialing and SMS are disabled (with a clear error), and Twilio's webhooks are refused.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Another base URL for Twilio's REST API (staging, or a local fake in tests). Empty: Twilio's own.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="").rstrip("/")
+TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+# The SharedKey secret, when webhooks are signed with HMAC-SHA256 (X-Twilio-Webhooks-Signature-Settings).
+TWILIO_WEBHOOK_SECRET = env.str("TWILIO_WEBHOOK_SECRET", default="")
+
+# Where a handoff goes: a person's number, or (unset) a Twilio queue with a message.
+HUMAN_AGENT_NUMBER = env.str("HUMAN_AGENT_NUMBER", default="")
+HANDOFF_QUEUE = env.str("HANDOFF_QUEUE", default="specialists")
+
+# Which workflow answers which of our numbers (JSON {"+14155550100": "roadside"}); others get the default.
+INBOUND_WORKFLOWS = env.json("INBOUND_WORKFLOWS", default={})
+INBOUND_DEFAULT_WORKFLOW = env.str("INBOUND_DEFAULT_WORKFLOW", default="collections")
+
+# ConversationRelay attributes, pinned (Twilio's defaults have changed before).
+RELAY_LANGUAGE = env.str("RELAY_LANGUAGE", default="en-US")
+RELAY_TTS_PROVIDER = env.str("RELAY_TTS_PROVIDER", default="Google")
+RELAY_VOICE = env.str("RELAY_VOICE", default="en-US-Journey-O")
+RELAY_TRANSCRIPTION_PROVIDER = env.str("RELAY_TRANSCRIPTION_PROVIDER", default="Deepgram")
+RELAY_SPEECH_MODEL = env.str("RELAY_SPEECH_MODEL", default="nova-3-general")
+RELAY_INTERRUPTIBLE = env.str("RELAY_INTERRUPTIBLE", default="any")
+RELAY_DTMF_DETECTION = env.bool("RELAY_DTMF_DETECTION", default=True)
+RELAY_REPORT_INPUT_DURING_AGENT_SPEECH = env.str("RELAY_REPORT_INPUT_DURING_AGENT_SPEECH", default="none")
+
+# Outbound calls: the longest a call may last, and when a call stuck in a live status is
+# checked against Twilio (missed status callbacks).
+OUTBOUND_CALL_TIME_LIMIT = env.int("OUTBOUND_CALL_TIME_LIMIT", default=900)
+CALL_RECONCILE_AFTER_MINUTES = env.int("CALL_RECONCILE_AFTER_MINUTES", default=30)

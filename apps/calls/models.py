@@ -59,6 +59,10 @@ class Call(TimeStampedModel):
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.VOICE)
     direction = models.CharField(max_length=10, choices=Direction)
     status = models.CharField(max_length=12, choices=CallStatus, default=CallStatus.QUEUED)
+    # The SequenceNumber of the last status callback applied: older or repeated ones change nothing.
+    status_sequence = models.IntegerField(null=True, blank=True, editable=False)
+    # Set (once) just before the REST request that places an outbound call: never dial twice.
+    dialed_at = models.DateTimeField(null=True, blank=True, editable=False)
     from_number = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32, blank=True)
     reason = models.CharField(max_length=255, blank=True, help_text="Why an outbound call was placed.")
@@ -79,6 +83,7 @@ class Call(TimeStampedModel):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        permissions = [("place_call", "Can place outbound calls")]
         indexes = [
             models.Index(fields=["customer", "-started_at"], name="call_customer_idx"),
             models.Index(fields=["-started_at"], name="call_started_idx"),

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
 from apps.core.effects import broadcast
 
@@ -135,3 +136,67 @@ def call_end_conversation(*, call_id: int) -> None:
 def call_truncate_reply(*, call_id: int, sequence: int, heard: str) -> None:
     """The caller interrupted: keep only what they heard of the agent's reply."""
     TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence).update(text=heard, interrupted=True)
+
+
+# Where a status sits in a call's life: a callback never moves a call backwards.
+_STATUS_RANK = {
+    CallStatus.QUEUED: 0,
+    CallStatus.INITIATED: 1,
+    CallStatus.RINGING: 2,
+    CallStatus.IN_PROGRESS: 3,
+}
+
+
+def _rank(status: str) -> int:
+    return 4 if status in TERMINAL_STATUSES else _STATUS_RANK.get(status, 0)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    call_sid: str
+    status: str
+    sequence: int | None = None
+    duration_seconds: int | None = None
+    answered_by: str = ""
+    at: datetime | None = None
+
+
+@transaction.atomic
+def call_apply_status(update: StatusUpdate) -> Call | None:
+    """Apply Twilio's view of a call. Safe in any order and any number of times: an older
+    sequence number, a repeat, or a step backwards (a terminal status never regresses) changes
+    nothing. The first arrival at `completed` starts post-call processing, after commit."""
+    call = Call.objects.select_for_update().filter(twilio_call_sid=update.call_sid).first()
+    if call is None:
+        return None
+    if update.sequence is not None and call.status_sequence is not None and update.sequence <= call.status_sequence:
+        return call
+    if update.status not in CallStatus.values or _rank(update.status) < _rank(call.status):
+        return call
+    if call.status in TERMINAL_STATUSES and update.status != call.status:
+        return call  # terminal is final, whatever arrives late
+    now = update.at or timezone.now()
+    was_completed = call.status == CallStatus.COMPLETED
+    call.status = update.status
+    if update.sequence is not None:
+        call.status_sequence = update.sequence
+    if update.status == CallStatus.IN_PROGRESS and call.answered_at is None:
+        call.answered_at = now
+    if update.answered_by:
+        call.answered_by = update.answered_by
+    if update.status in TERMINAL_STATUSES:
+        call.ended_at = call.ended_at or now
+        if call.started_at and call.ended_at < call.started_at:
+            call.ended_at = call.started_at
+        if update.duration_seconds is not None:
+            call.duration_seconds = update.duration_seconds
+    call.save()
+    if call.status == CallStatus.COMPLETED and not was_completed:
+        call_completed(call=call)
+    return call
+
+
+def call_completed(*, call: Call) -> None:
+    """Post-call processing, exactly once per completed call (the one-analysis-per-call row is the
+    guard): the analysis waits as pending for the post-call pipeline."""
+    CallAnalysis.objects.get_or_create(call=call)
