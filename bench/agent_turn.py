@@ -12,7 +12,6 @@ tool calls and database writes included.
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import platform
 import statistics
@@ -32,6 +31,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench.fake_llm import FakeModelProcess  # noqa: E402
+
 LLM_SCRIPT = [
     "Hello, I got a letter about my account",
     "I'd like to know what I owe",
@@ -43,18 +44,6 @@ LLM_SCRIPT = [
     "Alright, that helps",
 ]
 OFFLINE_SCRIPT = ["My zip code is 94607", "I can pay 300 dollars on Friday", "Yes", "No, that's all, thanks. Bye!"]
-
-
-def serve_fake_llm(ttft_ms: int, port, stop) -> None:
-    """The model, in its own process: its work must not count as the engine's."""
-    from tests.fakes.openai_server import FakeOpenAI, Reply
-
-    reply = Reply(text="I can help with that. Could you tell me the last four digits of your account number?")
-    reply.delay = ttft_ms / 1000
-    fake = FakeOpenAI(default=reply).start()
-    port.value = int(fake.url.split(":")[2].split("/")[0])
-    stop.wait()
-    fake.stop()
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -86,6 +75,7 @@ async def conversation(customer_id: int, script: list[str]) -> int:
             pass
         if session.state.ended:
             break
+    await session.flush()
     return session.call_id
 
 
@@ -143,22 +133,13 @@ def run(args, db_name: str) -> None:
     offline_elapsed = time.perf_counter() - started
 
     # With a model: a local OpenAI-compatible server, in another process, answering after the set TTFT.
-    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, not a fork of this one
-    port, stop = spawn.Value("i", 0), spawn.Event()
-    server = spawn.Process(target=serve_fake_llm, args=(args.ttft_ms, port, stop))
-    server.start()
-    while not port.value:
-        time.sleep(0.01)  # waiting for the server process to listen
-    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = f"http://127.0.0.1:{port.value}/v1", "bench"
-    settings.LLM_MODEL, settings.LLM_FALLBACK_MODELS = "bench-model", []
-    settings.LLM_FIRST_TOKEN_TIMEOUT = args.ttft_ms / 1000 + 5
-    try:
+    with FakeModelProcess(args.ttft_ms) as url:
+        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = url, "bench"
+        settings.LLM_MODEL, settings.LLM_FALLBACK_MODELS = "bench-model", []
+        settings.LLM_FIRST_TOKEN_TIMEOUT = args.ttft_ms / 1000 + 5
         started = time.perf_counter()
         llm_calls = asyncio.run(run_many(customers, LLM_SCRIPT[: args.turns]))
         llm_elapsed = time.perf_counter() - started
-    finally:
-        stop.set()
-        server.join()
 
     offline = [t for t in turn_timings(offline_calls) if t["mode"] == "offline"]
     llm = [t for t in turn_timings(llm_calls) if t["mode"] == "llm"]

@@ -11,5 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 django_asgi_app = get_asgi_application()
 
 from apps.agent.routing import websocket_urlpatterns as agent_sockets  # noqa: E402
+from apps.telephony.routing import websocket_urlpatterns as telephony_sockets  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(agent_sockets)})
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(telephony_sockets + agent_sockets)})

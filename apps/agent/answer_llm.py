@@ -29,7 +29,7 @@ class LLMAnswering:
         for _ in range(MAX_LLM_ROUNDS):
             forced = self.workflow.pending_required(self.state)
             step = self.workflow.step(self.state.step)
-            schemas = [TOOLS[name].openai_schema() for name in step.tools]
+            schemas = [TOOLS[name].openai_schema for name in step.tools]
             choice: str | dict = {"type": "function", "function": {"name": forced}} if forced else "auto"
             messages = build_messages(
                 state=self.state, workflow=self.workflow, customer=self.customer, forced_tool=forced, today=self.today

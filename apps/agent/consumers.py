@@ -31,6 +31,9 @@ UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    # Nothing is sent to a chat through the channel layer: no per-socket Redis listener.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -46,6 +49,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "turn", None) and not self.turn.done():
             self.turn.cancel()
+            await asyncio.gather(self.turn, return_exceptions=True)
+        if getattr(self, "session", None) is not None:
+            await self.session.flush()
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -134,6 +140,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "handoff", "reason": event.reason, "summary": event.summary})
             elif isinstance(event, Ended):
                 await self.send_json({"type": "ended", "reason": event.reason})
+        if self.session.state.ended:
+            await self.session.flush()
 
     async def _error(self, detail: str) -> None:
         await self.send_json({"type": "error", "detail": detail})

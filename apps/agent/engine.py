@@ -18,6 +18,7 @@ The events are in events.py; the LLM path of a turn is in answer_llm.py.
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -43,7 +45,13 @@ from apps.agent.tools import ToolContext, run_tool
 from apps.agent.traces import TurnLog
 from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.models import Speaker, TraceKind
-from apps.calls.services import Utterance, call_record_turn, call_start_conversation, call_truncate_reply
+from apps.calls.services import (
+    Utterance,
+    call_group,
+    call_record_turn,
+    call_start_conversation,
+    call_truncate_reply,
+)
 from apps.core.redaction import redact_text
 from apps.customers.services import customer_opt_out
 
@@ -72,9 +80,10 @@ class AgentSession(LLMAnswering):
         self.speech = offline.Speech(state.channel, self.today, customer.on_file.get("currency", "USD"))
         self.budget = Budget.from_settings()
         self._turn_times: deque[float] = deque()
-        self._last_agent_sequence: int | None = None
         self._lock = asyncio.Lock()  # one turn at a time; saves stay in order
         self._opening: TurnLog | None = None
+        self._prompts_seen: set[str] = set()
+        self._saving: asyncio.Task | None = None  # the latest queued save; each waits for the one before
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -136,9 +145,7 @@ class AgentSession(LLMAnswering):
         call = await Call.objects.aget(pk=call_id)
         state = ConversationState.from_dict(call.state)
         customer = await database_sync_to_async(load_customer)(state.fact("customer_id"))
-        session = cls(call_id=call_id, state=state, customer=customer)
-        session._last_agent_sequence = state.transcript_sequence - 1 if state.transcript_sequence else None
-        return session
+        return cls(call_id=call_id, state=state, customer=customer)
 
     def greeting(self) -> str:
         template = self.workflow.greetings.get(self.state.direction) or self.workflow.greetings["inbound"]
@@ -166,7 +173,7 @@ class AgentSession(LLMAnswering):
                 yield Token(text)
                 yield ReplyEnd(text)
                 self._agent_said(text, log)
-            await self._save(log)
+            self._save(log)
 
     # --- a turn ------------------------------------------------------------------------------
 
@@ -176,7 +183,8 @@ class AgentSession(LLMAnswering):
                 yield Ended(self.state.end_reason or "the conversation is over")
                 return
             self.state.turn += 1
-            log = TurnLog(turn=self.state.turn)
+            self.state.last_reply_sequence = None  # the caller spoke: earlier replies are past interrupting
+            log = TurnLog(turn=self.state.turn, prompts_seen=self._prompts_seen)
             emitted: list[str] = []
             try:
                 async for event in self._turn(caller_text, log, emitted):
@@ -188,7 +196,7 @@ class AgentSession(LLMAnswering):
                 # Interrupted mid-reply: keep what was said; the channel corrects it to what was heard.
                 if emitted:
                     self._agent_said("".join(emitted), log, interrupted=True)
-                await asyncio.shield(self._save(log))
+                self._save(log)
                 raise
             except Exception as exc:  # never leave the caller in silence: a person takes over
                 logger.exception("turn %s of call %s failed", self.state.turn, self.call_id)
@@ -196,7 +204,7 @@ class AgentSession(LLMAnswering):
                 self.state.handoff = {"reason": "internal error"}
                 async for event in self._close_or_hand_off(log, prefix=emitted):
                     yield event
-            await self._save(log)
+            self._save(log)
 
     async def _turn(self, caller_text: str, log: TurnLog, emitted: list[str]) -> AsyncIterator[Event]:
         guarded = guard_input(caller_text)
@@ -437,7 +445,7 @@ class AgentSession(LLMAnswering):
         self.state.remember({"role": "assistant", "content": text})
         self.state.replies_in_step += 1
         sequence = self._next_sequence()
-        self._last_agent_sequence = sequence
+        self.state.last_reply_sequence = sequence
         log.utterances.append(
             Utterance(
                 sequence=sequence, speaker=Speaker.AGENT, text=text, spoken_at=timezone.now(), interrupted=interrupted
@@ -452,30 +460,64 @@ class AgentSession(LLMAnswering):
     async def interrupted(self, heard: str) -> None:
         """The caller cut the last reply off: keep only what they heard, in transcript and history."""
         async with self._lock:
-            if self._last_agent_sequence is None:
-                return
+            sequence = self.state.last_reply_sequence
+            if sequence is None:
+                return  # nothing of this turn was said yet
             for message in reversed(self.state.history):
                 if message["role"] == "assistant" and message.get("content"):
                     message["content"] = heard
                     break
-            await database_sync_to_async(call_truncate_reply)(
-                call_id=self.call_id, sequence=self._last_agent_sequence, heard=heard
-            )
-            await self._save(TurnLog(turn=self.state.turn, timed=False))
+            self._after_saves(call_truncate_reply, call_id=self.call_id, sequence=sequence, heard=heard)
+            self._save(TurnLog(turn=self.state.turn, timed=False))
 
-    async def _save(self, log: TurnLog) -> None:
-        traces = log.finish()
-        await database_sync_to_async(call_record_turn)(
-            call_id=self.call_id,
-            state=self.state.to_dict(),
-            step=self.state.step,
-            customer_id=self.customer.customer_id,
-            utterances=log.utterances,
-            traces=traces,
-            prompt_tokens=self.state.prompt_tokens,
-            completion_tokens=self.state.completion_tokens,
-            cost_usd=Decimal(self.state.cost_usd),
-            handoff_reason=(self.state.handoff or {}).get("reason", ""),
-            ended=self.state.ended,
-        )
+    # --- saving: after every turn, in order, off the caller's path --------------------------
+
+    def _save(self, log: TurnLog) -> None:
+        """Queue this turn's record: the state to resume from, what was said, what happened. The
+        next turn need not wait for it; saves of one conversation commit in order."""
+        record = {
+            "call_id": self.call_id,
+            # A snapshot: the next turn changes the state while this one is being written.
+            "state": json.loads(json.dumps(self.state.to_dict())),
+            "step": self.state.step,
+            "customer_id": self.customer.customer_id,
+            "utterances": list(log.utterances),
+            "traces": log.finish(),
+            "prompt_tokens": self.state.prompt_tokens,
+            "completion_tokens": self.state.completion_tokens,
+            "cost_usd": Decimal(self.state.cost_usd),
+            "handoff_reason": (self.state.handoff or {}).get("reason", ""),
+            "ended": self.state.ended,
+        }
         log.utterances.clear()
+        self._after_saves(call_record_turn, **record)
+
+    def _after_saves(self, write, **arguments) -> None:
+        previous = self._saving if self._saving is not None and not self._saving.done() else None
+        self._saving = asyncio.create_task(self._write_after(previous, write, arguments))
+
+    async def _write_after(self, previous: asyncio.Task | None, write, arguments: dict) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            messages = await database_sync_to_async(write)(**arguments)
+        except Exception:
+            logger.exception("could not save call %s", self.call_id)
+            return
+        if messages:
+            await self._publish(messages)
+
+    async def flush(self) -> None:
+        """Wait until everything said so far is saved (a channel calls this before it lets go)."""
+        if self._saving is not None and not self._saving.done():
+            await asyncio.wait([self._saving])
+
+    async def _publish(self, messages: list[dict]) -> None:
+        """Send the saved transcript to the call's live monitors: from the event loop, after the
+        reply went out and the save committed, never holding the database thread."""
+        layer = get_channel_layer()
+        try:
+            for message in messages:
+                await layer.group_send(call_group(self.call_id), message)
+        except Exception:  # a monitor missing a line must never disturb the call
+            logger.warning("could not publish the transcript of call %s", self.call_id, exc_info=True)

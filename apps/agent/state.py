@@ -1,6 +1,6 @@
 """The conversation's state: everything needed to resume a call, saved to Call.state after every turn."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 # How many messages of recent history go into a prompt; older turns live on as summary notes.
@@ -27,6 +27,8 @@ class ConversationState:
     turn: int = 0
     replies_in_step: int = 0
     transcript_sequence: int = 0
+    # The agent's reply an interruption would cut: the latest one, until the caller speaks again.
+    last_reply_sequence: int | None = None
     misunderstandings: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -36,7 +38,9 @@ class ConversationState:
     end_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: the values are already plain JSON (dataclasses.asdict's deep copy is slow, and
+        # this runs after every turn).
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ConversationState":

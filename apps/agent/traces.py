@@ -5,6 +5,7 @@ minus the time spent waiting on the LLM before that token (its time to first tok
 tool-call rounds before it).
 """
 
+import hashlib
 import time
 from decimal import Decimal
 from typing import Any
@@ -16,13 +17,27 @@ from apps.calls.models import TraceEvent, TraceKind
 from apps.calls.services import Utterance
 from apps.core.redaction import redact_text
 
-# An LLM trace keeps the system prompt and this many of the latest messages.
+# An LLM trace keeps this many of the latest messages, and the system prompt when it changed.
 TRACED_MESSAGES = 6
 
 
+def traced_prompt(messages: list[dict[str, Any]], prompts_seen: set[str]) -> dict[str, Any]:
+    """An LLM request as its trace keeps it: the latest messages, and the system prompt by hash,
+    in full only the first time this session sends it."""
+    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    system_sha = hashlib.sha1(system.encode(), usedforsecurity=False).hexdigest()[:12]
+    prompt: dict[str, Any] = {"system_sha": system_sha, "messages": [dict(m) for m in messages[1:][-TRACED_MESSAGES:]]}
+    if system_sha not in prompts_seen:
+        prompts_seen.add(system_sha)
+        prompt["system"] = system
+    return prompt
+
+
 class TurnLog:
-    def __init__(self, turn: int, *, timed: bool = True) -> None:
+    def __init__(self, turn: int, *, timed: bool = True, prompts_seen: set[str] | None = None) -> None:
         self.turn = turn
+        # System prompts already traced in this session, by hash: each is stored once in full.
+        self.prompts_seen = prompts_seen if prompts_seen is not None else set()
         self.timed = timed  # False for records outside a turn (an interruption's correction)
         self.started = time.perf_counter()
         self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
@@ -79,7 +94,7 @@ class TurnLog:
             # Until the first token, the caller is waiting on the model: that wait is not ours.
             until = self._first_token if self._first_token is not None else round_end
             self._llm_wait_ms += (until - self._round_started) * 1000
-        traced = messages[:1] + messages[1:][-TRACED_MESSAGES:]
+        prompt = traced_prompt(messages, self.prompts_seen)
         for attempt in completion.attempts:
             self.trace(
                 TraceKind.LLM_CALL,
@@ -95,7 +110,7 @@ class TurnLog:
                     "error": attempt.error,
                     "text": redact_text(attempt.text),
                     "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in attempt.tool_calls],
-                    "messages": traced,
+                    **prompt,
                 },
             )
 

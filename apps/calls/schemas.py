@@ -3,6 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
+from pydantic import Field
 
 
 class TranscriptEntryOut(Schema):
@@ -63,3 +64,10 @@ class CallDetailOut(CallOut):
     @staticmethod
     def resolve_analysis(call):
         return getattr(call, "analysis", None)
+
+
+class OutboundCallIn(Schema):
+    customer_id: int
+    # Checked against the known workflows by the service, so the 422 names `workflow` either way.
+    workflow: str = Field(min_length=1, max_length=50)
+    reason: str = Field(min_length=1, max_length=255)

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
-from apps.core.effects import broadcast
 
 
 @dataclass
@@ -72,8 +71,9 @@ def call_record_turn(
     cost_usd: Decimal,
     handoff_reason: str = "",
     ended: bool = False,
-) -> None:
-    """Save a turn: what was said, what happened, and the state to resume from."""
+) -> list[dict[str, Any]]:
+    """Save a turn: what was said, what happened, and the state to resume from. Returns the
+    transcript messages for the call's live monitors, to send once this has committed."""
     entries = TranscriptEntry.objects.bulk_create(
         TranscriptEntry(
             call_id=call_id,
@@ -104,19 +104,20 @@ def call_record_turn(
     Call.objects.filter(pk=call_id).update(**fields)
     if ended:
         call_end_conversation(call_id=call_id)
-    for entry in entries:
-        broadcast(
-            call_group(call_id),
-            {
-                "type": "transcript.appended",
-                "call_id": call_id,
-                "sequence": entry.sequence,
-                "speaker": entry.speaker,
-                "text": entry.text,
-                "interrupted": entry.interrupted,
-                "spoken_at": entry.spoken_at.isoformat(),
-            },
-        )
+    return [transcript_message(call_id, entry) for entry in entries]
+
+
+def transcript_message(call_id: int, entry: TranscriptEntry) -> dict[str, Any]:
+    """What the live monitor receives for each transcript entry (group `call-<id>`)."""
+    return {
+        "type": "transcript.appended",
+        "call_id": call_id,
+        "sequence": entry.sequence,
+        "speaker": entry.speaker,
+        "text": entry.text,
+        "interrupted": entry.interrupted,
+        "spoken_at": entry.spoken_at.isoformat(),
+    }
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from apps.agent.nlu import understand
 from apps.agent.prompts import CustomerContext, build_messages
 from apps.agent.state import ConversationState
 from apps.agent.tools.registry import TOOLS, args_key
-from apps.agent.traces import TRACED_MESSAGES
+from apps.agent.traces import traced_prompt
 from apps.agent.workflows import get_workflow
 from apps.calls.models import Speaker, TraceKind
 from apps.demo import toolcalls
@@ -83,6 +83,7 @@ class DemoSession:
         )
         self.traces: list[dict[str, Any]] = []
         self.entries: list[dict[str, Any]] = []
+        self.prompts_seen: set[str] = set()
         if known:
             state.facts["customer_id"] = customer.customer_id
             if vehicle := customer.on_file.get("vehicle"):
@@ -382,7 +383,7 @@ class DemoSession:
                 "text": text,
                 "tool_calls": tool_calls,
                 # As sent: a later interruption rewrites the history's last reply, not what was traced.
-                "messages": [dict(m) for m in messages[:1] + messages[1:][-TRACED_MESSAGES:]],
+                **traced_prompt(messages, self.prompts_seen),
             },
         )
 

@@ -65,7 +65,9 @@ class Conversation:
 
     def _collect(self, events) -> str:
         async def run():
-            return [event async for event in events]
+            got = [event async for event in events]
+            await self.session.flush()  # what the tests read next is in the database
+            return got
 
         got = async_to_sync(run)()
         self.events += got

@@ -172,7 +172,9 @@ def test_llm_calls_are_traced_with_tokens_cost_and_timings(chat, fake_llm):
     assert (trace.name, trace.prompt_tokens, trace.completion_tokens) == ("primary", 420, 18)
     assert trace.cost_usd == Decimal("0.000456")  # 420 x $1/M + 18 x $2/M
     assert trace.payload["ttft_ms"] > 0
-    assert trace.payload["messages"][0]["role"] == "system"
+    assert trace.payload["system"].startswith("You are Ava, an AI assistant for Northwind Auto Finance.")
+    assert [m["role"] for m in trace.payload["messages"]] == ["assistant", "user"]  # the greeting, then the caller
+    assert trace.payload["messages"][-1] == {"role": "user", "content": "hello"}
     call = Call.objects.get(pk=chat.session.call_id)
     assert (call.prompt_tokens, call.completion_tokens, call.cost_usd) == (420, 18, Decimal("0.000456"))
     turn = TraceEvent.objects.get(kind=TraceKind.TURN)

@@ -261,7 +261,9 @@ def test_a_conversation_resumes_from_the_database(maria, converse):
     assert (resumed.state.step, resumed.state.fact("plan")["amount"]) == ("confirm_promise", "300.00")
 
     async def say(text):
-        return [event async for event in resumed.reply(text)]
+        events = [event async for event in resumed.reply(text)]
+        await resumed.flush()
+        return events
 
     async_to_sync(say)("yes")
     assert Promise.objects.get().amount == Decimal("300.00")
@@ -332,7 +334,12 @@ def test_no_technician_within_reach_hands_off_to_a_person(maria, converse):
 def test_an_interruption_keeps_what_was_heard_without_a_second_turn_record(maria, converse):
     c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("94607")
-    async_to_sync(c.session.interrupted)("Thanks, Maria. Your balance is one thousand")
+
+    async def cut():
+        await c.session.interrupted("Thanks, Maria. Your balance is one thousand")
+        await c.session.flush()
+
+    async_to_sync(cut)()
     last = TranscriptEntry.objects.filter(speaker="agent").order_by("sequence").last()
     assert (last.text, last.interrupted) == ("Thanks, Maria. Your balance is one thousand", True)
     assert c.session.state.history[-1]["content"] == "Thanks, Maria. Your balance is one thousand"
@@ -350,3 +357,32 @@ def test_an_account_that_is_not_overdue_is_said_so(converse, live_db):
         "So that's sixty-nine dollars and twenty-nine cents, your balance in full, on Friday, November "
         "twenty-seventh. Is that right?"
     )
+
+
+def test_every_transcript_line_reaches_the_calls_live_monitors(maria):
+    from tests.layers import GroupListener
+
+    session = async_to_sync(AgentSession.start)(
+        workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk
+    )
+    listener = GroupListener(f"call-{session.call_id}")
+
+    async def conversation():
+        async for _ in session.greet():
+            pass
+        async for _ in session.reply("My zip code is 94607"):
+            pass
+        await session.flush()
+
+    async_to_sync(conversation)()
+    try:
+        received = listener.received()
+    finally:
+        listener.close()
+    assert [(m["type"], m["sequence"], m["speaker"]) for m in received] == [
+        ("transcript.appended", 0, "agent"),
+        ("transcript.appended", 1, "customer"),
+        ("transcript.appended", 2, "agent"),
+    ]
+    assert received[1]["text"] == "My zip code is 94607"
+    assert all(m["call_id"] == session.call_id for m in received)

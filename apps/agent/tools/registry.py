@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -55,7 +56,7 @@ class ToolContext:
     caller_text: str = ""  # everything the caller said in this call (redacted), for grounding checks
 
 
-@dataclass(frozen=True)
+@dataclass
 class Tool:
     name: str
     description: str
@@ -63,7 +64,9 @@ class Tool:
     arguments: type[BaseModel]
     side_effect: bool
 
+    @cached_property
     def openai_schema(self) -> dict[str, Any]:
+        """The function's JSON schema for the model, computed once (it is sent with every request)."""
         parameters = self.arguments.model_json_schema()
         parameters.pop("title", None)
         return {

@@ -4,24 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0001_initial'),
+        ("calls", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='call',
-            options={'ordering': ['-started_at', '-id'], 'permissions': [('place_call', 'Can place outbound calls')]},
+            name="call",
+            options={"ordering": ["-started_at", "-id"], "permissions": [("place_call", "Can place outbound calls")]},
         ),
         migrations.AddField(
-            model_name='call',
-            name='dialed_at',
+            model_name="call",
+            name="dialed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='call',
-            name='status_sequence',
+            model_name="call",
+            name="status_sequence",
             field=models.IntegerField(blank=True, editable=False, null=True),
         ),
     ]

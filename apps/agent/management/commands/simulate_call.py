@@ -70,6 +70,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"-- ended: {event.reason}")
             if session.state.ended:
                 break
+        await session.flush()
         return session.call_id
 
     def _summary(self, call: Call) -> None:

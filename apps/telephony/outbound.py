@@ -1,0 +1,345 @@
+"""Outbound calls through Twilio's REST API: exactly one call per attempt, and reconciliation.
+
+Twilio has no idempotency key for creating a call, so the attempt row comes first:
+
+    call_request_outbound ──(after commit)──▶ call_dial_task ──▶ call_dial
+        Call(status=queued)                     claims the row by setting dialed_at, then one POST
+
+A POST whose outcome we never learned (timeout, connection error, 5xx) is not retried: the call
+keeps its dialed_at and no CallSid, and `calls_reconcile` later asks Twilio which call (if any)
+that request placed.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.rest import Client
+
+from apps.agent.workflows import WORKFLOWS
+from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Direction
+from apps.calls.services import StatusUpdate, call_apply_status
+from apps.core.effects import enqueue
+from apps.core.errors import Conflict, InvalidReference
+from apps.core.services import Actor, audit_record
+from apps.customers.models import Customer, DoNotCallEntry
+from apps.telephony import tasks
+from apps.telephony.client import TelephonyNotConfigured, telephony_ensure_configured, twilio_client
+from apps.telephony.signatures import public_url
+
+logger = logging.getLogger(__name__)
+
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# A dial with no CallSid is looked at once it has been quiet this long (well past any HTTP timeout).
+UNCLEAR_DIAL_GRACE = timedelta(minutes=2)
+# Twilio's StartTime filter is compared with its own clock: leave room for skew.
+CLOCK_SKEW = timedelta(minutes=1)
+RECONCILE_LIST_LIMIT = 20
+# Rows per kind per sweep; the rest wait for the next sweep.
+RECONCILE_BATCH = 100
+# Failures that leave the sweep going: the network, Twilio's errors, and nothing else.
+NETWORK_ERRORS = (TwilioException, requests.RequestException)
+
+_OPEN = {"status__in": [s for s in CallStatus.values if s not in TERMINAL_STATUSES]}
+
+
+# --- the compliance gate ----------------------------------------------------------------------
+
+
+def outbound_blocked(customer: Customer) -> str | None:
+    """Why this customer must not be called now, or None. The one place the compliance gate plugs
+    in (calling windows, consent, call frequency come with follow-ups); checked when a call is
+    requested and again just before it is dialed."""
+    if customer.do_not_call or DoNotCallEntry.objects.filter(phone=customer.phone).exists():
+        return f"{customer.name} ({customer.phone}) is on the do-not-call list."
+    return None
+
+
+# --- request ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_request_outbound(
+    *, customer_id: int, workflow: str, reason: str, actor: Actor, followup_id: int | None = None
+) -> Call:
+    """Record an outbound call attempt and dial it after commit. Nothing is written when refused."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise InvalidReference("customer_id", f"No customer with id {customer_id}.")
+    if workflow not in WORKFLOWS:
+        raise InvalidReference("workflow", f"No workflow {workflow!r}; known: {', '.join(sorted(WORKFLOWS))}.")
+    blocked = outbound_blocked(customer)
+    if blocked:
+        raise Conflict(blocked)
+    telephony_ensure_configured()
+
+    call = Call.objects.create(
+        customer=customer,
+        channel=Channel.VOICE,
+        direction=Direction.OUTBOUND,
+        status=CallStatus.QUEUED,
+        from_number=settings.TWILIO_FROM_NUMBER,
+        to_number=customer.phone,
+        reason=reason,
+        workflow_name=workflow,
+    )
+    details: dict[str, Any] = {"workflow": workflow, "reason": reason}
+    if followup_id is not None:
+        details["followup_id"] = followup_id
+    audit_record(actor=actor, action="call.request_outbound", obj=call, details=details)
+    enqueue(tasks.call_dial_task, call.pk)
+    return call
+
+
+# --- dial -------------------------------------------------------------------------------------
+
+
+def _rest_error(exc: Exception) -> tuple[int, str] | None:
+    """(HTTP status, "<code>: <message>") for an error response from Twilio, else None."""
+    if isinstance(exc, TwilioRestException):
+        message = str(exc.msg).removeprefix("Unable to create record: ")
+        return exc.status, f"{exc.code}: {message}"
+    if isinstance(exc, TwilioServiceException):
+        return exc.status, f"{exc.code}: {exc.detail or exc.title}"
+    return None
+
+
+def _end_undialed(call: Call, *, status: str, error: str, now: datetime) -> bool:
+    """Close a claimed call that Twilio never got (or refused): it has no CallSid to hear about."""
+    return bool(
+        Call.objects.filter(pk=call.pk, twilio_call_sid="")
+        .exclude(status__in=TERMINAL_STATUSES)
+        .update(status=status, ended_at=now, error=error, updated_at=now)
+    )
+
+
+def call_dial(*, call_id: int) -> Call:
+    """Place the call with Twilio: at most one REST request per Call row, ever.
+
+    Must run outside any transaction: the claim commits before the request goes out, and the
+    request must not hold row locks while it waits on the network.
+    """
+    now = timezone.now()
+    # The claim: one conditional UPDATE. Whoever sets dialed_at is the only one who may dial;
+    # a second worker, a redelivered task or a retry finds nothing to claim.
+    claimed = Call.objects.filter(
+        pk=call_id,
+        dialed_at__isnull=True,
+        twilio_call_sid="",
+        status=CallStatus.QUEUED,
+        direction=Direction.OUTBOUND,
+        channel=Channel.VOICE,
+    ).update(dialed_at=now, updated_at=now)
+    call = Call.objects.select_related("customer").get(pk=call_id)
+    if not claimed:
+        logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
+        return call
+
+    blocked = outbound_blocked(call.customer) if call.customer_id else None
+    if blocked:  # changed since the request (an opt-out): never reaches Twilio
+        _end_undialed(call, status=CallStatus.CANCELED, error=f"blocked: {blocked}", now=timezone.now())
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": blocked})
+        call.refresh_from_db()
+        return call
+
+    try:
+        client = twilio_client()
+        placed = client.calls.create(
+            to=call.to_number,
+            from_=call.from_number,
+            url=public_url(f"/twilio/voice/outbound/{call.pk}/"),
+            method="POST",
+            status_callback=public_url("/twilio/voice/status/"),
+            status_callback_method="POST",
+            status_callback_event=STATUS_CALLBACK_EVENTS,
+            machine_detection="DetectMessageEnd",
+            # Twilio wants the string "true"; a Python bool would be sent as "True".
+            async_amd="true",
+            async_amd_status_callback=public_url("/twilio/voice/amd/"),
+            async_amd_status_callback_method="POST",
+            time_limit=settings.OUTBOUND_CALL_TIME_LIMIT,
+        )
+    except TelephonyNotConfigured as exc:  # settings changed since the request: nothing was sent
+        _end_undialed(call, status=CallStatus.FAILED, error=exc.message, now=timezone.now())
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": exc.message})
+    except Exception as exc:
+        rest = _rest_error(exc)
+        if rest is not None and 400 <= rest[0] < 500:
+            # Twilio refused the request: definitely no call. Retrying would be refused again.
+            _end_undialed(call, status=CallStatus.FAILED, error=rest[1], now=timezone.now())
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": rest[1]})
+            logger.warning("Twilio refused call %s: %s", call.pk, rest[1])
+        else:
+            # Timeout, connection error, 5xx, anything else: Twilio may have placed the call.
+            # Retrying could ring the customer twice; reconciliation finds out instead.
+            error = f"unclear: {rest[1] if rest else f'{type(exc).__name__}: {exc}'}"
+            Call.objects.filter(pk=call.pk).update(error=error, updated_at=timezone.now())
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "unclear", "error": error})
+            logger.exception("Dialing call %s: outcome unknown, left for reconciliation", call.pk)
+    else:
+        if _attach_sid(call, placed.sid, now=timezone.now()):
+            _apply_twilio_state(placed)
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "placed", "call_sid": placed.sid})
+    call.refresh_from_db()
+    return call
+
+
+def _attach_sid(call: Call, sid: str, *, now: datetime) -> bool:
+    """Give a call without one its CallSid. False when it has one, or the SID belongs to another."""
+    try:
+        with transaction.atomic():
+            return bool(
+                Call.objects.filter(pk=call.pk, twilio_call_sid="").update(
+                    twilio_call_sid=sid, error="", updated_at=now
+                )
+            )
+    except IntegrityError:
+        logger.error("CallSid %s is already attached to another call; not attaching it to call %s", sid, call.pk)
+        return False
+
+
+def _apply_twilio_state(instance: Any) -> Call | None:
+    """Apply a call resource's status as Twilio reports it (REST, not a callback: no sequence)."""
+    status = instance.status or CallStatus.QUEUED
+    duration = instance.duration
+    return call_apply_status(
+        StatusUpdate(
+            call_sid=instance.sid,
+            status=status,
+            duration_seconds=int(duration) if duration not in (None, "") else None,
+            answered_by=instance.answered_by or "",
+            at=instance.end_time if status in TERMINAL_STATUSES else None,
+        )
+    )
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+
+
+def _claim(call_id: int, *, now: datetime, **conditions: Any) -> Call | None:
+    """Lock one row that still meets `conditions` (skipping rows someone else holds) and touch it,
+    so a concurrent sweep no longer sees it as stale. Short: no network inside."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update(skip_locked=True).filter(pk=call_id, **conditions, **_OPEN).first()
+        if call is not None:
+            Call.objects.filter(pk=call.pk).update(updated_at=now)
+        return call
+
+
+def _reconcile_stale(client: Client, call: Call, counts: dict[str, int]) -> None:
+    """A live status nobody updated for a long time: ask Twilio what really happened."""
+    instance = client.calls(call.twilio_call_sid).fetch()
+    applied = _apply_twilio_state(instance)
+    if applied is not None and applied.status != call.status:
+        counts["updated"] += 1
+        audit_record(
+            actor=None,
+            action="call.reconcile",
+            obj=call,
+            details={"outcome": "updated", "call_sid": call.twilio_call_sid, "from": call.status, "to": applied.status},
+        )
+
+
+def _reconcile_unclear(client: Client, call: Call, counts: dict[str, int], *, now: datetime) -> None:
+    """A dial whose outcome we never learned: find the call that request placed, if any."""
+    found = client.calls.list(
+        to=call.to_number,
+        from_=call.from_number,
+        start_time_after=call.dialed_at - CLOCK_SKEW,  # what the SDK sends as StartTime>=
+        limit=RECONCILE_LIST_LIMIT,
+    )
+    # Only a call placed through the REST API (not a <Dial> leg) and created after our request can
+    # be ours. Twilio documents StartTime filters by date, so the time of day is checked here too.
+    earliest = call.dialed_at - CLOCK_SKEW
+    candidates = [
+        c
+        for c in found
+        if (c.direction or "outbound-api") == "outbound-api" and (c.date_created is None or c.date_created >= earliest)
+    ]
+    taken = set(
+        Call.objects.filter(twilio_call_sid__in=[c.sid for c in candidates])
+        .exclude(pk=call.pk)
+        .values_list("twilio_call_sid", flat=True)
+    )
+    ours = [c for c in candidates if c.sid not in taken]
+    if len(ours) > 1:
+        logger.error(
+            "Call %s: %d Twilio calls could be the one placed (%s); a person must decide",
+            call.pk,
+            len(ours),
+            ", ".join(c.sid for c in ours),
+        )
+        return
+    if not ours:
+        if _end_undialed(call, status=CallStatus.FAILED, error="reconciled: no call was placed", now=now):
+            counts["failed"] += 1
+            audit_record(actor=None, action="call.reconcile", obj=call, details={"outcome": "failed"})
+        return
+    instance = ours[0]
+    if _attach_sid(call, instance.sid, now=now):
+        counts["attached"] += 1
+        audit_record(
+            actor=None, action="call.reconcile", obj=call, details={"outcome": "attached", "call_sid": instance.sid}
+        )
+        _apply_twilio_state(instance)
+
+
+def calls_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic: bring calls Twilio never told us about in line with Twilio.
+
+    (a) a CallSid in a live status, untouched for CALL_RECONCILE_AFTER_MINUTES: fetch its status;
+    (b) dialed, no CallSid (the dial's outcome was unclear): attach the call it placed, or fail it.
+    """
+    now = now or timezone.now()
+    counts = {"checked": 0, "updated": 0, "attached": 0, "failed": 0}
+    stale_conditions = {
+        "twilio_call_sid__gt": "",
+        "updated_at__lt": now - timedelta(minutes=settings.CALL_RECONCILE_AFTER_MINUTES),
+    }
+    unclear_conditions = {
+        "twilio_call_sid": "",
+        "dialed_at__lt": now - UNCLEAR_DIAL_GRACE,
+        "updated_at__lt": now - UNCLEAR_DIAL_GRACE,
+    }
+    stale_ids = list(
+        Call.objects.filter(**stale_conditions, **_OPEN)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:RECONCILE_BATCH]
+    )
+    unclear_ids = list(
+        Call.objects.filter(**unclear_conditions, **_OPEN)
+        .order_by("dialed_at")
+        .values_list("pk", flat=True)[:RECONCILE_BATCH]
+    )
+    if not stale_ids and not unclear_ids:
+        return counts
+    try:
+        client = twilio_client()
+    except TelephonyNotConfigured as exc:
+        logger.warning("Not reconciling %d calls: %s", len(stale_ids) + len(unclear_ids), exc.message)
+        return counts
+
+    for call_id in stale_ids:
+        call = _claim(call_id, now=now, **stale_conditions)
+        if call is None:
+            continue
+        counts["checked"] += 1
+        try:
+            _reconcile_stale(client, call, counts)
+        except NETWORK_ERRORS:
+            logger.exception("Reconciling call %s (%s) failed; trying again next sweep", call.pk, call.twilio_call_sid)
+    for call_id in unclear_ids:
+        call = _claim(call_id, now=now, **unclear_conditions)
+        if call is None:
+            continue
+        counts["checked"] += 1
+        try:
+            _reconcile_unclear(client, call, counts, now=now)
+        except NETWORK_ERRORS:
+            logger.exception("Reconciling undialed call %s failed; trying again next sweep", call.pk)
+    return counts

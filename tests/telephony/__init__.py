@@ -1,0 +1,58 @@
+"""Helpers shared by the telephony tests: the fake Twilio REST API, and the broker boundary."""
+
+import factory
+
+from apps.calls.models import CallStatus, Channel, Direction
+from contactcenter.celery import app as celery_app
+from tests.factories import CallFactory
+from tests.fakes.twilio_server import FakeTwilio
+
+ACCOUNT_SID = "AC" + "5a" * 16
+AUTH_TOKEN = "test-auth-token"
+FROM_NUMBER = "+14155550100"
+PUBLIC_BASE_URL = "https://cc.example.com"
+
+
+def use_fake_twilio(settings) -> FakeTwilio:
+    """Start a fake Twilio REST API and point the settings at it. The caller stops it."""
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
+    settings.TWILIO_API_BASE_URL = fake.url
+    settings.TWILIO_HTTP_TIMEOUT = 0.5
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    return fake
+
+
+def outbound_call(**fields):
+    """A queued outbound call that nobody has dialed yet."""
+    defaults = {
+        "direction": Direction.OUTBOUND,
+        "channel": Channel.VOICE,
+        "status": CallStatus.QUEUED,
+        "twilio_call_sid": "",
+        "from_number": FROM_NUMBER,
+        "to_number": factory.SelfAttribute("customer.phone"),
+        "workflow_name": "collections",
+        "reason": "Promise to pay is due",
+        "started_at": None,
+        "ended_at": None,
+        "duration_seconds": None,
+    }
+    return CallFactory(**{**defaults, **fields})
+
+
+class SentTasks(list):
+    """What would go to the broker: (task name, args, kwargs)."""
+
+
+def record_sent_tasks(monkeypatch) -> SentTasks:
+    """Replace the broker boundary (Celery's send_task) with a recorder."""
+    sent = SentTasks()
+
+    def send_task(name, args=None, kwargs=None, **options):
+        sent.append((name, tuple(args or ()), dict(kwargs or {})))
+
+    monkeypatch.setattr(celery_app, "send_task", send_task)
+    return sent
