@@ -18,7 +18,7 @@ app.conf.task_queues = [
     Queue(name, Exchange(name), routing_key=name) for name in ("live", "analysis", "dialer", "default")
 ]
 app.autodiscover_tasks()
-app.conf.task_routes = {"apps.telephony.tasks.call_dial_task": {"queue": "dialer"}}
+app.conf.task_routes = {"apps.telephony.tasks.call_place_task": {"queue": "dialer"}}
 
 # Periodic sweeps. Only one beat should run, but the tasks tolerate a duplicate.
 app.conf.beat_schedule = {

@@ -271,6 +271,8 @@ LLM_PRICES = env.json(
 
 AGENT_NAME = env.str("AGENT_NAME", default="Ava")
 COMPANY_NAME = env.str("COMPANY_NAME", default="Northwind Auto Finance")
+# Said in every greeting, inbound and outbound, before anything else: what the caller must be told.
+AGENT_DISCLOSURE = env.str("AGENT_DISCLOSURE", default="I'm an AI assistant, and this call is recorded.")
 AGENT_MAX_INPUT_CHARS = 1000
 # Seconds a tool may wait on the database during a live turn before it counts as unavailable.
 AGENT_TOOL_DB_TIMEOUT = env.float("AGENT_TOOL_DB_TIMEOUT", default=2.0)

@@ -148,19 +148,7 @@ class AgentSession(LLMAnswering):
         return cls(call_id=call_id, state=state, customer=customer)
 
     def greeting(self) -> str:
-        template = self.workflow.greetings.get(self.state.direction) or self.workflow.greetings["inbound"]
-        first = self.customer.first_name
-        vehicle = self.customer.on_file.get("vehicle")
-        return template.format(
-            company=settings.COMPANY_NAME,
-            full_name=self.customer.full_name,
-            known_caller=self._offline_reply([]),
-            vehicle_question=(
-                f"Hi {first}, is this about your {vehicle}?"
-                if first and vehicle
-                else (f"Hi {first}, how can I help you today?" if first else self._offline_reply([]))
-            ),
-        )
+        return self.workflow.greeting(self.state.direction, self.customer, self._offline_reply([]))
 
     async def greet(self) -> AsyncIterator[Event]:
         async with self._lock:
@@ -500,24 +488,22 @@ class AgentSession(LLMAnswering):
         if previous is not None:
             await asyncio.wait([previous])
         try:
-            messages = await database_sync_to_async(write)(**arguments)
+            message = await database_sync_to_async(write)(**arguments)
         except Exception:
             logger.exception("could not save call %s", self.call_id)
             return
-        if messages:
-            await self._publish(messages)
+        if message:
+            await self._publish(message)
 
     async def flush(self) -> None:
         """Wait until everything said so far is saved (a channel calls this before it lets go)."""
         if self._saving is not None and not self._saving.done():
             await asyncio.wait([self._saving])
 
-    async def _publish(self, messages: list[dict]) -> None:
+    async def _publish(self, message: dict) -> None:
         """Send the saved transcript to the call's live monitors: from the event loop, after the
         reply went out and the save committed, never holding the database thread."""
-        layer = get_channel_layer()
         try:
-            for message in messages:
-                await layer.group_send(call_group(self.call_id), message)
+            await get_channel_layer().group_send(call_group(self.call_id), message)
         except Exception:  # a monitor missing a line must never disturb the call
             logger.warning("could not publish the transcript of call %s", self.call_id, exc_info=True)

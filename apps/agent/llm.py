@@ -10,10 +10,10 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import openai
@@ -57,15 +57,26 @@ def chain() -> list[Endpoint]:
     return endpoints
 
 
-@cache
+# Clients keep their connections alive, and a connection belongs to the event loop that opened
+# it: one client per loop (daphne has one; each async_to_sync call in a worker has its own).
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], openai.AsyncOpenAI]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
-    timeout = openai.Timeout(
-        connect=settings.LLM_CONNECT_TIMEOUT,
-        read=settings.LLM_STREAM_IDLE_TIMEOUT,
-        write=settings.LLM_CONNECT_TIMEOUT,
-        pool=settings.LLM_CONNECT_TIMEOUT,
-    )
-    return openai.AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    if (base_url, api_key) not in clients:
+        timeout = openai.Timeout(
+            connect=settings.LLM_CONNECT_TIMEOUT,
+            read=settings.LLM_STREAM_IDLE_TIMEOUT,
+            write=settings.LLM_CONNECT_TIMEOUT,
+            pool=settings.LLM_CONNECT_TIMEOUT,
+        )
+        clients[base_url, api_key] = openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0
+        )
+    return clients[base_url, api_key]
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:

@@ -71,9 +71,9 @@ def call_record_turn(
     cost_usd: Decimal,
     handoff_reason: str = "",
     ended: bool = False,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any] | None:
     """Save a turn: what was said, what happened, and the state to resume from. Returns the
-    transcript messages for the call's live monitors, to send once this has committed."""
+    message for the call's live monitors, to send once this has committed."""
     entries = TranscriptEntry.objects.bulk_create(
         TranscriptEntry(
             call_id=call_id,
@@ -104,19 +104,28 @@ def call_record_turn(
     Call.objects.filter(pk=call_id).update(**fields)
     if ended:
         call_end_conversation(call_id=call_id)
-    return [transcript_message(call_id, entry) for entry in entries]
+    return transcript_message(call_id, entries)
 
 
-def transcript_message(call_id: int, entry: TranscriptEntry) -> dict[str, Any]:
-    """What the live monitor receives for each transcript entry (group `call-<id>`)."""
+def transcript_message(call_id: int, entries: list[TranscriptEntry]) -> dict[str, Any] | None:
+    """What the call's live monitors (group `call-<id>`) receive: one message per saved turn with
+    its new entries. Entries are keyed by sequence: a later entry with a sequence already shown
+    replaces it (an interrupted reply, cut to what the caller heard)."""
+    if not entries:
+        return None
     return {
         "type": "transcript.appended",
         "call_id": call_id,
-        "sequence": entry.sequence,
-        "speaker": entry.speaker,
-        "text": entry.text,
-        "interrupted": entry.interrupted,
-        "spoken_at": entry.spoken_at.isoformat(),
+        "entries": [
+            {
+                "sequence": entry.sequence,
+                "speaker": entry.speaker,
+                "text": entry.text,
+                "interrupted": entry.interrupted,
+                "spoken_at": entry.spoken_at.isoformat(),
+            }
+            for entry in entries
+        ],
     }
 
 
@@ -134,9 +143,11 @@ def call_end_conversation(*, call_id: int) -> None:
 
 
 @transaction.atomic
-def call_truncate_reply(*, call_id: int, sequence: int, heard: str) -> None:
-    """The caller interrupted: keep only what they heard of the agent's reply."""
+def call_truncate_reply(*, call_id: int, sequence: int, heard: str) -> dict[str, Any] | None:
+    """The caller interrupted: keep only what they heard of the agent's reply. Returns the
+    corrected entry for the live monitors."""
     TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence).update(text=heard, interrupted=True)
+    return transcript_message(call_id, list(TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence)))
 
 
 # Where a status sits in a call's life: a callback never moves a call backwards.

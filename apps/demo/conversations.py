@@ -14,8 +14,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-
 from apps.agent import offline
 from apps.agent.workflows import get_workflow
 from apps.demo import data, roadside, scripts
@@ -231,20 +229,8 @@ def _exchanges(call: CallPlan, session: DemoSession, rng: random.Random) -> list
 
 def _greeting(session: DemoSession) -> str:
     """What the engine greets with (AgentSession.greeting)."""
-    workflow, state, customer = session.workflow, session.state, session.customer
-    template = workflow.greetings.get(state.direction) or workflow.greetings["inbound"]
-    first, vehicle = customer.first_name, customer.on_file.get("vehicle")
-    known_caller = offline.reply(state, customer, [], session.speech)
-    return template.format(
-        company=settings.COMPANY_NAME,
-        full_name=customer.full_name,
-        known_caller=known_caller,
-        vehicle_question=(
-            f"Hi {first}, is this about your {vehicle}?"
-            if first and vehicle
-            else (f"Hi {first}, how can I help you today?" if first else known_caller)
-        ),
-    )
+    state, customer = session.state, session.customer
+    return session.workflow.greeting(state.direction, customer, offline.reply(state, customer, [], session.speech))
 
 
 def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technician]) -> None:

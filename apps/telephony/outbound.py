@@ -2,7 +2,7 @@
 
 Twilio has no idempotency key for creating a call, so the attempt row comes first:
 
-    call_request_outbound ──(after commit)──▶ call_dial_task ──▶ call_dial
+    call_request_outbound ──(after commit)──▶ call_place_task ──▶ call_place
         Call(status=queued)                     claims the row by setting dialed_at, then one POST
 
 A POST whose outcome we never learned (timeout, connection error, 5xx) is not retried: the call
@@ -92,7 +92,7 @@ def call_request_outbound(
     if followup_id is not None:
         details["followup_id"] = followup_id
     audit_record(actor=actor, action="call.request_outbound", obj=call, details=details)
-    enqueue(tasks.call_dial_task, call.pk)
+    enqueue(tasks.call_place_task, call.pk)
     return call
 
 
@@ -118,7 +118,7 @@ def _end_undialed(call: Call, *, status: str, error: str, now: datetime) -> bool
     )
 
 
-def call_dial(*, call_id: int) -> Call:
+def call_place(*, call_id: int) -> Call:
     """Place the call with Twilio: at most one REST request per Call row, ever.
 
     Must run outside any transaction: the claim commits before the request goes out, and the
@@ -293,10 +293,23 @@ def calls_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     """Periodic: bring calls Twilio never told us about in line with Twilio.
 
     (a) a CallSid in a live status, untouched for CALL_RECONCILE_AFTER_MINUTES: fetch its status;
-    (b) dialed, no CallSid (the dial's outcome was unclear): attach the call it placed, or fail it.
+    (b) dialed, no CallSid (the dial's outcome was unclear): attach the call it placed, or fail it;
+    (c) queued and never dialed (its dial task was lost with a broker or a worker): send it again.
+        Safe to repeat: only the dial that claims the row reaches Twilio.
     """
     now = now or timezone.now()
-    counts = {"checked": 0, "updated": 0, "attached": 0, "failed": 0}
+    counts = {"checked": 0, "updated": 0, "attached": 0, "failed": 0, "requeued": 0}
+    undialed = Call.objects.filter(
+        direction=Direction.OUTBOUND,
+        channel=Channel.VOICE,
+        status=CallStatus.QUEUED,
+        dialed_at__isnull=True,
+        twilio_call_sid="",
+        updated_at__lt=now - UNCLEAR_DIAL_GRACE,
+    ).values_list("pk", flat=True)[:RECONCILE_BATCH]
+    for call_id in undialed:
+        enqueue(tasks.call_place_task, call_id)
+        counts["requeued"] += 1
     stale_conditions = {
         "twilio_call_sid__gt": "",
         "updated_at__lt": now - timedelta(minutes=settings.CALL_RECONCILE_AFTER_MINUTES),

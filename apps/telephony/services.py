@@ -17,8 +17,6 @@ from apps.customers.models import Customer
 
 logger = logging.getLogger(__name__)
 
-GENERIC_GREETING = "Thanks for calling. I'm an AI assistant, and this call is recorded. How can I help you?"
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -57,7 +55,7 @@ def _claim_conversation(call_id: int) -> bool:
 
 def _greeting_already_said(call_id: int) -> str:
     entry = TranscriptEntry.objects.filter(call_id=call_id, speaker=Speaker.AGENT).order_by("sequence").first()
-    return entry.text if entry else GENERIC_GREETING
+    return entry.text if entry else f"Thanks for calling. {settings.AGENT_DISCLOSURE} How can I help you?"
 
 
 async def _start(*, call: Call, workflow: str, direction: str) -> Answer:

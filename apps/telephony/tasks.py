@@ -9,9 +9,9 @@ from apps.telephony import outbound
 # (Twilio has no idempotency key); reconciliation finds out what happened. A redelivered or
 # duplicated message is harmless: only the first run claims the call.
 @shared_task(soft_time_limit=30, time_limit=60)
-def call_dial_task(call_id: int) -> str:
+def call_place_task(call_id: int) -> str:
     """Place one outbound call (routed to the `dialer` queue)."""
-    return outbound.call_dial(call_id=call_id).status
+    return outbound.call_place(call_id=call_id).status
 
 
 @shared_task(soft_time_limit=240, time_limit=300)

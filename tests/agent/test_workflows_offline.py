@@ -113,7 +113,7 @@ def test_plan_rules_are_enforced_by_the_tool(maria, converse):
 def test_outbound_confirms_the_person_before_naming_the_debt(maria, converse):
     c = converse(workflow="collections", channel="voice", direction="outbound", customer_id=maria.pk)
     assert c.greeting == (
-        "Hello, this is an AI assistant calling from Northwind Auto Finance; this call is recorded. "
+        "Hello, this is Ava calling from Northwind Auto Finance. I'm an AI assistant, and this call is recorded. "
         "Am I speaking with Maria Lopez?"
     )
     assert c.say("No, wrong number") == "I'm sorry for the trouble. Have a good day, goodbye."
@@ -379,10 +379,9 @@ def test_every_transcript_line_reaches_the_calls_live_monitors(maria):
         received = listener.received()
     finally:
         listener.close()
-    assert [(m["type"], m["sequence"], m["speaker"]) for m in received] == [
-        ("transcript.appended", 0, "agent"),
-        ("transcript.appended", 1, "customer"),
-        ("transcript.appended", 2, "agent"),
+    # One message per saved turn: the greeting, then the caller's line with the agent's answer.
+    assert [(m["type"], m["call_id"], [(e["sequence"], e["speaker"]) for e in m["entries"]]) for m in received] == [
+        ("transcript.appended", session.call_id, [(0, "agent")]),
+        ("transcript.appended", session.call_id, [(1, "customer"), (2, "agent")]),
     ]
-    assert received[1]["text"] == "My zip code is 94607"
-    assert all(m["call_id"] == session.call_id for m in received)
+    assert received[1]["entries"][0]["text"] == "My zip code is 94607"

@@ -48,6 +48,11 @@ class Request:
         return self.body["messages"][0]["content"]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # a real server's listen backlog, not socketserver's 5
+    daemon_threads = True
+
+
 class FakeOpenAI:
     def __init__(self, default: Reply | None = None) -> None:
         self.requests: list[Request] = []
@@ -67,6 +72,7 @@ class FakeOpenAI:
                 fake.requests.append(Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()}))
                 reply = fake._next(body["model"])
                 if reply.delay and fake._stopping.wait(reply.delay):
+                    self.close_connection = True
                     return
                 if reply.status != 200:
                     payload = json.dumps({"error": {"message": "scripted failure", "type": "server_error"}}).encode()
@@ -76,23 +82,25 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                # Streamed in chunked encoding on a kept-alive connection, as OpenAI's servers do.
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 try:
                     for chunk in fake._chunks(body["model"], reply):
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                        self.wfile.flush()
-                    self.wfile.write(b"data: [DONE]\n\n")
-                    self.wfile.flush()
+                        self._send_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self._send_chunk(b"data: [DONE]\n\n")
+                    self._send_chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
-                self.close_connection = True
+                    self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+            def _send_chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

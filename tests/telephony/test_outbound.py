@@ -14,8 +14,8 @@ from apps.core.errors import Conflict, DomainError, InvalidReference
 from apps.core.models import AuditEvent
 from apps.customers.models import DoNotCallEntry, DoNotCallSource
 from apps.telephony.client import TelephonyNotConfigured, twilio_client
-from apps.telephony.outbound import call_dial, call_request_outbound, outbound_blocked
-from apps.telephony.tasks import call_dial_task, calls_reconcile_task
+from apps.telephony.outbound import call_place, call_request_outbound, outbound_blocked
+from apps.telephony.tasks import call_place_task, calls_reconcile_task
 from contactcenter.celery import app as celery_app
 from tests.factories import CustomerFactory
 from tests.telephony import (
@@ -28,7 +28,7 @@ from tests.telephony import (
     use_fake_twilio,
 )
 
-DIAL_TASK = "apps.telephony.tasks.call_dial_task"
+DIAL_TASK = "apps.telephony.tasks.call_place_task"
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def test_the_gate_only_knows_the_do_not_call_list_for_now():
 @pytest.mark.django_db
 def test_dialing_sends_exactly_these_parameters_and_keeps_the_call_sid(fake_twilio):
     call = outbound_call()
-    dialed = call_dial(call_id=call.pk)
+    dialed = call_place(call_id=call.pk)
 
     [create] = fake_twilio.creates
     assert (create.path, create.user, create.password) == (
@@ -245,8 +245,8 @@ def test_dialing_sends_exactly_these_parameters_and_keeps_the_call_sid(fake_twil
 @pytest.mark.django_db
 def test_dialing_twice_sends_one_request(fake_twilio):
     call = outbound_call()
-    first = call_dial(call_id=call.pk)
-    second = call_dial(call_id=call.pk)
+    first = call_place(call_id=call.pk)
+    second = call_place(call_id=call.pk)
     assert len(fake_twilio.creates) == 1
     assert (second.twilio_call_sid, second.dialed_at) == (first.twilio_call_sid, first.dialed_at)
     assert len(dial_events(call)) == 1
@@ -255,8 +255,8 @@ def test_dialing_twice_sends_one_request(fake_twilio):
 @pytest.mark.django_db
 def test_the_task_twice_sends_one_request(fake_twilio):
     call = outbound_call()
-    assert call_dial_task.apply(args=(call.pk,)).get() == "queued"
-    assert call_dial_task.apply(args=(call.pk,)).get() == "queued"  # a redelivery, a duplicate
+    assert call_place_task.apply(args=(call.pk,)).get() == "queued"
+    assert call_place_task.apply(args=(call.pk,)).get() == "queued"  # a redelivery, a duplicate
     assert len(fake_twilio.creates) == 1
 
 
@@ -264,14 +264,14 @@ def test_the_task_twice_sends_one_request(fake_twilio):
 def test_a_refusal_fails_the_call_and_is_not_retried(fake_twilio):
     call = outbound_call()
     fake_twilio.script_create(status=400, code=21211, message="Invalid 'To' Phone Number: +14155550142")
-    failed = call_dial(call_id=call.pk)
+    failed = call_place(call_id=call.pk)
     assert (failed.status, failed.error, failed.twilio_call_sid) == (
         "failed",
         "21211: Invalid 'To' Phone Number: +14155550142",
         "",
     )
     assert failed.ended_at is not None
-    call_dial_task.apply(args=(call.pk,))
+    call_place_task.apply(args=(call.pk,))
     assert len(fake_twilio.creates) == 1
     assert fake_twilio.calls == {}
     assert dial_events(call) == [{"outcome": "failed", "error": "21211: Invalid 'To' Phone Number: +14155550142"}]
@@ -281,14 +281,14 @@ def test_a_refusal_fails_the_call_and_is_not_retried(fake_twilio):
 def test_a_timeout_is_unclear_and_never_redialed(fake_twilio):
     call = outbound_call()
     fake_twilio.script_create(delay=3)
-    unclear = call_dial(call_id=call.pk)
+    unclear = call_place(call_id=call.pk)
     assert (unclear.status, unclear.twilio_call_sid, unclear.ended_at) == ("queued", "", None)
     assert unclear.dialed_at is not None
     assert unclear.error.startswith("unclear: ReadTimeout: ")
     assert "read timeout=0.5" in unclear.error
 
-    call_dial(call_id=call.pk)
-    call_dial_task.apply(args=(call.pk,))
+    call_place(call_id=call.pk)
+    call_place_task.apply(args=(call.pk,))
     assert len(fake_twilio.creates) == 1
     assert [e["outcome"] for e in dial_events(call)] == ["unclear"]
 
@@ -297,13 +297,13 @@ def test_a_timeout_is_unclear_and_never_redialed(fake_twilio):
 def test_a_server_error_is_unclear(fake_twilio):
     call = outbound_call()
     fake_twilio.script_create(status=503, code=20503, message="Service Unavailable")
-    unclear = call_dial(call_id=call.pk)
+    unclear = call_place(call_id=call.pk)
     assert (unclear.status, unclear.twilio_call_sid, unclear.error) == (
         "queued",
         "",
         "unclear: 20503: Service Unavailable",
     )
-    call_dial(call_id=call.pk)
+    call_place(call_id=call.pk)
     assert len(fake_twilio.creates) == 1
 
 
@@ -311,7 +311,7 @@ def test_a_server_error_is_unclear(fake_twilio):
 def test_a_connection_error_is_unclear(fake_twilio, settings):
     call = outbound_call()
     settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
-    unclear = call_dial(call_id=call.pk)
+    unclear = call_place(call_id=call.pk)
     assert unclear.error.startswith("unclear: ConnectionError: ")
     assert unclear.dialed_at is not None
 
@@ -320,7 +320,7 @@ def test_a_connection_error_is_unclear(fake_twilio, settings):
 def test_an_opt_out_after_the_request_stops_the_dial(fake_twilio):
     call = outbound_call()
     DoNotCallEntry.objects.create(phone=call.to_number, source=DoNotCallSource.CALL_OPT_OUT)
-    stopped = call_dial(call_id=call.pk)
+    stopped = call_place(call_id=call.pk)
     assert (stopped.status, stopped.error) == (
         "canceled",
         f"blocked: {call.customer.name} ({call.to_number}) is on the do-not-call list.",
@@ -333,7 +333,7 @@ def test_an_opt_out_after_the_request_stops_the_dial(fake_twilio):
 def test_twilio_unset_at_dial_time_fails_the_call_without_a_request(fake_twilio, settings):
     call = outbound_call()
     settings.TWILIO_ACCOUNT_SID = ""
-    failed = call_dial(call_id=call.pk)
+    failed = call_place(call_id=call.pk)
     assert (failed.status, failed.error) == (
         "failed",
         "Outbound calling is disabled: Twilio is not configured (set TWILIO_ACCOUNT_SID).",
@@ -347,7 +347,7 @@ def test_only_queued_outbound_calls_are_dialed(fake_twilio):
     answered = outbound_call(status=CallStatus.IN_PROGRESS)
     dialed_before = outbound_call(dialed_at=timezone.now() - timedelta(minutes=1))
     for call in (inbound, answered, dialed_before):
-        assert call_dial(call_id=call.pk).dialed_at == call.dialed_at
+        assert call_place(call_id=call.pk).dialed_at == call.dialed_at
     assert fake_twilio.requests == []
 
 
@@ -357,8 +357,8 @@ def test_only_queued_outbound_calls_are_dialed(fake_twilio):
 def test_dialing_has_its_own_queue_no_retries_and_a_time_limit():
     assert celery_app.amqp.router.route({}, DIAL_TASK)["queue"].name == "dialer"
     assert celery_app.amqp.router.route({}, calls_reconcile_task.name)["queue"].name == "default"
-    assert (call_dial_task.soft_time_limit, call_dial_task.time_limit) == (30, 60)
-    assert getattr(call_dial_task, "autoretry_for", ()) == ()
+    assert (call_place_task.soft_time_limit, call_place_task.time_limit) == (30, 60)
+    assert getattr(call_place_task, "autoretry_for", ()) == ()
     assert celery_app.conf.beat_schedule["calls-reconcile"] == {
         "task": "apps.telephony.tasks.calls_reconcile_task",
         "schedule": timedelta(minutes=5),
@@ -504,7 +504,7 @@ def test_workers_racing_on_one_call_send_one_request(fake_twilio):
     def dial() -> None:
         try:
             start.wait()
-            results.append(call_dial(call_id=call.pk))
+            results.append(call_place(call_id=call.pk))
         except BaseException as exc:
             errors.append(exc)
         finally:

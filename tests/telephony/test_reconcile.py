@@ -8,13 +8,13 @@ from django.utils import timezone
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import Call, CallStatus
 from apps.core.models import AuditEvent
-from apps.telephony.outbound import call_dial, calls_reconcile
+from apps.telephony.outbound import call_place, calls_reconcile
 from apps.telephony.tasks import calls_reconcile_task
-from tests.telephony import outbound_call, use_fake_twilio
+from tests.telephony import outbound_call, record_sent_tasks, use_fake_twilio
 
 pytestmark = pytest.mark.django_db
 
-NOTHING = {"checked": 0, "updated": 0, "attached": 0, "failed": 0}
+NOTHING = {"checked": 0, "updated": 0, "attached": 0, "failed": 0, "requeued": 0}
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def later(minutes: float) -> datetime:
 def unclear_dial(fake_twilio, **script) -> Call:
     call = outbound_call()
     fake_twilio.script_create(**script)
-    call = call_dial(call_id=call.pk)
+    call = call_place(call_id=call.pk)
     assert (call.twilio_call_sid, call.error[:9]) == ("", "unclear: ")
     return call
 
@@ -57,7 +57,7 @@ def test_a_call_placed_behind_a_slow_response_is_attached(fake_twilio):
     [sid] = fake_twilio.calls  # Twilio placed it; we never heard
     fake_twilio.set_call(sid, status="in-progress", answered_by="human")
 
-    assert calls_reconcile(now=later(3)) == {"checked": 1, "updated": 0, "attached": 1, "failed": 0}
+    assert calls_reconcile(now=later(3)) == {"checked": 1, "updated": 0, "attached": 1, "failed": 0, "requeued": 0}
 
     call.refresh_from_db()
     assert (call.twilio_call_sid, call.status, call.answered_by, call.error) == (sid, "in-progress", "human", "")
@@ -79,7 +79,7 @@ def test_a_dial_that_placed_nothing_is_failed(fake_twilio):
     assert fake_twilio.calls == {}
     now = later(3)
 
-    assert calls_reconcile(now=now) == {"checked": 1, "updated": 0, "attached": 0, "failed": 1}
+    assert calls_reconcile(now=now) == {"checked": 1, "updated": 0, "attached": 0, "failed": 1, "requeued": 0}
 
     call.refresh_from_db()
     assert (call.status, call.error, call.ended_at, call.twilio_call_sid) == (
@@ -102,7 +102,7 @@ def test_several_candidates_are_left_for_a_person(fake_twilio, caplog):
     call = unclear_dial(fake_twilio, slow_response=2)
     fake_twilio.add_call(to=call.to_number, from_=call.from_number)  # placed by something else
 
-    assert calls_reconcile(now=later(3)) == {"checked": 1, "updated": 0, "attached": 0, "failed": 0}
+    assert calls_reconcile(now=later(3)) == {"checked": 1, "updated": 0, "attached": 0, "failed": 0, "requeued": 0}
 
     call.refresh_from_db()
     assert (call.status, call.twilio_call_sid) == ("queued", "")
@@ -154,7 +154,7 @@ def test_a_stuck_call_gets_its_real_status(fake_twilio, settings):
     fake_twilio.set_call(sid, status="completed", duration="95", answered_by="human", end_time=ended)
     call = live_call(sid, quiet_for=timedelta(minutes=31), started_at=datetime(2026, 3, 10, 15, 0, tzinfo=UTC))
 
-    assert calls_reconcile() == {"checked": 1, "updated": 1, "attached": 0, "failed": 0}
+    assert calls_reconcile() == {"checked": 1, "updated": 1, "attached": 0, "failed": 0, "requeued": 0}
 
     call.refresh_from_db()
     assert (call.status, call.duration_seconds, call.answered_by, call.ended_at) == ("completed", 95, "human", ended)
@@ -173,7 +173,7 @@ def test_a_still_live_call_is_only_touched(fake_twilio):
     sid = fake_twilio.add_call(to="+14155550142", from_="+14155550100", status="in-progress")
     call = live_call(sid, quiet_for=timedelta(minutes=45))
 
-    assert calls_reconcile() == {"checked": 1, "updated": 0, "attached": 0, "failed": 0}
+    assert calls_reconcile() == {"checked": 1, "updated": 0, "attached": 0, "failed": 0, "requeued": 0}
     call.refresh_from_db()
     assert call.status == "in-progress"
     assert calls_reconcile() == NOTHING  # checked again only after another quiet spell
@@ -200,7 +200,7 @@ def test_one_unreachable_call_does_not_stop_the_sweep(fake_twilio):
     fake_twilio.set_call(fine, status="no-answer")
     fine_call = live_call(fine, status=CallStatus.RINGING, quiet_for=timedelta(minutes=60))
 
-    assert calls_reconcile() == {"checked": 3, "updated": 1, "attached": 0, "failed": 0}
+    assert calls_reconcile() == {"checked": 3, "updated": 1, "attached": 0, "failed": 0, "requeued": 0}
     fine_call.refresh_from_db()
     unknown.refresh_from_db()
     assert (fine_call.status, unknown.status) == ("no-answer", "in-progress")
@@ -219,5 +219,30 @@ def test_nothing_happens_while_twilio_is_not_configured(fake_twilio, settings):
 def test_the_periodic_task_runs_the_sweep(fake_twilio):
     sid = fake_twilio.add_call(to="+14155550142", from_="+14155550100", status="busy")
     live_call(sid, status=CallStatus.RINGING, quiet_for=timedelta(hours=1))
-    assert calls_reconcile_task.apply().get() == {"checked": 1, "updated": 1, "attached": 0, "failed": 0}
+    assert calls_reconcile_task.apply().get() == {"checked": 1, "updated": 1, "attached": 0, "failed": 0, "requeued": 0}
     assert Call.objects.get(twilio_call_sid=sid).status == "busy"
+
+
+# --- dial tasks that never ran ----------------------------------------------------------------
+
+
+def test_a_dial_task_lost_with_its_worker_is_sent_again_and_dials_once(
+    fake_twilio, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = record_sent_tasks(monkeypatch)
+    lost = outbound_call()
+    Call.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    outbound_call()  # requested a minute ago: its task may simply be waiting in the queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert calls_reconcile() == {**NOTHING, "requeued": 1}
+    assert sent == [("apps.telephony.tasks.call_place_task", (lost.pk,), {})]
+    assert fake_twilio.requests == []
+
+    call_place(call_id=lost.pk)  # the requeued task runs...
+    call_place(call_id=lost.pk)  # ...and so does the original, delivered late: only one dials
+    assert len(fake_twilio.creates) == 1
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert calls_reconcile() == NOTHING
+    assert sent == []

@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from apps.calls.models import Call, TranscriptEntry
 from apps.promises.models import Promise
 from contactcenter.asgi import application
+from tests.layers import GroupListener
 
 TOKEN = "test-auth-token"
 BASE = "https://cc.example.com"
@@ -163,6 +164,8 @@ def test_keyed_digits_then_hash_are_a_turn(answered):
 
 
 def test_an_interruption_keeps_what_the_caller_heard(answered):
+    listener = GroupListener(f"call-{answered}")
+
     async def scenario():
         ws = socket()
         await ws.connect()
@@ -181,10 +184,18 @@ def test_an_interruption_keeps_what_the_caller_heard(answered):
         return heard
 
     heard = async_to_sync(scenario)()
+    try:
+        published = [entry for message in listener.received() for entry in message["entries"]]
+    finally:
+        listener.close()
     cut = TranscriptEntry.objects.filter(call_id=answered, speaker="agent").order_by("sequence")[1]
     assert (cut.text, cut.interrupted) == (heard, True)
     history = Call.objects.get(pk=answered).state["history"]
     assert {"role": "assistant", "content": heard} in history
+    # The live monitor saw the whole reply, then the same entry cut to what was heard.
+    shown = [(e["text"], e["interrupted"]) for e in published if e["sequence"] == cut.sequence]
+    assert shown[0][0].startswith(heard + " two hundred fifty dollars")
+    assert shown[1:] == [(heard, True)]
 
 
 def test_an_interruption_before_anything_was_said_changes_nothing(answered, fake_llm):

@@ -244,7 +244,7 @@ def test_an_answered_outbound_call_confirms_the_person_before_anything_else(plac
     xml = parse(signed(f"/twilio/voice/outbound/{placed.pk}/", {"CallSid": placed.twilio_call_sid}))
     greeting = xml.find("Connect/ConversationRelay").attrib["welcomeGreeting"]
     assert greeting == (
-        "Hello, this is an AI assistant calling from Northwind Auto Finance; this call is recorded. "
+        "Hello, this is Ava calling from Northwind Auto Finance. I'm an AI assistant, and this call is recorded. "
         "Am I speaking with Maria Lopez?"
     )
     placed.refresh_from_db()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
+
 from apps.agent.state import ConversationState
 
 Condition = Callable[[ConversationState], bool]
@@ -55,7 +57,7 @@ class Workflow:
     description: str
     start: dict[str, str]  # direction -> first step
     steps: tuple[Step, ...]
-    # What the greeting says, per direction; rendered by the engine with the customer's data.
+    # What the greeting says, per direction; rendered by `greeting` with the customer's data.
     greetings: dict[str, str] = field(default_factory=dict)
     # When a tool's system is down: "callback" (schedule one, then wrap up) or "handoff" (a person now).
     on_system_down: str = "handoff"
@@ -71,6 +73,25 @@ class Workflow:
         for direction, first in self.start.items():
             if first not in names:
                 raise ValueError(f"{self.name}: {direction} starts at unknown step {first!r}")
+
+    def greeting(self, direction: str, customer: Any, known_caller: str) -> str:
+        """The opening line: the configured disclosure first, then what is known about the caller.
+        `customer` is the session's CustomerContext; `known_caller` is what the agent would say
+        next with nothing heard yet."""
+        template = self.greetings.get(direction) or self.greetings["inbound"]
+        first, vehicle = customer.first_name, customer.on_file.get("vehicle")
+        return template.format(
+            agent=settings.AGENT_NAME,
+            company=settings.COMPANY_NAME,
+            disclosure=settings.AGENT_DISCLOSURE,
+            full_name=customer.full_name,
+            known_caller=known_caller,
+            vehicle_question=(
+                f"Hi {first}, is this about your {vehicle}?"
+                if first and vehicle
+                else (f"Hi {first}, how can I help you today?" if first else known_caller)
+            ),
+        )
 
     def step(self, name: str) -> Step:
         for step in self.steps:

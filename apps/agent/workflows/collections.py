@@ -78,11 +78,9 @@ COLLECTIONS = Workflow(
     start={"inbound": "identify", "outbound": "confirm_party"},
     on_system_down="callback",
     greetings={
-        "inbound": "Thanks for calling {company}. I'm an AI assistant, and this call is recorded. {known_caller}",
-        "outbound": (
-            "Hello, this is an AI assistant calling from {company}; this call is recorded. "
-            "Am I speaking with {full_name}?"
-        ),
+        "inbound": "Thanks for calling {company}. {disclosure} {known_caller}",
+        # Confirms who is on the line before anything about the account is said.
+        "outbound": "Hello, this is {agent} calling from {company}. {disclosure} Am I speaking with {full_name}?",
     },
     steps=(
         Step(

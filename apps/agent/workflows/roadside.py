@@ -40,7 +40,7 @@ ROADSIDE = Workflow(
     description="Roadside assistance: confirm the vehicle, locate the caller, dispatch, give the ETA.",
     start={"inbound": "identify", "outbound": "identify"},
     greetings={
-        "inbound": "Thanks for calling {company} roadside assistance. I'm an AI assistant, and this call is recorded. {vehicle_question}",
+        "inbound": "Thanks for calling {company} roadside assistance. {disclosure} {vehicle_question}",
     },
     steps=(
         Step(

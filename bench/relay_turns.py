@@ -1,14 +1,16 @@
 """Per-turn overhead on live calls: many concurrent ConversationRelay sessions against daphne.
 
-Each simulated call is answered through the signed inbound webhook, opens the relay socket with
-a signed handshake, sends `setup`, then speaks a few turns with pauses between them, as a caller
-would. For each turn we measure the time from sending `prompt` to receiving the first `text`
-token, minus the model's own time to first token (a fake OpenAI-compatible server in its own
-process, answering after --ttft-ms). What remains is ours: the socket, the engine, the HTTP
-round trip to the model, and everything the event loop was busy with for the other calls.
+Calls ring in over --ramp-s seconds. Each is answered through the signed inbound webhook, opens
+the relay socket with a signed handshake and sends `setup`; once all N calls are in session, each
+speaks --turns turns with 0.5-2 s pauses between them (a real caller is slower: this is the
+harder load). For each turn we measure the time from sending `prompt` to receiving the first
+`text` token, minus the model's own time to first token for that request: a fake
+OpenAI-compatible server in its own process answers after --ttft-ms and times itself. What
+remains is ours: both socket hops, the engine, the HTTP round trip to the model, and whatever
+the event loop was busy with for the other calls. Failed calls are counted, never dropped.
 
-    python bench/relay.py [--calls 100] [--turns 5] [--ttft-ms 300]
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 python bench/relay.py
+    python bench/relay_turns.py [--calls 100] [--turns 5] [--ttft-ms 300] [--ramp-s 5]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 python bench/relay_turns.py
 """
 
 import argparse
@@ -32,9 +34,10 @@ from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.fake_llm import FakeModelProcess  # noqa: E402
+from bench.fake_llm import FakeModelProcess, tag  # noqa: E402
 
 TOKEN = "bench-auth-token"
+ASGI_APP = "contactcenter.asgi:application"
 PROMPTS = [
     "Hi, I got a letter about my account",
     "Can you tell me what this is about?",
@@ -98,10 +101,27 @@ async def wait_until_up(base: str) -> None:
     raise SystemExit("daphne did not start")
 
 
-async def one_call(
-    http: aiohttp.ClientSession, base: str, index: int, turns: int, ttft_ms: int, overheads: list[float]
-) -> None:
-    validator = RequestValidator(TOKEN)
+class Load:
+    """What every simulated call shares: the settings, the figures, and the moment to start talking."""
+
+    def __init__(self, bases: list[str], calls: int, turns: int, ttft_ms: int, ramp_s: float) -> None:
+        self.bases, self.calls, self.turns, self.ttft_ms, self.ramp_s = bases, calls, turns, ttft_ms, ramp_s
+        self.turns_timed: list[tuple[str, float]] = []  # (prompt, ms from sending it to the first token)
+        self.errors: list[str] = []
+        self.ready: set[int] = set()
+        self.all_in_session = asyncio.Event()
+
+    def joined(self, index: int) -> None:
+        self.ready.add(index)
+        if len(self.ready) == self.calls:
+            self.all_in_session.set()
+
+
+async def one_call(http: aiohttp.ClientSession, load: Load, index: int) -> None:
+    """One caller: rings in (at its place in the ramp), waits until every call is connected, talks."""
+    await asyncio.sleep(load.ramp_s * index / load.calls)  # arrivals spread over the ramp, as calls ring in
+    # Calls take turns across the web processes, as a load balancer would spread them.
+    base, validator = load.bases[index % len(load.bases)], RequestValidator(TOKEN)
     params = {
         "CallSid": f"CA{index:032x}",
         "From": f"+1415556{index:04d}",
@@ -116,11 +136,14 @@ async def one_call(
     signature = validator.compute_signature(relay, {})
     async with http.ws_connect(relay, headers={"X-Twilio-Signature": signature}) as ws:
         await ws.send_json({"type": "setup", "callSid": params["CallSid"], "customParameters": {"call_id": call_id}})
+        load.joined(index)
+        await load.all_in_session.wait()  # every turn measured is a turn among N live calls
         rng = random.Random(index)
-        for turn in range(turns):
+        for turn in range(load.turns):
             await asyncio.sleep(rng.uniform(0.5, 2.0))  # the caller speaks, then pauses: load, not synchronisation
+            words = f"{PROMPTS[turn % len(PROMPTS)]} {tag(index * 1000 + turn)}"
             sent = time.perf_counter()
-            await ws.send_json({"type": "prompt", "voicePrompt": PROMPTS[turn % len(PROMPTS)], "last": True})
+            await ws.send_json({"type": "prompt", "voicePrompt": words, "last": True})
             first = None
             while True:
                 message = await ws.receive_json(timeout=30)
@@ -128,16 +151,24 @@ async def one_call(
                     first = time.perf_counter()
                 if message["type"] == "end" or (message["type"] == "text" and message["last"]):
                     break
-            overheads.append((first - sent) * 1000 - ttft_ms)
+            if first is None:
+                raise RuntimeError(f"turn {turn} ended without a token: {message}")
+            load.turns_timed.append((words, (first - sent) * 1000))
 
 
-async def drive(base: str, calls: int, turns: int, ttft_ms: int) -> list[float]:
-    overheads: list[float] = []
+async def drive(load: Load) -> None:
+    async def counted(http: aiohttp.ClientSession, index: int) -> None:
+        try:
+            await one_call(http, load, index)
+        except Exception as exc:  # counted and shown, never hidden in the figures
+            load.errors.append(f"call {index}: {type(exc).__name__}: {exc}")
+            load.joined(index)  # a call that failed to connect must not hold the others back
+
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        await wait_until_up(base)
-        await asyncio.gather(*(one_call(http, base, i, turns, ttft_ms, overheads) for i in range(calls)))
-    return overheads
+        for base in load.bases:
+            await wait_until_up(base)
+        await asyncio.gather(*(counted(http, i) for i in range(load.calls)))
 
 
 def main() -> None:
@@ -145,12 +176,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--ttft-ms", type=int, default=300)
+    parser.add_argument("--ramp-s", type=float, default=5.0, help="calls ring in over this many seconds")
+    parser.add_argument("--web-processes", type=int, default=1, help="daphne processes (production: one per core)")
     args = parser.parse_args()
 
     database_url, vendor = bench_database()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with FakeModelProcess(args.ttft_ms) as model_url:
+    bases = [f"http://127.0.0.1:{free_port()}" for _ in range(args.web_processes)]
+    model = FakeModelProcess(args.ttft_ms)
+    with model as model_url:
         env = {
             **os.environ,
             # Production settings: debug off (no query logging), plain http on loopback.
@@ -160,7 +193,6 @@ def main() -> None:
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_LOG_LEVEL": "WARNING",
             "DATABASE_URL": database_url,
-            "PUBLIC_BASE_URL": base,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "OPENAI_BASE_URL": model_url,
             "OPENAI_API_KEY": "bench",
@@ -170,32 +202,51 @@ def main() -> None:
             "AGENT_CONVERSATIONS_PER_HOUR": "100000",
         }
         prepare(env, args.calls)
-        log = Path(tempfile.mkdtemp()) / "daphne.log"
-        with log.open("w") as output:
-            daphne = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+        logs = Path(tempfile.mkdtemp())
+        servers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", base.rsplit(":", 1)[1], ASGI_APP],
                 cwd=ROOT,
-                env=env,
-                stdout=output,
+                env={**env, "PUBLIC_BASE_URL": base},  # each process signs for the URL it is reached at
+                stdout=(logs / f"daphne-{i}.log").open("w"),
                 stderr=subprocess.STDOUT,
             )
-            try:
-                started = time.perf_counter()
-                overheads = asyncio.run(drive(base, args.calls, args.turns, args.ttft_ms))
-                elapsed = time.perf_counter() - started
-            except Exception:
-                print(f"daphne's log: {log}")
-                raise
-            finally:
-                daphne.kill()
-                daphne.wait(timeout=30)
+            for i, base in enumerate(bases)
+        ]
+        try:
+            started = time.perf_counter()
+            load = Load(bases, args.calls, args.turns, args.ttft_ms, args.ramp_s)
+            asyncio.run(drive(load))
+            elapsed = time.perf_counter() - started
+        except Exception:
+            print(f"daphne's logs: {logs}")
+            raise
+        finally:
+            for server in servers:
+                server.terminate()  # a clean stop: the last turns' saves finish
+            for server in servers:
+                server.wait(timeout=30)
 
+    # Ours = the time from sending `prompt` to the first token, minus the model's own time to first
+    # token for that very request, as the model measured it (see bench/fake_llm.py).
+    overheads, untimed = [], 0
+    for words, latency in load.turns_timed:
+        own = model.own_ttft_ms(words)
+        if own is None:
+            untimed += 1
+        else:
+            overheads.append(latency - own)
     print(f"database: {vendor}; channel layer: {'redis' if os.environ.get('REDIS_URL') else 'in-memory'}")
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; one daphne process"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{args.web_processes} daphne process{'es' if args.web_processes > 1 else ''}"
     )
     print(f"{args.calls} concurrent calls x {args.turns} turns, fake model TTFT {args.ttft_ms} ms, {elapsed:.1f} s")
-    print(line("prompt -> first token, minus the model's TTFT", overheads))
+    print(line("overhead: prompt -> first token - model's TTFT", overheads))
+    print(line("  (minus the nominal TTFT instead)", [latency - args.ttft_ms for _, latency in load.turns_timed]))
+    print(f"errors: {len(load.errors)} calls failed; {untimed} turns the model has no timing for")
+    for error in load.errors[:10]:
+        print(f"  {error}")
     # The server's own split of the same turns (the "turn" traces the engine records).
     for name, values in server_timings(database_url).items():
         print(line(f"  server: {name}", values))
