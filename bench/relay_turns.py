@@ -2,14 +2,16 @@
 
 Calls ring in over --ramp-s seconds. Each is answered through the signed inbound webhook, opens
 the relay socket with a signed handshake and sends `setup`; once all N calls are in session, each
-speaks --turns turns with 0.5-2 s pauses between them (a real caller is slower: this is the
-harder load). For each turn we measure the time from sending `prompt` to receiving the first
+speaks --turns turns, pausing --pause-s seconds after each reply (default 0.5-2: far harsher than
+a phone call, where Twilio first plays the reply aloud and the caller then speaks; `--pause-s 5-9`
+is that pace). For each turn we measure the time from sending `prompt` to receiving the first
 `text` token, minus the model's own time to first token for that request: a fake
 OpenAI-compatible server in its own process answers after --ttft-ms and times itself. What
 remains is ours: both socket hops, the engine, the HTTP round trip to the model, and whatever
 the event loop was busy with for the other calls. Failed calls are counted, never dropped.
 
-    python bench/relay_turns.py [--calls 100] [--turns 5] [--ttft-ms 300] [--ramp-s 5]
+    python bench/relay_turns.py [--calls 100] [--turns 5] [--ttft-ms 300] [--ramp-s 5] [--pause-s 0.5-2]
+                                [--web-processes 2]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 python bench/relay_turns.py
 """
 
@@ -52,6 +54,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def cpu_model() -> str:
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    except OSError:
+        found = None
+    return found.group(1).strip() if found else platform.machine()
+
+
+def seconds_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    try:
+        low_s, high_s = float(low), float(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 0.5-2, got {text!r}") from None
+    if not 0 <= low_s <= high_s:
+        raise argparse.ArgumentTypeError(f"expected 0 <= low <= high, got {text!r}")
+    return low_s, high_s
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -104,17 +125,24 @@ async def wait_until_up(base: str) -> None:
 class Load:
     """What every simulated call shares: the settings, the figures, and the moment to start talking."""
 
-    def __init__(self, bases: list[str], calls: int, turns: int, ttft_ms: int, ramp_s: float) -> None:
-        self.bases, self.calls, self.turns, self.ttft_ms, self.ramp_s = bases, calls, turns, ttft_ms, ramp_s
+    def __init__(self, bases: list[str], args: argparse.Namespace) -> None:
+        self.bases, self.calls, self.turns, self.ramp_s = bases, args.calls, args.turns, args.ramp_s
+        self.pause_s = args.pause_s
         self.turns_timed: list[tuple[str, float]] = []  # (prompt, ms from sending it to the first token)
         self.errors: list[str] = []
         self.ready: set[int] = set()
         self.all_in_session = asyncio.Event()
+        self.talking_from = self.talking_until = 0.0  # the measured phase: every call in session, talking
 
     def joined(self, index: int) -> None:
         self.ready.add(index)
         if len(self.ready) == self.calls:
+            self.talking_from = time.perf_counter()
             self.all_in_session.set()
+
+    @property
+    def turns_per_s(self) -> float:
+        return len(self.turns_timed) / max(self.talking_until - self.talking_from, 1e-9)
 
 
 async def one_call(http: aiohttp.ClientSession, load: Load, index: int) -> None:
@@ -140,7 +168,7 @@ async def one_call(http: aiohttp.ClientSession, load: Load, index: int) -> None:
         await load.all_in_session.wait()  # every turn measured is a turn among N live calls
         rng = random.Random(index)
         for turn in range(load.turns):
-            await asyncio.sleep(rng.uniform(0.5, 2.0))  # the caller speaks, then pauses: load, not synchronisation
+            await asyncio.sleep(rng.uniform(*load.pause_s))  # the reply is heard, the caller speaks: load, not sync
             words = f"{PROMPTS[turn % len(PROMPTS)]} {tag(index * 1000 + turn)}"
             sent = time.perf_counter()
             await ws.send_json({"type": "prompt", "voicePrompt": words, "last": True})
@@ -169,6 +197,7 @@ async def drive(load: Load) -> None:
         for base in load.bases:
             await wait_until_up(base)
         await asyncio.gather(*(counted(http, i) for i in range(load.calls)))
+    load.talking_until = time.perf_counter()
 
 
 def main() -> None:
@@ -177,6 +206,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--ttft-ms", type=int, default=300)
     parser.add_argument("--ramp-s", type=float, default=5.0, help="calls ring in over this many seconds")
+    parser.add_argument("--pause-s", type=seconds_range, default=(0.5, 2.0), help="after each reply, e.g. 5-9")
     parser.add_argument("--web-processes", type=int, default=1, help="daphne processes (production: one per core)")
     args = parser.parse_args()
 
@@ -215,7 +245,7 @@ def main() -> None:
         ]
         try:
             started = time.perf_counter()
-            load = Load(bases, args.calls, args.turns, args.ttft_ms, args.ramp_s)
+            load = Load(bases, args)
             asyncio.run(drive(load))
             elapsed = time.perf_counter() - started
         except Exception:
@@ -238,10 +268,13 @@ def main() -> None:
             overheads.append(latency - own)
     print(f"database: {vendor}; channel layer: {'redis' if os.environ.get('REDIS_URL') else 'in-memory'}")
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{args.web_processes} daphne process{'es' if args.web_processes > 1 else ''}"
     )
-    print(f"{args.calls} concurrent calls x {args.turns} turns, fake model TTFT {args.ttft_ms} ms, {elapsed:.1f} s")
+    print(
+        f"{args.calls} concurrent calls x {args.turns} turns, pauses {args.pause_s[0]:g}-{args.pause_s[1]:g} s, "
+        f"fake model TTFT {args.ttft_ms} ms: {load.turns_per_s:.0f} turns/s over {elapsed:.1f} s"
+    )
     print(line("overhead: prompt -> first token - model's TTFT", overheads))
     print(line("  (minus the nominal TTFT instead)", [latency - args.ttft_ms for _, latency in load.turns_timed]))
     print(f"errors: {len(load.errors)} calls failed; {untimed} turns the model has no timing for")
