@@ -12,10 +12,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
+from apps.agent import llm  # noqa: E402
 from apps.agent.routing import websocket_urlpatterns as agent_sockets  # noqa: E402
 from apps.telephony.routing import websocket_urlpatterns as telephony_sockets  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(telephony_sockets + agent_sockets)})
+
+# The first caller on this process should not wait for the LLM client's one-time setup.
+llm.warm_up()
 
 # Live calls cannot wait for the garbage collector: a full collection walking everything loaded at
 # startup paused this process for 110-130 ms (bench/relay_turns.py), stalling every call on it.
