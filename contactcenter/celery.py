@@ -18,7 +18,10 @@ app.conf.task_queues = [
     Queue(name, Exchange(name), routing_key=name) for name in ("live", "analysis", "dialer", "default")
 ]
 app.autodiscover_tasks()
-app.conf.task_routes = {"apps.telephony.tasks.call_place_task": {"queue": "dialer"}}
+app.conf.task_routes = {
+    "apps.telephony.tasks.call_place_task": {"queue": "dialer"},
+    "apps.analysis.tasks.*": {"queue": "analysis"},
+}
 
 # Periodic sweeps. Only one beat should run, but the tasks tolerate a duplicate.
 app.conf.beat_schedule = {
@@ -27,6 +30,11 @@ app.conf.beat_schedule = {
         "schedule": timedelta(minutes=5),
         # A sweep nobody picked up before the next one is due is pointless: drop it.
         "options": {"expires": 5 * 60},
+    },
+    "analyses-resume": {
+        "task": "apps.analysis.tasks.analyses_resume",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",

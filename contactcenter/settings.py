@@ -317,3 +317,15 @@ RELAY_REPORT_INPUT_DURING_AGENT_SPEECH = env.str("RELAY_REPORT_INPUT_DURING_AGEN
 # checked against Twilio (missed status callbacks).
 OUTBOUND_CALL_TIME_LIMIT = env.int("OUTBOUND_CALL_TIME_LIMIT", default=900)
 CALL_RECONCILE_AFTER_MINUTES = env.int("CALL_RECONCILE_AFTER_MINUTES", default=30)
+
+# --- Post-call analysis -----------------------------------------------------------------------------
+
+# A call is worth analysing (and spending on) when it had this many exchanges (a caller turn
+# answered), lasted this long, and both sides spoke.
+ANALYSIS_MIN_EXCHANGES = env.int("ANALYSIS_MIN_EXCHANGES", default=2)
+ANALYSIS_MIN_SECONDS = env.int("ANALYSIS_MIN_SECONDS", default=30)
+# The analysis model chain: ANALYSIS_MODEL, then LLM_FALLBACK_MODELS (same syntax as the agent's).
+ANALYSIS_MODEL = env.str("ANALYSIS_MODEL", default="") or LLM_MODEL
+ANALYSIS_TIMEOUT = env.float("ANALYSIS_TIMEOUT", default=30.0)
+# Below this confidence (0-100) a field sends the call to the review queue.
+ANALYSIS_REVIEW_THRESHOLD = env.int("ANALYSIS_REVIEW_THRESHOLD", default=70)

@@ -16,7 +16,15 @@ from django.test import Client
 
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
 from apps.accounts.services import api_key_create, user_set_role
+from contactcenter.celery import app as celery_app
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_broker():
+    """Tasks the code sends after commit go to an in-process broker that no worker reads: a test
+    run never leaves work for a real worker. A test that runs a worker gives it its own broker."""
+    celery_app.conf.broker_url = "memory://"
 
 
 @pytest.fixture(autouse=True)

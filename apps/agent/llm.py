@@ -87,11 +87,11 @@ def _client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
 
 
 def _http_client(timeout: openai.Timeout | None = None) -> openai.DefaultAsyncHttpxClient:
-    return openai.DefaultAsyncHttpxClient(verify=_tls(), timeout=timeout or openai.DEFAULT_TIMEOUT)
+    return openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout or openai.DEFAULT_TIMEOUT)
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """Reading the CA bundle took 80-140 ms: once per process, not once per client."""
     return ssl.create_default_context(cafile=certifi.where())
 

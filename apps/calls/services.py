@@ -140,6 +140,7 @@ def call_end_conversation(*, call_id: int) -> None:
     call.ended_at = now
     call.duration_seconds = int((now - call.started_at).total_seconds()) if call.started_at else None
     call.save(update_fields=["status", "ended_at", "duration_seconds", "updated_at"])
+    call_completed(call=call)
 
 
 @transaction.atomic
@@ -209,6 +210,11 @@ def call_apply_status(update: StatusUpdate) -> Call | None:
 
 
 def call_completed(*, call: Call) -> None:
-    """Post-call processing, exactly once per completed call (the one-analysis-per-call row is the
-    guard): the analysis waits as pending for the post-call pipeline."""
-    CallAnalysis.objects.get_or_create(call=call)
+    """Post-call processing, exactly once per completed call: the one-analysis-per-call row is
+    the guard, and the task is sent only after commit (a crash in between leaves the row
+    pending, and the analyses sweep sends it)."""
+    from apps.analysis.tasks import call_analyze_task  # tasks → services → this module
+
+    _, created = CallAnalysis.objects.get_or_create(call=call)
+    if created:
+        transaction.on_commit(lambda: call_analyze_task.delay(call.pk))

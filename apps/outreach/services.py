@@ -19,8 +19,11 @@ def followup_schedule(
     promise_id: int | None = None,
     max_attempts: int = 3,
     requested_by_customer: bool = False,
+    source_call_id: int | None = None,
+    override_reason: str = "",
 ) -> FollowUp:
-    """Schedule an outbound follow-up. The compliance gate judges it when it comes due."""
+    """Schedule an outbound follow-up. The compliance gate judges it when it comes due. An
+    `override_reason` says which business rule set the date."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise InvalidReference("customer_id", f"No customer with id {customer_id}.")
@@ -36,6 +39,9 @@ def followup_schedule(
         reason=reason,
         max_attempts=max_attempts,
         requested_by_customer=requested_by_customer,
+        source_call_id=source_call_id,
+        business_override=bool(override_reason),
+        override_reason=override_reason[:255],
     )
     followup.full_clean()
     followup.save()

@@ -1,7 +1,8 @@
 """A local OpenAI-compatible Chat Completions server: the LLM's network boundary in tests.
 
 It streams scripted replies as Server-Sent Events exactly as OpenAI does (role chunk, content
-deltas, tool-call deltas, finish, usage, [DONE]) and records every request it gets.
+deltas, tool-call deltas, finish, usage, [DONE]), answers non-streamed requests with one
+chat.completion object, and records every request it gets.
 
     llm = FakeOpenAI().start()
     llm.script("primary", text="Your balance is $1,250.50.")
@@ -82,6 +83,14 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                if not body.get("stream"):
+                    payload = json.dumps(fake._completion(body["model"], reply)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 # Streamed in chunked encoding on a kept-alive connection, as OpenAI's servers do.
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -125,6 +134,22 @@ class FakeOpenAI:
     def _next(self, model: str) -> Reply:
         queue = self._scripts[model]
         return queue.popleft() if queue else self._default
+
+    @staticmethod
+    def _completion(model: str, reply: Reply) -> dict[str, Any]:
+        """A whole (not streamed) answer: `text` is the message content."""
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+        }
 
     @staticmethod
     def _chunks(model: str, reply: Reply):

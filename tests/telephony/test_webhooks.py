@@ -1,6 +1,7 @@
 """Twilio's voice webhooks, signed with twilio's own RequestValidator at our public URL."""
 
 import json
+import random
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -10,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import Call, TranscriptEntry
 from tests.factories import CallFactory
+from tests.telephony import record_sent_tasks
 
 TOKEN = "test-auth-token"
 BASE = "https://cc.example.com"
@@ -160,13 +162,48 @@ def test_status_callbacks_apply_in_order_and_never_regress(live_db, django_captu
     assert call.ended_at is not None
 
 
-def test_a_completed_call_starts_post_call_processing_exactly_once(live_db):
+def test_a_completed_call_starts_post_call_processing_exactly_once(live_db, monkeypatch):
+    sent = record_sent_tasks(monkeypatch)
     call = CallFactory(twilio_call_sid="CA" + "5" * 32, status="in-progress", ended_at=None)
     status(call.twilio_call_sid, "completed", 4, token="tok-1", CallDuration="61")
     status(call.twilio_call_sid, "completed", 4, token="tok-1", CallDuration="61")  # Twilio's retry
     status(call.twilio_call_sid, "completed", 5, CallDuration="61")  # a duplicate with a new sequence
     assert CallAnalysis.objects.filter(call=call).count() == 1
     assert CallAnalysis.objects.get(call=call).status == "pending"
+    assert sent == [("apps.analysis.tasks.call_analyze_task", (call.pk,), {})]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_twenty_repeated_and_shuffled_callbacks_make_one_completion_and_one_analysis(live_db, seed):
+    call = CallFactory(twilio_call_sid="CA" + "9" * 32, status="queued", ended_at=None, duration_seconds=None)
+    sid = call.twilio_call_sid
+    # Twilio's four events, each delivered five times (retries keep their idempotency token; the
+    # last copy has none), in an order that differs per seed.
+    events = [
+        ("initiated", 0, {}),
+        ("ringing", 1, {}),
+        ("in-progress", 2, {}),
+        ("completed", 3, {"CallDuration": "61"}),
+    ]
+    callbacks = [
+        (name, sequence, f"tok-{sequence}" if copy < 4 else "", extra)
+        for name, sequence, extra in events
+        for copy in range(5)
+    ]
+    random.Random(seed).shuffle(callbacks)
+    assert len(callbacks) == 20
+
+    completed_at = None
+    for name, sequence, token, extra in callbacks:
+        assert status(sid, name, sequence, token, **extra).status_code == 204
+        call.refresh_from_db()
+        if completed_at is None and call.status == "completed":
+            completed_at = call.ended_at
+        if completed_at is not None:  # once completed, nothing moves it
+            assert (call.status, call.status_sequence, call.ended_at) == ("completed", 3, completed_at)
+
+    assert (call.status, call.status_sequence, call.duration_seconds) == ("completed", 3, 61)
+    assert list(CallAnalysis.objects.filter(call=call).values_list("status", flat=True)) == ["pending"]
 
 
 def test_a_status_for_an_unknown_call_is_acknowledged_and_ignored(live_db):

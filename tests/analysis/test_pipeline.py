@@ -1,0 +1,299 @@
+"""The post-call pipeline against a local OpenAI-compatible server (tests/fakes/openai_server.py)."""
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from apps.analysis.analyzers import AnalysisUnavailable
+from apps.analysis.models import CallAnalysis
+from apps.analysis.services import analysis_run
+from apps.calls.models import TraceEvent, TraceKind
+from apps.outreach.models import FollowUp
+from apps.promises.models import Promise
+from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.django_db
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+DUE = timezone.localdate() + timedelta(days=10)
+CONVERSATION = [
+    ("agent", "Thanks for calling Northwind Auto Finance. How can I help?"),
+    ("customer", "Hi, I got a letter about my car loan."),
+    ("agent", "Your balance is 1,250 dollars, 45 days overdue. Can you make a payment?"),
+    ("customer", f"I can pay 400 dollars on {DUE:%B} {DUE.day} by card."),
+    ("agent", f"So 400 dollars on {DUE:%B} {DUE.day} by card. Is that right?"),
+    ("customer", "Yes, that's right. Thanks for your help."),
+]
+
+
+@pytest.fixture
+def llm(settings):
+    server = FakeOpenAI().start()
+    settings.OPENAI_BASE_URL = server.url
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.ANALYSIS_MODEL = "analyst"
+    settings.LLM_MODEL = "analyst"
+    settings.LLM_FALLBACK_MODELS = ["backup"]
+    settings.ANALYSIS_TIMEOUT = 2.0
+    yield server
+    server.stop()
+
+
+def make_call(lines=CONVERSATION, *, duration=95, **customer):
+    customer = CustomerFactory(
+        **{"days_overdue": 45, "risk_category": "low", "balance": Decimal("1250.00"), **customer}
+    )
+    call = CallFactory(customer=customer, workflow_name="collections", duration_seconds=duration)
+    for sequence, (speaker, text) in enumerate(lines):
+        TranscriptEntryFactory(call=call, sequence=sequence, speaker=speaker, text=text)
+    CallAnalysis.objects.create(call=call)
+    return call
+
+
+def insights(**overrides) -> dict:
+    when = datetime.combine(DUE + timedelta(days=1), datetime.min.time().replace(hour=11), tzinfo=PACIFIC)
+    answer = {
+        "sentiment": {
+            "label": "positive",
+            "score": 0.6,
+            "trajectory": [0.0, 0.4, 0.8],
+            "confidence": 85,
+            "evidence": "Thanks for your help",
+        },
+        "intent": "promise_to_pay",
+        "promise": {
+            "made": True,
+            "amount": "400.00",
+            "due_date": DUE.isoformat(),
+            "method": "card",
+            "confidence": 92,
+            "reasoning": "The customer named an amount, a date and a method, and confirmed them.",
+            "evidence": f"I can pay 400 dollars on {DUE:%B} {DUE.day} by card.",
+        },
+        "next_action": {
+            "type": "follow_up_call",
+            "when": when.isoformat(),
+            "urgency": "normal",
+            "reason": "Check the promised payment arrived.",
+            "confidence": 88,
+        },
+        "summary": "The customer promised 400 by card.",
+        "fields": {"intent": {"confidence": 90, "evidence": "I can pay 400 dollars"}},
+    }
+    for key, value in overrides.items():
+        answer[key] = {**answer[key], **value} if isinstance(value, dict) else value
+    return answer
+
+
+def test_a_call_with_a_promise_yields_one_analysis_one_promise_one_followup_even_run_twice(llm):
+    llm.script("analyst", text=json.dumps(insights()))
+    llm.script("analyst", text=json.dumps(insights()))
+    call = make_call()
+
+    first = analysis_run(call_id=call.pk)
+    again = analysis_run(call_id=call.pk)  # a redelivered task: nothing new
+    forced = analysis_run(call_id=call.pk, force=True)  # a person's re-run: updated in place
+
+    assert first.pk == again.pk == forced.pk
+    assert len(llm.requests) == 2
+    assert CallAnalysis.objects.filter(call=call).count() == 1
+    promise = Promise.objects.get(customer=call.customer)
+    assert (promise.amount, promise.due_date, promise.method, promise.source, promise.call_id) == (
+        Decimal("400.00"),
+        DUE,
+        "card",
+        "analysis",
+        call.pk,
+    )
+    followup = FollowUp.objects.get(customer=call.customer)
+    assert followup.source_call_id == call.pk
+    assert followup.promise_id == promise.pk
+    analysis = CallAnalysis.objects.get(call=call)
+    assert (analysis.status, analysis.analyzer, analysis.intent, analysis.sentiment) == (
+        "completed",
+        "analyst",
+        "promise_to_pay",
+        "positive",
+    )
+    assert analysis.promise["promise_id"] == promise.pk
+    assert analysis.next_action["followup_id"] == followup.pk
+    assert analysis.needs_review is False
+    # The first-time-defaulter rule (45 days overdue, never broke a promise) pulled the call in.
+    assert [o["rule"] for o in analysis.rule_overrides] == ["first_time_defaulter"]
+    assert followup.business_override is True
+    assert followup.due_at <= timezone.now() + timedelta(days=3)
+    traces = TraceEvent.objects.filter(call=call, kind=TraceKind.LLM_CALL)
+    assert [(t.name, t.ok) for t in traces] == [("analysis: analyst", True), ("analysis: analyst", True)]
+    # The model got the transcript and the schema, and was asked for JSON.
+    body = llm.requests[0].body
+    assert body["response_format"] == {"type": "json_object"}
+    assert "I can pay 400 dollars" in body["messages"][1]["content"]
+    assert '"promise"' in body["messages"][0]["content"]
+
+
+def test_the_promise_the_agent_recorded_live_is_not_recorded_again(llm):
+    llm.script("analyst", text=json.dumps(insights()))
+    call = make_call()
+    live = PromiseFactory(customer=call.customer, call=call, amount=Decimal("400.00"), due_date=DUE, source="agent")
+
+    analysis_run(call_id=call.pk)
+
+    assert list(Promise.objects.filter(customer=call.customer)) == [live]
+    assert CallAnalysis.objects.get(call=call).promise["promise_id"] == live.pk
+    assert "recorded a promise on the call: 400.00" in llm.requests[0].body["messages"][1]["content"]
+
+
+def test_invalid_json_is_retried_with_the_error_shown(llm):
+    llm.script("analyst", text='{"sentiment": "positive", oops')
+    llm.script("analyst", text=json.dumps(insights()))
+    call = make_call()
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert analysis.status == "completed"
+    assert analysis.analyzer == "analyst"
+    assert [r.model for r in llm.requests] == ["analyst", "analyst"]
+    retry = llm.requests[1].body["messages"]
+    assert retry[2] == {"role": "assistant", "content": '{"sentiment": "positive", oops'}
+    assert retry[3]["content"].startswith("That answer is invalid: it does not match the schema")
+    assert Promise.objects.filter(call=call).count() == 1
+    traces = TraceEvent.objects.filter(call=call, kind=TraceKind.LLM_CALL).order_by("id")
+    assert [t.ok for t in traces] == [False, True]
+
+
+def test_an_evidence_quote_not_in_the_transcript_is_refused_then_the_next_model_answers(llm):
+    invented = insights(promise={"evidence": "I will pay everything tomorrow, I promise."})
+    llm.script("analyst", text=json.dumps(invented))
+    llm.script("analyst", text=json.dumps(invented))
+    llm.script("backup", text=json.dumps(insights()))
+    call = make_call()
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert [r.model for r in llm.requests] == ["analyst", "analyst", "backup"]
+    assert "promise.evidence" in llm.requests[1].body["messages"][3]["content"]
+    assert (analysis.status, analysis.analyzer) == ("completed", "backup")
+    assert analysis.promise["evidence"] == f"I can pay 400 dollars on {DUE:%B} {DUE.day} by card."
+
+
+def test_when_no_model_answers_validly_the_offline_analysis_is_kept_for_review(llm):
+    for model in ("analyst", "analyst", "backup", "backup"):
+        llm.script(model, text="not json at all")
+    call = make_call()
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert (analysis.status, analysis.analyzer, analysis.needs_review) == ("completed", "offline", True)
+    assert analysis.review_fields[0]["field"] == "analysis"
+    assert (analysis.promise["made"], analysis.promise["amount"], analysis.promise["due_date"]) == (
+        True,
+        "400.00",
+        DUE.isoformat(),
+    )
+    # 55: offline and unrecorded on the call, below the review threshold: no promise is made from it.
+    assert analysis.promise["confidence"] == 55
+    assert not Promise.objects.filter(call=call).exists()
+
+
+def test_models_that_cannot_be_reached_raise_for_a_retry_and_change_nothing(llm):
+    for model in ("analyst", "backup"):
+        llm.script(model, status=503)
+    call = make_call()
+
+    with pytest.raises(AnalysisUnavailable):
+        analysis_run(call_id=call.pk)
+
+    assert CallAnalysis.objects.get(call=call).status == "pending"
+    assert not Promise.objects.exists()
+    assert not FollowUp.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("lines", "duration", "reason"),
+    [
+        (CONVERSATION[:3], 95, "1 exchange(s); at least 2 needed."),
+        (CONVERSATION, 20, "20 s long; at least 30 s needed."),
+        ([("customer", "Hello?"), ("customer", "Hello, anyone there?")], 95, "Only the customer spoke."),
+        ([("agent", "Hello, this is Ava."), ("agent", "Are you there?")], 95, "The customer never spoke."),
+    ],
+)
+def test_a_short_or_one_sided_call_gets_no_llm_call(llm, lines, duration, reason):
+    call = make_call(lines, duration=duration)
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert (analysis.status, analysis.meaningful_reason) == ("not_meaningful", reason)
+    assert llm.requests == []
+    assert not Promise.objects.exists()
+    assert not FollowUp.objects.exists()
+
+
+def test_without_a_model_the_offline_analyzer_fills_the_schema(settings):
+    settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
+    call = make_call()
+    live = PromiseFactory(customer=call.customer, call=call, amount=Decimal("400.00"), due_date=DUE, source="agent")
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert (analysis.status, analysis.analyzer, analysis.intent) == ("completed", "offline", "promise_to_pay")
+    assert analysis.promise["confidence"] == 90
+    assert analysis.promise["promise_id"] == live.pk
+    assert analysis.sentiment in ("positive", "mixed")
+    # Offline confidence is honest: sentiment (40) and next action (50) go to review.
+    assert {f["field"] for f in analysis.review_fields} >= {"sentiment", "next_action"}
+    assert FollowUp.objects.get(source_call=call).promise_id == live.pk
+    assert Promise.objects.count() == 1
+
+
+def test_a_high_impact_suggestion_waits_for_approval(llm):
+    waiver = insights(
+        intent="fee_waiver_request",
+        next_action={
+            "type": "fee_waiver",
+            "when": None,
+            "payload": {"fee": "late_fee", "amount": "35.00"},
+            "reason": "The customer asked to waive the late fee.",
+        },
+    )
+    llm.script("analyst", text=json.dumps(waiver))
+    llm.script("analyst", text=json.dumps(waiver))
+    call = make_call()
+
+    analysis_run(call_id=call.pk)
+    analysis_run(call_id=call.pk, force=True)
+
+    approval = call.approvals.get()
+    assert (approval.kind, approval.status, approval.payload) == (
+        "fee_waiver",
+        "pending",
+        {"fee": "late_fee", "amount": "35.00"},
+    )
+    assert CallAnalysis.objects.get(call=call).next_action["approval_id"] == approval.pk
+    assert not FollowUp.objects.filter(source_call=call).exists()
+
+
+def test_a_later_date_from_the_model_is_overridden_by_each_rule(llm):
+    far = (timezone.now() + timedelta(days=30)).isoformat()
+    llm.script("analyst", text=json.dumps(insights(next_action={"when": far}, promise={"made": False})))
+    call = make_call(days_overdue=45, risk_category="high", balance=Decimal("12500.00"))
+    PromiseFactory(customer=call.customer, status="broken", due_date=date(2026, 1, 5))  # not a first-timer
+
+    before = timezone.now()
+    analysis = analysis_run(call_id=call.pk)
+
+    assert [o["rule"] for o in analysis.rule_overrides] == ["large_amount", "high_risk"]
+    large, high = analysis.rule_overrides
+    assert large["inputs"] == {"amount": "12500.00", "threshold": "10000"}
+    assert large["suggested"] == far
+    assert large["urgency"] == "immediate"
+    applied = datetime.fromisoformat(high["applied"])
+    assert applied.astimezone(PACIFIC).hour == 10
+    assert applied <= before + timedelta(days=7)
+    followup = FollowUp.objects.get(source_call=call)
+    assert followup.due_at == applied
+    assert followup.override_reason.startswith("12500.00 is over 10000")
