@@ -18,6 +18,7 @@ from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
 from apps.accounts.services import api_key_create, user_set_role
 from contactcenter.celery import app as celery_app
 from tests.factories import UserFactory
+from tests.fakes.openai_server import FakeOpenAI
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,6 +34,22 @@ def fresh_cache(settings):
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
+
+
+@pytest.fixture
+def fake_llm(settings):
+    """The local OpenAI-compatible server, as the chain's `primary` model with `backup` behind it."""
+    server = FakeOpenAI().start()
+    settings.OPENAI_BASE_URL = server.url
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.LLM_MODEL = "primary"
+    settings.LLM_FALLBACK_MODELS = ["backup"]
+    settings.LLM_FIRST_TOKEN_TIMEOUT = 1.0
+    settings.LLM_CONNECT_TIMEOUT = 1.0
+    settings.LLM_STREAM_IDLE_TIMEOUT = 1.0
+    settings.LLM_PRICES = {"primary": [1.0, 2.0], "backup": [0.5, 1.0]}
+    yield server
+    server.stop()
 
 
 def _user_with_role(username: str, role: str):

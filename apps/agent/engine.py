@@ -285,17 +285,12 @@ class AgentSession(LLMAnswering):
 
     def _settle(self, log: TurnLog) -> None:
         """Apply the transitions code decides until none applies."""
-        for _ in range(len(self.workflow.steps)):
-            transition = self.workflow.next_step(self.state)
-            if transition is None:
-                return
+        for before, transition in self.workflow.settle(self.state):
             log.trace(
                 TraceKind.STEP_CHANGE,
-                f"{self.state.step} -> {transition.to}",
-                payload={"from": self.state.step, "to": transition.to, "reason": transition.reason},
+                f"{before} -> {transition.to}",
+                payload={"from": before, "to": transition.to, "reason": transition.reason},
             )
-            self.state.summary.append(f"{transition.reason}, now {transition.to}")
-            self.state.step, self.state.replies_in_step = transition.to, 0
             log.step_changed = True
 
     async def _run_required(self, log: TurnLog) -> list[tuple[str, dict]]:

@@ -236,23 +236,15 @@ def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     heard = [(line, understand(line.text, today=today)) for line in said]
 
     scores = [_score(line.text) for line in said] or [0.0]
-    thirds = [
-        scores[: max(1, len(scores) // 3)],
-        scores[len(scores) // 3 : 2 * len(scores) // 3],
-        scores[-max(1, len(scores) // 3) :],
-    ]
+    n = len(scores)
+    thirds = [scores[i * n // 3 : (i + 1) * n // 3] for i in range(3)]  # start, middle, end
     trajectory = [round(sum(part) / len(part), 2) for part in thirds if part]
-    overall = round(sum(scores) / len(scores), 2)
-    label = (
-        "mixed"
-        if min(scores) < 0 < max(scores)
-        else "positive"
-        if overall > 0.2
-        else "negative"
-        if overall < -0.2
-        else "neutral"
-    )
-    strongest = max(said, key=lambda line: abs(_score(line.text)), default=None)
+    overall = round(sum(scores) / n, 2)
+    if min(scores) < 0 < max(scores):
+        label = "mixed"
+    else:
+        label = "positive" if overall > 0.2 else "negative" if overall < -0.2 else "neutral"
+    strongest = max(zip(scores, said, strict=False), key=lambda pair: abs(pair[0]), default=None)
 
     promise: dict[str, Any] = {"made": False, "confidence": 60, "reasoning": "No amount and date from the customer."}
     offer = next(((line, u) for line, u in reversed(heard) if u.amounts and u.dates and u.affirm is not False), None)
@@ -280,7 +272,9 @@ def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
             "evidence": line.text,
         }
 
-    flags = lambda name: any(getattr(u, name) for _, u in heard)  # noqa: E731
+    def flags(name: str) -> bool:
+        return any(getattr(u, name) for _, u in heard)
+
     if flags("opt_out"):
         intent = "opt_out"
     elif facts.workflow == "roadside":
@@ -296,7 +290,9 @@ def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     else:
         intent = "other"
 
-    ten_am = lambda day: datetime.combine(day, dt_time(10), tzinfo=zone)  # noqa: E731
+    def ten_am(day: date) -> datetime:
+        return datetime.combine(day, dt_time(10), tzinfo=zone)
+
     if intent == "opt_out" or intent == "roadside_assistance":
         action = {"type": "none", "reason": "The customer opted out." if intent == "opt_out" else "Roadside call."}
     elif intent in ("settlement_request", "fee_waiver_request"):
@@ -331,7 +327,7 @@ def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
                 "score": max(-1.0, min(1.0, overall)),
                 "trajectory": trajectory,
                 "confidence": 40,
-                "evidence": strongest.text if strongest and _score(strongest.text) else "",
+                "evidence": strongest[1].text if strongest and strongest[0] else "",
             },
             "intent": intent,
             "promise": promise,

@@ -153,18 +153,13 @@ class DemoSession:
         self.last_reply = heard
 
     def _settle(self) -> None:
-        for _ in range(len(self.workflow.steps)):
-            transition = self.workflow.next_step(self.state)
-            if transition is None:
-                return
+        for before, transition in self.workflow.settle(self.state):
             self._ms(0.02, 0.2)
             self.trace(
                 TraceKind.STEP_CHANGE,
-                f"{self.state.step} -> {transition.to}",
-                payload={"from": self.state.step, "to": transition.to, "reason": transition.reason},
+                f"{before} -> {transition.to}",
+                payload={"from": before, "to": transition.to, "reason": transition.reason},
             )
-            self.state.summary.append(f"{transition.reason}, now {transition.to}")
-            self.state.step, self.state.replies_in_step = transition.to, 0
 
     def _terminal(self) -> bool:
         return self.workflow.step(self.state.step).terminal

@@ -7,7 +7,6 @@ from asgiref.sync import async_to_sync
 
 from apps.agent.engine import AgentSession, Ended, Handoff, ReplyEnd, Token
 from tests.factories import CustomerFactory, TechnicianFactory
-from tests.fakes.openai_server import FakeOpenAI
 
 # Saturday, November 21, 2026, 9:00 in Oakland: "Friday" is November 27.
 NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
@@ -90,18 +89,3 @@ class Conversation:
 @pytest.fixture
 def converse():
     return Conversation
-
-
-@pytest.fixture
-def fake_llm(settings):
-    server = FakeOpenAI().start()
-    settings.OPENAI_BASE_URL = server.url
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.LLM_MODEL = "primary"
-    settings.LLM_FALLBACK_MODELS = ["backup"]
-    settings.LLM_FIRST_TOKEN_TIMEOUT = 1.0
-    settings.LLM_CONNECT_TIMEOUT = 1.0
-    settings.LLM_STREAM_IDLE_TIMEOUT = 1.0
-    settings.LLM_PRICES = {"primary": [1.0, 2.0], "backup": [0.5, 1.0]}
-    yield server
-    server.stop()

@@ -15,7 +15,6 @@ from apps.calls.models import TraceEvent, TraceKind
 from apps.outreach.models import FollowUp
 from apps.promises.models import Promise
 from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
-from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.django_db
 
@@ -32,16 +31,10 @@ CONVERSATION = [
 
 
 @pytest.fixture
-def llm(settings):
-    server = FakeOpenAI().start()
-    settings.OPENAI_BASE_URL = server.url
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.ANALYSIS_MODEL = "analyst"
-    settings.LLM_MODEL = "analyst"
-    settings.LLM_FALLBACK_MODELS = ["backup"]
+def llm(fake_llm, settings):
+    settings.ANALYSIS_MODEL = "primary"
     settings.ANALYSIS_TIMEOUT = 2.0
-    yield server
-    server.stop()
+    return fake_llm
 
 
 def make_call(lines=CONVERSATION, *, duration=95, **customer):
@@ -91,8 +84,8 @@ def insights(**overrides) -> dict:
 
 
 def test_a_call_with_a_promise_yields_one_analysis_one_promise_one_followup_even_run_twice(llm):
-    llm.script("analyst", text=json.dumps(insights()))
-    llm.script("analyst", text=json.dumps(insights()))
+    llm.script("primary", text=json.dumps(insights()))
+    llm.script("primary", text=json.dumps(insights()))
     call = make_call()
 
     first = analysis_run(call_id=call.pk)
@@ -116,7 +109,7 @@ def test_a_call_with_a_promise_yields_one_analysis_one_promise_one_followup_even
     analysis = CallAnalysis.objects.get(call=call)
     assert (analysis.status, analysis.analyzer, analysis.intent, analysis.sentiment) == (
         "completed",
-        "analyst",
+        "primary",
         "promise_to_pay",
         "positive",
     )
@@ -126,9 +119,10 @@ def test_a_call_with_a_promise_yields_one_analysis_one_promise_one_followup_even
     # The first-time-defaulter rule (45 days overdue, never broke a promise) pulled the call in.
     assert [o["rule"] for o in analysis.rule_overrides] == ["first_time_defaulter"]
     assert followup.business_override is True
-    assert followup.due_at <= timezone.now() + timedelta(days=3)
+    assert followup.due_at == datetime.fromisoformat(analysis.rule_overrides[0]["applied"])
+    assert analysis.rule_overrides[0]["suggested"] == insights()["next_action"]["when"]
     traces = TraceEvent.objects.filter(call=call, kind=TraceKind.LLM_CALL)
-    assert [(t.name, t.ok) for t in traces] == [("analysis: analyst", True), ("analysis: analyst", True)]
+    assert [(t.name, t.ok) for t in traces] == [("analysis: primary", True), ("analysis: primary", True)]
     # The model got the transcript and the schema, and was asked for JSON.
     body = llm.requests[0].body
     assert body["response_format"] == {"type": "json_object"}
@@ -137,7 +131,7 @@ def test_a_call_with_a_promise_yields_one_analysis_one_promise_one_followup_even
 
 
 def test_the_promise_the_agent_recorded_live_is_not_recorded_again(llm):
-    llm.script("analyst", text=json.dumps(insights()))
+    llm.script("primary", text=json.dumps(insights()))
     call = make_call()
     live = PromiseFactory(customer=call.customer, call=call, amount=Decimal("400.00"), due_date=DUE, source="agent")
 
@@ -149,15 +143,15 @@ def test_the_promise_the_agent_recorded_live_is_not_recorded_again(llm):
 
 
 def test_invalid_json_is_retried_with_the_error_shown(llm):
-    llm.script("analyst", text='{"sentiment": "positive", oops')
-    llm.script("analyst", text=json.dumps(insights()))
+    llm.script("primary", text='{"sentiment": "positive", oops')
+    llm.script("primary", text=json.dumps(insights()))
     call = make_call()
 
     analysis = analysis_run(call_id=call.pk)
 
     assert analysis.status == "completed"
-    assert analysis.analyzer == "analyst"
-    assert [r.model for r in llm.requests] == ["analyst", "analyst"]
+    assert analysis.analyzer == "primary"
+    assert [r.model for r in llm.requests] == ["primary", "primary"]
     retry = llm.requests[1].body["messages"]
     assert retry[2] == {"role": "assistant", "content": '{"sentiment": "positive", oops'}
     assert retry[3]["content"].startswith("That answer is invalid: it does not match the schema")
@@ -168,21 +162,21 @@ def test_invalid_json_is_retried_with_the_error_shown(llm):
 
 def test_an_evidence_quote_not_in_the_transcript_is_refused_then_the_next_model_answers(llm):
     invented = insights(promise={"evidence": "I will pay everything tomorrow, I promise."})
-    llm.script("analyst", text=json.dumps(invented))
-    llm.script("analyst", text=json.dumps(invented))
+    llm.script("primary", text=json.dumps(invented))
+    llm.script("primary", text=json.dumps(invented))
     llm.script("backup", text=json.dumps(insights()))
     call = make_call()
 
     analysis = analysis_run(call_id=call.pk)
 
-    assert [r.model for r in llm.requests] == ["analyst", "analyst", "backup"]
+    assert [r.model for r in llm.requests] == ["primary", "primary", "backup"]
     assert "promise.evidence" in llm.requests[1].body["messages"][3]["content"]
     assert (analysis.status, analysis.analyzer) == ("completed", "backup")
     assert analysis.promise["evidence"] == f"I can pay 400 dollars on {DUE:%B} {DUE.day} by card."
 
 
 def test_when_no_model_answers_validly_the_offline_analysis_is_kept_for_review(llm):
-    for model in ("analyst", "analyst", "backup", "backup"):
+    for model in ("primary", "primary", "backup", "backup"):
         llm.script(model, text="not json at all")
     call = make_call()
 
@@ -201,7 +195,7 @@ def test_when_no_model_answers_validly_the_offline_analysis_is_kept_for_review(l
 
 
 def test_models_that_cannot_be_reached_raise_for_a_retry_and_change_nothing(llm):
-    for model in ("analyst", "backup"):
+    for model in ("primary", "backup"):
         llm.script(model, status=503)
     call = make_call()
 
@@ -243,9 +237,14 @@ def test_without_a_model_the_offline_analyzer_fills_the_schema(settings):
     assert (analysis.status, analysis.analyzer, analysis.intent) == ("completed", "offline", "promise_to_pay")
     assert analysis.promise["confidence"] == 90
     assert analysis.promise["promise_id"] == live.pk
-    assert analysis.sentiment in ("positive", "mixed")
-    # Offline confidence is honest: sentiment (40) and next action (50) go to review.
-    assert {f["field"] for f in analysis.review_fields} >= {"sentiment", "next_action"}
+    # Caller lines score 0, 0 and 1 ("Thanks for your help"): positive, rising at the end.
+    assert (analysis.sentiment, analysis.sentiment_score, analysis.sentiment_trajectory) == (
+        "positive",
+        0.33,
+        [0.0, 0.0, 1.0],
+    )
+    # Offline confidence is honest: every field but the live promise (90) goes to review.
+    assert [f["field"] for f in analysis.review_fields] == ["intent", "next_action", "sentiment", "summary"]
     assert FollowUp.objects.get(source_call=call).promise_id == live.pk
     assert Promise.objects.count() == 1
 
@@ -260,8 +259,8 @@ def test_a_high_impact_suggestion_waits_for_approval(llm):
             "reason": "The customer asked to waive the late fee.",
         },
     )
-    llm.script("analyst", text=json.dumps(waiver))
-    llm.script("analyst", text=json.dumps(waiver))
+    llm.script("primary", text=json.dumps(waiver))
+    llm.script("primary", text=json.dumps(waiver))
     call = make_call()
 
     analysis_run(call_id=call.pk)
@@ -279,7 +278,7 @@ def test_a_high_impact_suggestion_waits_for_approval(llm):
 
 def test_a_later_date_from_the_model_is_overridden_by_each_rule(llm):
     far = (timezone.now() + timedelta(days=30)).isoformat()
-    llm.script("analyst", text=json.dumps(insights(next_action={"when": far}, promise={"made": False})))
+    llm.script("primary", text=json.dumps(insights(next_action={"when": far}, promise={"made": False})))
     call = make_call(days_overdue=45, risk_category="high", balance=Decimal("12500.00"))
     PromiseFactory(customer=call.customer, status="broken", due_date=date(2026, 1, 5))  # not a first-timer
 

@@ -7,7 +7,7 @@ records exactly which rules it ran under.
 import hashlib
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -111,6 +111,17 @@ class Workflow:
             if transition.when(state):
                 return transition
         return None
+
+    def settle(self, state: ConversationState) -> Iterator[tuple[str, Transition]]:
+        """Apply the transitions code decides until none applies; yields (from step, transition)."""
+        for _ in range(len(self.steps)):
+            transition = self.next_step(state)
+            if transition is None:
+                return
+            before = state.step
+            state.summary.append(f"{transition.reason}, now {transition.to}")
+            state.step, state.replies_in_step = transition.to, 0
+            yield before, transition
 
     @cached_property
     def version(self) -> str:
