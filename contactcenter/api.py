@@ -12,6 +12,7 @@ from apps.calls.api import router as calls_router
 from apps.core.errors import DomainError, InvalidReference
 from apps.customers.api import router as customers_router
 from apps.outreach.api import router as followups_router
+from apps.promises.api import payments_router
 from apps.promises.api import router as promises_router
 
 api = NinjaAPI(
@@ -29,6 +30,7 @@ api = NinjaAPI(
 api.add_router("/customers", customers_router)
 api.add_router("/calls", calls_router)
 api.add_router("/promises", promises_router)
+api.add_router("/payments", payments_router)
 api.add_router("/followups", followups_router)
 api.add_router("/approvals", approvals_router)
 

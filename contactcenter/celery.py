@@ -36,6 +36,11 @@ app.conf.beat_schedule = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 300},
     },
+    "promises-lapse": {
+        "task": "apps.promises.tasks.promises_lapse_task",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3600},
+    },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",
         "schedule": timedelta(minutes=5),

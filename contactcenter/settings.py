@@ -324,8 +324,14 @@ CALL_RECONCILE_AFTER_MINUTES = env.int("CALL_RECONCILE_AFTER_MINUTES", default=3
 # answered), lasted this long, and both sides spoke.
 ANALYSIS_MIN_EXCHANGES = env.int("ANALYSIS_MIN_EXCHANGES", default=2)
 ANALYSIS_MIN_SECONDS = env.int("ANALYSIS_MIN_SECONDS", default=30)
-# The analysis model chain: ANALYSIS_MODEL, then LLM_FALLBACK_MODELS (same syntax as the agent's).
-ANALYSIS_MODEL = env.str("ANALYSIS_MODEL", default="") or LLM_MODEL
+# The analysis model chain: LLM_ANALYSIS_MODEL, then LLM_FALLBACK_MODELS (same syntax as the agent's).
+ANALYSIS_MODEL = env.str("LLM_ANALYSIS_MODEL", default="") or LLM_MODEL
 ANALYSIS_TIMEOUT = env.float("ANALYSIS_TIMEOUT", default=30.0)
 # Below this confidence (0-100) a field sends the call to the review queue.
 ANALYSIS_REVIEW_THRESHOLD = env.int("ANALYSIS_REVIEW_THRESHOLD", default=70)
+
+# --- Promises ---------------------------------------------------------------------------------------
+
+# An open promise becomes broken this many days after its due date (in the customer's calendar)
+# when it is still not paid in full; a payment in the grace period keeps it.
+PROMISE_GRACE_DAYS = env.int("PROMISE_GRACE_DAYS", default=3)

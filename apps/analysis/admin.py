@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.analysis.models import CallAnalysis
-from apps.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, flat, pretty_json
+from apps.analysis.services import analysis_request
+from apps.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, flat, pretty_json, run_each
 
 _DISPLAY_FIELDS = (
     "status",
@@ -56,6 +58,7 @@ class CallAnalysisAdmin(_JsonDisplays, AuditedModelAdmin):
     list_select_related = ("call__customer",)
     fields = ("call", *_DISPLAY_FIELDS, ("created_at", "updated_at"))
     readonly_fields = ("call", *flat(_DISPLAY_FIELDS), "created_at", "updated_at")
+    actions = ("rerun",)
 
     # Analyses come from the post-call pipeline; reviews are recorded through it too.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -63,3 +66,17 @@ class CallAnalysisAdmin(_JsonDisplays, AuditedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.action(description="Re-run the analysis of the selected calls", permissions=["rerun"])
+    def rerun(self, request: HttpRequest, queryset: QuerySet[CallAnalysis]) -> None:
+        run_each(
+            self,
+            request,
+            queryset.order_by("call_id").values_list("call_id", flat=True),
+            lambda call_id: analysis_request(call_id=call_id, actor=request.user),
+            done=lambda n: f"Queued {n} analys{'es' if n != 1 else 'is'}; the results update in place.",
+            refused_as="queued",
+        )
+
+    def has_rerun_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("analysis.rerun_callanalysis")

@@ -56,6 +56,7 @@ class CallAnalysis(TimeStampedModel):
                 name="analysis_review_idx",
             ),
         ]
+        permissions = [("rerun_callanalysis", "Can re-run the analysis of a call")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__lte=100), name="analysis_confidence_0_100"

@@ -32,7 +32,9 @@ from apps.analysis.rules import Account, apply_rules
 from apps.analysis.schemas import CallInsights, NextAction
 from apps.approvals.services import approval_request
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind
+from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
+from apps.core.services import Actor, audit_record
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import followup_schedule
 from apps.promises.models import Promise, PromiseSource, PromiseStatus
@@ -319,6 +321,26 @@ def _approval(
         review.append({"field": "next_action", "reason": f"The suggested {action.type} is not valid: {exc}"})
         return
     outcome.approval_id = approval.pk
+
+
+@transaction.atomic
+def analysis_request(*, call_id: int, actor: Actor) -> CallAnalysis:
+    """A person asks for a call to be analysed again: queued after commit, forced past a finished
+    result; the run updates what the last one produced and duplicates nothing."""
+    from apps.analysis.tasks import call_analyze_task  # tasks → this module
+
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        raise InvalidReference("call_id", f"No call with id {call_id}.")
+    if call.status != CallStatus.COMPLETED:
+        raise Conflict(f"Call {call_id} is {call.get_status_display().lower()}; only completed calls are analysed.")
+    analysis, _ = CallAnalysis.objects.get_or_create(call=call)
+    # Pending until the run finishes: should the task be lost, the stalled sweep sends it again.
+    analysis.status, analysis.error = AnalysisStatus.PENDING, ""
+    analysis.save(update_fields=["status", "error", "updated_at"])
+    audit_record(actor=actor, action="analysis.rerun", obj=analysis)
+    enqueue(call_analyze_task, call_id, force=True)
+    return analysis
 
 
 def analysis_give_up(*, call_id: int, error: str) -> CallAnalysis:

@@ -1,14 +1,14 @@
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.template.defaultfilters import linebreaksbr, pluralize
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.approvals.models import Approval
 from apps.approvals.services import NOTE_MAX_LENGTH, approval_decide
-from apps.core.admin import AuditedModelAdmin, flat, pretty_json, status_pill
-from apps.core.errors import DomainError
+from apps.core.admin import AuditedModelAdmin, ConfirmRow, confirm_action, flat, pretty_json, run_each, status_pill
 
 
 class DecisionForm(forms.Form):
@@ -87,37 +87,48 @@ class ApprovalAdmin(AuditedModelAdmin):
         """A confirmation page with a note; on `post`, decide each approval through the service."""
         form = DecisionForm(request.POST if request.POST.get("post") else None)
         if form.is_valid():
-            decided, refused = 0, []
-            for approval_id in queryset.order_by("pk").values_list("pk", flat=True):
-                try:
-                    approval_decide(
-                        approval_id=approval_id, decision=decision, note=form.cleaned_data["note"], actor=request.user
-                    )
-                except DomainError as exc:
-                    refused.append(f"approval {approval_id}: {exc.message}")
-                else:
-                    decided += 1
-            if decided:
-                verb = "Approved" if decision == "approve" else "Rejected"
-                noun = "approval" if decided == 1 else "approvals"
-                self.message_user(request, f"{verb} {decided} {noun}.", messages.SUCCESS)
-            if refused:
-                self.message_user(
-                    request, f"{len(refused)} could not be decided: {'; '.join(refused)}", messages.WARNING
-                )
+            note = form.cleaned_data["note"]
+            run_each(
+                self,
+                request,
+                queryset.order_by("pk").values_list("pk", flat=True),
+                lambda pk: approval_decide(approval_id=pk, decision=decision, note=note, actor=request.user),
+                done=lambda n: f"{'Approved' if decision == 'approve' else 'Rejected'} {n} approval{pluralize(n)}.",
+                refused_as="decided",
+            )
             return None  # back to the changelist
         verb = "Approve" if decision == "approve" else "Reject"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{verb} approvals",
-            "subtitle": None,
-            "opts": self.opts,
-            "verb": verb,
-            "action": f"{decision}_selected",
-            "approvals": queryset.select_related("customer").order_by("pk"),
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/approvals/approval/decide.html", context)
+        outcome = (
+            "Approved actions run right away and cannot be undone here."
+            if decision == "approve"
+            else "Rejected actions never run."
+        )
+        return confirm_action(
+            self,
+            request,
+            action=f"{decision}_selected",
+            verb=verb,
+            intro=f"{verb} the selected approvals? {outcome} Approvals no longer pending are skipped and reported.",
+            columns=("Customer", "Kind", "Payload", "Reasoning", "Confidence", "Expires", "Status"),
+            rows=(
+                ConfirmRow(
+                    approval.pk,
+                    (
+                        format_html(
+                            "{}<br>balance {} {}",
+                            approval.customer,
+                            approval.customer.balance,
+                            approval.customer.currency,
+                        ),
+                        approval.get_kind_display(),
+                        format_html_join(mark_safe("<br>"), "{}: {}", approval.payload.items()),
+                        linebreaksbr(approval.reasoning),
+                        f"{approval.confidence}%",
+                        approval.expires_at,
+                        approval.get_status_display(),
+                    ),
+                )
+                for approval in queryset.select_related("customer").order_by("pk")
+            ),
+            form=form,
+        )

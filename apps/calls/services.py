@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
+from apps.core.effects import enqueue
 
 
 @dataclass
@@ -217,4 +218,4 @@ def call_completed(*, call: Call) -> None:
 
     _, created = CallAnalysis.objects.get_or_create(call=call)
     if created:
-        transaction.on_commit(lambda: call_analyze_task.delay(call.pk))
+        enqueue(call_analyze_task, call.pk)

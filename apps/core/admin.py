@@ -1,14 +1,20 @@
 """Admin building blocks: every change made through the admin lands in the audit trail."""
 
 import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from apps.core.errors import DomainError
 from apps.core.models import AuditEvent
 from apps.core.services import audit_record
 
@@ -95,6 +101,69 @@ def pretty_json(value: Any) -> str:
 
 def status_pill(value: str, label: str) -> str:
     return format_html('<span class="cc-pill cc-pill-{}">{}</span>', value, label)
+
+
+@dataclass(frozen=True)
+class ConfirmRow:
+    pk: int
+    cells: tuple[Any, ...]
+
+
+def confirm_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action: str,
+    verb: str,
+    intro: str,
+    columns: tuple[str, ...],
+    rows: Iterable[ConfirmRow],
+    form: forms.Form,
+) -> TemplateResponse:
+    """The page between an admin action and its effect: what is selected, and the form that
+    asks why (a note, a reason). Submitting it posts the action again with `post=yes`."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"{verb} {model_admin.opts.verbose_name_plural}",
+        "subtitle": None,
+        "opts": model_admin.opts,
+        "verb": verb,
+        "intro": intro,
+        "action": action,
+        "columns": columns,
+        "rows": list(rows),
+        "form": form,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media + form.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+def run_each(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    ids: Iterable[int],
+    operation: Callable[[int], Any],
+    *,
+    done: Callable[[int], str],
+    refused_as: str,
+) -> None:
+    """Run one service per selected row; report how many succeeded and why the others were refused."""
+    succeeded, refused = 0, []
+    for pk in ids:
+        try:
+            operation(pk)
+        except DomainError as exc:
+            refused.append(f"{model_admin.opts.verbose_name} {pk}: {exc.message}")
+        else:
+            succeeded += 1
+    if succeeded:
+        model_admin.message_user(request, done(succeeded), messages.SUCCESS)
+    if refused:
+        model_admin.message_user(
+            request, f"{len(refused)} could not be {refused_as}: {'; '.join(refused)}", messages.WARNING
+        )
 
 
 @admin.register(AuditEvent)

@@ -26,7 +26,8 @@ _DIGIT_WORDS = {
     "nine": "9",
 }
 # 13 to 19 digits, single spaces or dashes allowed between them.
-_CARD_DIGITS = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Not the fraction of a decimal number ("took 0.4111111111111111 s"): logs are full of those.
+_CARD_DIGITS = re.compile(r"(?<![\d-])(?<!\d\.)\d(?:[ -]?\d){12,18}(?![\d-])")
 _SPOKEN_DIGIT = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 _CARD_SPOKEN = re.compile(rf"\b{_SPOKEN_DIGIT}(?:[\s,-]+{_SPOKEN_DIGIT}){{12,18}}\b", re.IGNORECASE)
 _CVV = re.compile(

@@ -1,13 +1,18 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from apps.core.errors import Conflict
+from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
-from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseStatus
+from apps.outreach.models import FollowUp
+from apps.outreach.services import CANCELLABLE_STATUSES, followup_schedule, followups_cancel
+from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise, PromiseStatus
 
 
 @transaction.atomic
@@ -60,3 +65,177 @@ def promise_record(
         details={"amount": amount, "due_date": due_date, "superseded": [p.pk for p in superseded]},
     )
     return promise
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+# A payment system's clock may run a little ahead of ours; more than this is a bad timestamp.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer_id: int,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime,
+    actor: Actor,
+    method: str = "",
+    currency: str = "",
+) -> tuple[Payment, bool]:
+    """Record a payment and apply it to the customer's open promise. Idempotent by `reference`:
+    posting the same payment again returns the first one and changes nothing (False); the same
+    reference with a different customer or amount is refused."""
+    reference = reference.strip()
+    existing = Payment.objects.filter(reference=reference).first()
+    if existing is not None:
+        return _same_payment(existing, customer_id=customer_id, amount=amount), False
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise InvalidReference("customer_id", f"No customer with id {customer_id}.")
+    if amount <= 0:
+        raise InvalidReference("amount", "A payment needs a positive amount.")
+    if currency and currency != customer.currency:
+        raise InvalidReference("currency", f"The account is in {customer.currency}, not {currency}.")
+    payment_check_received_at(received_at)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                customer=customer,
+                amount=amount,
+                currency=customer.currency,
+                reference=reference,
+                method=method,
+                received_at=received_at,
+            )
+    except IntegrityError:
+        # The same reference, committed by a concurrent request meanwhile.
+        return _same_payment(Payment.objects.get(reference=reference), customer_id=customer_id, amount=amount), False
+    Customer.objects.filter(pk=customer.pk).update(balance=F("balance") - amount, updated_at=timezone.now())
+    promise = (
+        Promise.objects.select_for_update()
+        .filter(customer=customer, status__in=OPEN_PROMISE_STATUSES, currency=payment.currency)
+        .order_by("due_date", "id")
+        .first()
+    )
+    if promise is not None:
+        _apply_payment(promise, payment, actor)
+    audit_record(
+        actor=actor,
+        action="payment.record",
+        obj=payment,
+        details={"amount": amount, "reference": reference, "promise": promise.pk if promise else None},
+    )
+    return payment, True
+
+
+def payment_check_received_at(received_at: datetime) -> None:
+    if received_at > timezone.now() + FUTURE_TOLERANCE:
+        raise InvalidReference("received_at", f"{received_at.isoformat()} is in the future.")
+
+
+def _same_payment(payment: Payment, *, customer_id: int, amount: Decimal) -> Payment:
+    if (payment.customer_id, payment.amount) != (customer_id, amount):
+        raise Conflict(
+            f"Reference {payment.reference!r} is payment {payment.pk}: {payment.amount} {payment.currency} "
+            f"from customer {payment.customer_id}. A reference identifies one payment."
+        )
+    return payment
+
+
+def _apply_payment(promise: Promise, payment: Payment, actor: Actor) -> None:
+    applied = min(payment.amount, promise.amount - promise.amount_paid)
+    promise.amount_paid += applied
+    kept = promise.amount_paid == promise.amount
+    promise.status = PromiseStatus.KEPT if kept else PromiseStatus.PARTIALLY_KEPT
+    promise.status_changed_at = timezone.now()
+    promise.status_reason = (
+        f"Payment {payment.reference}: {promise.amount_paid} of {promise.amount} {promise.currency} paid."
+    )[:255]
+    promise.save(update_fields=["amount_paid", "status", "status_changed_at", "status_reason", "updated_at"])
+    payment.promise = promise
+    payment.save(update_fields=["promise"])
+    if kept:
+        _followups_done(promise, actor)
+
+
+def _followups_done(promise: Promise, actor: Actor) -> None:
+    """A kept promise needs no more chasing: its follow-ups not yet dialed are cancelled."""
+    pending = FollowUp.objects.filter(promise=promise, status__in=CANCELLABLE_STATUSES).values_list("pk", flat=True)
+    followups_cancel(actor=actor, ids=list(pending))
+
+
+# --- the promise lifecycle --------------------------------------------------------------------
+
+OUTCOMES = (PromiseStatus.KEPT, PromiseStatus.BROKEN)
+LAPSE_BATCH = 500  # promises per run; the rest wait for the next run
+ACTOR = "system:promises"
+
+
+@transaction.atomic
+def promise_close(*, promise_id: int, status: str, reason: str, actor: Actor) -> Promise:
+    """A person marks an open promise kept or broken, with the reason. Broken schedules a follow-up."""
+    if status not in OUTCOMES:
+        raise InvalidReference("status", f"A promise is marked kept or broken, not {status!r}.")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidReference("reason", "Say why: the reason stays with the promise.")
+    promise = Promise.objects.select_for_update().filter(pk=promise_id).first()
+    if promise is None:
+        raise InvalidReference("promise_id", f"No promise with id {promise_id}.")
+    if promise.status not in OPEN_PROMISE_STATUSES:
+        raise Conflict(f"Promise {promise_id} is {promise.get_status_display().lower()}; only open promises close.")
+    _close(promise, status, reason, actor)
+    return promise
+
+
+def promises_lapse(*, now: datetime | None = None) -> list[int]:
+    """Periodic: open promises whose due date passed more than PROMISE_GRACE_DAYS ago (in the
+    customer's own calendar) become broken, each with a follow-up. Each promise is handled in its
+    own short transaction, skipping rows another worker holds; returns the ids broken."""
+    now = now or timezone.now()
+    grace = timedelta(days=settings.PROMISE_GRACE_DAYS)
+    # No time zone is a day ahead of UTC by more than 14 hours: this bound is a superset.
+    latest_due = (now + timedelta(days=1)).date() - grace - timedelta(days=1)
+    candidates = Promise.objects.filter(status__in=OPEN_PROMISE_STATUSES, due_date__lte=latest_due)
+    broken = []
+    for promise_id in candidates.order_by("due_date", "id").values_list("pk", flat=True)[:LAPSE_BATCH]:
+        with transaction.atomic():
+            promise = (
+                Promise.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("customer")
+                .filter(pk=promise_id, status__in=OPEN_PROMISE_STATUSES)
+                .first()
+            )
+            if promise is None:
+                continue
+            today = now.astimezone(ZoneInfo(promise.customer.timezone or settings.TIME_ZONE)).date()
+            if today <= promise.due_date + grace:
+                continue
+            paid = f"{promise.amount_paid} of {promise.amount} {promise.currency} paid"
+            reason = f"Due {promise.due_date:%Y-%m-%d}, {settings.PROMISE_GRACE_DAYS} days' grace passed: {paid}."
+            _close(promise, PromiseStatus.BROKEN, reason, ACTOR)
+            broken.append(promise.pk)
+    return broken
+
+
+def _close(promise: Promise, status: str, reason: str, actor: Actor) -> None:
+    before = promise.status
+    promise.status = status
+    promise.status_changed_at = timezone.now()
+    promise.status_reason = reason[:255]
+    promise.save(update_fields=["status", "status_changed_at", "status_reason", "updated_at"])
+    if status == PromiseStatus.BROKEN:
+        followup_schedule(
+            actor=actor,
+            customer_id=promise.customer_id,
+            due_at=timezone.now(),
+            reason=f"Broken promise: {promise.amount} {promise.currency} due {promise.due_date:%Y-%m-%d}.",
+            promise_id=promise.pk,
+        )
+    else:
+        _followups_done(promise, actor)
+    audit_record(
+        actor=actor, action=f"promise.{status}", obj=promise, details={"from": before, "reason": promise.status_reason}
+    )

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib import admin
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import ApiKey
@@ -12,6 +11,7 @@ from apps.core.models import AuditEvent
 from apps.core.services import audit_record
 from apps.customers.models import Customer, DoNotCallEntry
 from apps.outreach.models import FollowUp
+from tests.admin import signed_in
 from tests.factories import (
     ApprovalFactory,
     CallFactory,
@@ -72,12 +72,6 @@ def objects(supervisor) -> dict:
 def urls(label: str, obj) -> tuple[str, str]:
     app, model = label.split(".")
     return reverse(f"admin:{app}_{model}_changelist"), reverse(f"admin:{app}_{model}_change", args=[obj.pk])
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("label", MODELS)

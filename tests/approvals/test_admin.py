@@ -3,13 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.approvals.models import Approval, ApprovalStatus
 from apps.core.models import AuditEvent
+from tests.admin import action_names, messages_of, signed_in
+from tests.admin import run_action as admin_action
 from tests.factories import ApprovalFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,24 +18,8 @@ CHANGELIST = reverse("admin:approvals_approval_changelist")
 ACTIONS = {"approve_selected", "reject_selected"}
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def action_names(response) -> set[str]:
-    form = response.context["action_form"]
-    return set() if form is None else {name for name, _ in form.fields["action"].choices if name}
-
-
-def run_action(client: Client, action: str, approvals, **extra):
-    data = {"action": action, "_selected_action": [a.pk for a in approvals], **extra}
-    return client.post(CHANGELIST, data)
-
-
-def messages_of(response) -> list[tuple[str, str]]:
-    return [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+def run_action(client, action: str, approvals, **extra):
+    return admin_action(client, CHANGELIST, action, approvals, **extra)
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor"])
@@ -67,7 +51,7 @@ def test_an_agent_approves_with_a_note_through_the_confirmation_page(agent):
 
     page = run_action(client, "approve_selected", [first, second])
     assert page.status_code == 200
-    assert page.templates[0].name == "admin/approvals/approval/decide.html"
+    assert page.templates[0].name == "admin/confirm_action.html"
     html = page.content.decode()
     assert 'name="csrfmiddlewaretoken"' in html
     assert 'name="action" value="approve_selected"' in html

@@ -1,6 +1,5 @@
 """The approval lifecycle: request, decide, execute, expire."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,7 +23,8 @@ from apps.core.models import AuditEvent
 from apps.customers.models import Customer
 from apps.promises.models import Promise, PromiseStatus
 from contactcenter.celery import app as celery_app
-from tests.approvals import record_sent_tasks
+from tests.broker import record_sent_tasks
+from tests.concurrency import concurrently
 from tests.factories import ApprovalFactory, CallFactory, CustomerFactory, PromiseFactory
 from tests.layers import GroupListener
 
@@ -255,7 +255,7 @@ def test_approve_records_the_decision_and_enqueues_execution_once_after_commit(
 
     for callback in callbacks:
         callback()
-    assert sent == [("apps.approvals.tasks.approval_execute", (approval.pk,), None)]
+    assert sent == [("apps.approvals.tasks.approval_execute", (approval.pk,), {})]
 
     # The worker's side, as the task would run it.
     executed = approval_execute(approval_id=approval.pk)
@@ -539,33 +539,12 @@ def test_the_sweep_requeues_executions_that_were_lost(monkeypatch, django_captur
 # --- PostgreSQL: real row locks between concurrent workers --------------------------------------
 
 
-def _concurrently(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = work(index)
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_decisions_on_postgres_let_exactly_one_win(agent, supervisor, sent):
     approval = ApprovalFactory()
     actors = [agent, supervisor, agent, supervisor]
-    outcomes = _concurrently(
+    outcomes = concurrently(
         len(actors),
         lambda i: approval_decide(
             approval_id=approval.pk, decision="approve" if i % 2 else "reject", note=f"note {i}", actor=actors[i]
@@ -585,7 +564,7 @@ def test_concurrent_executions_on_postgres_waive_once(agent, sent):
     customer = CustomerFactory(balance=Decimal("100.00"))
     approval = ApprovalFactory(customer=customer)
     approval_decide(approval_id=approval.pk, decision="approve", note="", actor=agent)
-    outcomes = _concurrently(4, lambda i: approval_execute(approval_id=approval.pk).status)
+    outcomes = concurrently(4, lambda i: approval_execute(approval_id=approval.pk).status)
     # The first claims it; the others find it executing (or, if they come later, executed).
     assert set(outcomes) <= {"executing", "executed"}
     assert "executed" in outcomes

@@ -1,9 +1,8 @@
-"""Helpers shared by the telephony tests: the fake Twilio REST API, and the broker boundary."""
+"""Helpers shared by the telephony tests: the fake Twilio REST API and outbound calls."""
 
 import factory
 
 from apps.calls.models import CallStatus, Channel, Direction
-from contactcenter.celery import app as celery_app
 from tests.factories import CallFactory
 from tests.fakes.twilio_server import FakeTwilio
 
@@ -41,18 +40,3 @@ def outbound_call(**fields):
         "duration_seconds": None,
     }
     return CallFactory(**{**defaults, **fields})
-
-
-class SentTasks(list):
-    """What would go to the broker: (task name, args, kwargs)."""
-
-
-def record_sent_tasks(monkeypatch) -> SentTasks:
-    """Replace the broker boundary (Celery's send_task) with a recorder."""
-    sent = SentTasks()
-
-    def send_task(name, args=None, kwargs=None, **options):
-        sent.append((name, tuple(args or ()), dict(kwargs or {})))
-
-    monkeypatch.setattr(celery_app, "send_task", send_task)
-    return sent

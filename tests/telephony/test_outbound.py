@@ -17,6 +17,7 @@ from apps.telephony.client import TelephonyNotConfigured, twilio_client
 from apps.telephony.outbound import call_place, call_request_outbound, outbound_blocked
 from apps.telephony.tasks import call_place_task, calls_reconcile_task
 from contactcenter.celery import app as celery_app
+from tests.broker import record_sent_tasks
 from tests.factories import CustomerFactory
 from tests.telephony import (
     ACCOUNT_SID,
@@ -24,7 +25,6 @@ from tests.telephony import (
     FROM_NUMBER,
     PUBLIC_BASE_URL,
     outbound_call,
-    record_sent_tasks,
     use_fake_twilio,
 )
 

@@ -10,7 +10,8 @@ from apps.calls.models import Call, CallStatus
 from apps.core.models import AuditEvent
 from apps.telephony.outbound import call_place, calls_reconcile
 from apps.telephony.tasks import calls_reconcile_task
-from tests.telephony import outbound_call, record_sent_tasks, use_fake_twilio
+from tests.broker import record_sent_tasks
+from tests.telephony import outbound_call, use_fake_twilio
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from twilio.request_validator import RequestValidator
 
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import Call, TranscriptEntry
+from tests.broker import record_sent_tasks
 from tests.factories import CallFactory
-from tests.telephony import record_sent_tasks
 
 TOKEN = "test-auth-token"
 BASE = "https://cc.example.com"
