@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible model in its own process, for benchmarks: its work is not ours.
 
-It speaks the same streaming protocol as the tests' fake (tests/fakes/openai_server.py), but on
-asyncio: a hundred concurrent streams cost it little. It also times itself: for each request
+It speaks the same protocol as the tests' fake (tests/fakes/openai_server.py), streamed or whole,
+but on asyncio: a hundred concurrent streams cost it little. It also times itself: for each request
 whose last user message carries a tag like "(ref abc)", the time from the request's arrival to
 its first content token leaving, so a benchmark can subtract the model's own time to first token
 (the set TTFT plus however late this process was) and keep only what is ours.
@@ -34,6 +34,8 @@ def _serve(ttft_ms: int, text: str, port, stop, results) -> None:
         arrived = time.perf_counter()  # CLOCK_MONOTONIC: comparable with the benchmark's clock
         body = await request.json()
         await asyncio.sleep(ttft_ms / 1000)
+        if not body.get("stream"):  # a whole answer (post-call analysis): the TTFT is its latency
+            return web.json_response(FakeOpenAI._completion(body["model"], reply))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         for chunk in FakeOpenAI._chunks(body["model"], reply):

@@ -8,6 +8,7 @@ failed that way the caller gets AnalysisUnavailable (worth retrying later). When
 answered but none validly, it gets InvalidOutput.
 """
 
+import functools
 import json
 import re
 import time
@@ -142,11 +143,16 @@ def analysis_chain() -> list[llm.Endpoint]:
 _TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
 
 
+@functools.cache
+def _schema_json() -> str:
+    return json.dumps(CallInsights.model_json_schema())  # a few ms to build: once per process
+
+
 def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     today = facts.ended_at.astimezone(ZoneInfo(facts.timezone)).date()
     system = PROMPT.format(
         company=settings.COMPANY_NAME,
-        schema=json.dumps(CallInsights.model_json_schema()),
+        schema=_schema_json(),
         timezone=facts.timezone,
         today=today.isoformat(),
     )

@@ -60,6 +60,7 @@ class FakeOpenAI:
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._default = default or Reply(text="Sorry, could you say that again?")
         self._stopping = threading.Event()
+        self._arrived = threading.Condition()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,7 +71,9 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append(Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()}))
+                with fake._arrived:
+                    fake.requests.append(Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()}))
+                    fake._arrived.notify_all()
                 reply = fake._next(body["model"])
                 if reply.delay and fake._stopping.wait(reply.delay):
                     self.close_connection = True
@@ -127,6 +130,11 @@ class FakeOpenAI:
 
     def script(self, model: str, **reply: Any) -> None:
         self._scripts[model].append(Reply(**reply))
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until `count` requests have arrived (True) or `timeout` seconds pass (False)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.requests) >= count, timeout)
 
     def requests_for(self, model: str) -> list[Request]:
         return [r for r in self.requests if r.model == model]
