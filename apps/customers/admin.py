@@ -41,7 +41,10 @@ class CustomerAdmin(AuditedModelAdmin):
             },
         ),
         ("On file", {"fields": ("profile",)}),
-        ("Consent", {"fields": ("consent_automated_calls", "consent_given_at", "consent_source", "do_not_call")}),
+        (
+            "Consent",
+            {"fields": ("consent_automated_calls", "consent_given_at", "consent_source", "do_not_call", "consent_sms")},
+        ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
     inlines = (CustomerCallInline, CustomerPromiseInline, CustomerFollowUpInline)

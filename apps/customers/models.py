@@ -74,6 +74,9 @@ class Customer(TimeStampedModel):
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=20, choices=ConsentSource, blank=True)
     do_not_call = models.BooleanField(default=False)
+    consent_sms = models.BooleanField(
+        default=False, help_text="Agreed to text messages (promise confirmations). SMS STOP withdraws it."
+    )
 
     class Meta:
         ordering = ["name", "id"]

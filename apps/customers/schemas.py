@@ -28,6 +28,7 @@ class CustomerIn(Schema):
     consent_given_at: datetime | None = None
     consent_source: ConsentSource | None = None
     do_not_call: bool = False
+    consent_sms: bool = False
 
     @field_validator("email")
     @classmethod
@@ -66,5 +67,6 @@ class CustomerOut(Schema):
     consent_given_at: datetime | None
     consent_source: str
     do_not_call: bool
+    consent_sms: bool
     created_at: datetime
     updated_at: datetime

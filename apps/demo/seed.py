@@ -224,6 +224,7 @@ def _plan_customers(rng: random.Random, now: datetime) -> list[CustomerPlan]:
             "consent_given_at": now - timedelta(days=rng.randint(30, created_days)) if consent else None,
             "consent_source": rng.choice(ConsentSource.values) if consent else "",
             "do_not_call": i in dnc,
+            "consent_sms": consent and i % 3 != 0,  # most who agreed to calls also agreed to texts
             "created_at": now - timedelta(days=created_days),
         }
         plans.append(CustomerPlan(i, key, city, city.tz, dob, fields))

@@ -8,6 +8,7 @@ from apps.core.admin import AuditedModelAdmin, ConfirmRow, ReadOnlyInline, confi
 from apps.core.errors import InvalidReference
 from apps.promises.models import Payment, Promise, PromiseSource, PromiseStatus
 from apps.promises.services import payment_check_received_at, payment_record, promise_close, promise_record
+from apps.telephony.admin import PromiseSmsInline
 
 
 class ReasonForm(forms.Form):
@@ -44,6 +45,7 @@ class PaymentAddForm(forms.ModelForm):
 
 @admin.register(Promise)
 class PromiseAdmin(AuditedModelAdmin):
+    inlines = (PromiseSmsInline,)
     list_display = (
         "customer",
         "amount",
@@ -84,6 +86,9 @@ class PromiseAdmin(AuditedModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Promise | None = None):
         return self.add_fields if obj is None else self.fields
+
+    def get_inlines(self, request: HttpRequest, obj: Promise | None = None):
+        return self.inlines if obj is not None else ()  # its confirmation text, once it exists
 
     def has_change_permission(self, request: HttpRequest, obj: Promise | None = None) -> bool:
         return obj is None and super().has_change_permission(request)  # the actions, not the form

@@ -13,6 +13,7 @@ from apps.customers.models import Customer
 from apps.outreach.models import FollowUp
 from apps.outreach.services import CANCELLABLE_STATUSES, followup_schedule, followups_cancel
 from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise, PromiseStatus
+from apps.telephony.sms import sms_promise_confirmation
 
 
 @transaction.atomic
@@ -28,7 +29,8 @@ def promise_record(
     confidence: int | None = None,
 ) -> Promise:
     """Record a promise to pay. The same promise on the same call twice is recorded once, and a
-    new promise supersedes the customer's open ones (a renegotiation)."""
+    new promise supersedes the customer's open ones (a renegotiation). A text confirms it when
+    the customer agreed to texts."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     if call_id is not None:
         existing = Promise.objects.filter(
@@ -64,6 +66,7 @@ def promise_record(
         obj=promise,
         details={"amount": amount, "due_date": due_date, "superseded": [p.pk for p in superseded]},
     )
+    sms_promise_confirmation(promise=promise)
     return promise
 
 

@@ -1,8 +1,9 @@
-"""Celery tasks for outbound calls: they take ids and call one service."""
+"""Celery tasks for outbound calls and texts: they take ids and call one service."""
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 
-from apps.telephony import outbound
+from apps.telephony import outbound, sms
 
 
 # No autoretry, deliberately: a dial whose outcome is unclear must never be repeated blindly
@@ -18,3 +19,15 @@ def call_place_task(call_id: int) -> str:
 def calls_reconcile_task() -> dict[str, int]:
     """Periodic (celery beat): calls stuck in a live status, and dials whose outcome was unclear."""
     return outbound.calls_reconcile()
+
+
+@shared_task(bind=True, max_retries=5, soft_time_limit=30, time_limit=60)
+def sms_send_task(self, message_id: int) -> str:
+    """Send one text message. Retried (backoff with full jitter) only when it surely was not sent."""
+    try:
+        return sms.sms_send(message_id=message_id).status
+    except sms.SmsRetryable as exc:
+        if self.request.retries >= self.max_retries:
+            return sms.sms_give_up(message_id=message_id, error=str(exc)).status
+        countdown = get_exponential_backoff_interval(30, self.request.retries, 600, full_jitter=True)
+        raise self.retry(exc=exc, countdown=countdown) from exc

@@ -11,6 +11,7 @@ from apps.core.models import AuditEvent
 from apps.core.services import audit_record
 from apps.customers.models import Customer, DoNotCallEntry
 from apps.outreach.models import FollowUp
+from apps.telephony.sms import sms_promise_confirmation
 from tests.admin import signed_in
 from tests.factories import (
     ApprovalFactory,
@@ -26,7 +27,18 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"core", "accounts", "customers", "calls", "promises", "outreach", "approvals", "analysis", "dispatch"}
+OUR_APPS = {
+    "core",
+    "accounts",
+    "customers",
+    "calls",
+    "promises",
+    "outreach",
+    "approvals",
+    "analysis",
+    "dispatch",
+    "telephony",
+}
 MODELS = sorted(
     f"{model._meta.app_label}.{model._meta.model_name}"
     for model in admin.site._registry
@@ -63,6 +75,7 @@ def objects(supervisor) -> dict:
         "dispatch.technician": TechnicianFactory(),
         "dispatch.dispatch": DispatchFactory(call=call, customer=call.customer),
         "core.auditevent": audit_record(actor=supervisor, action="test.event", obj=call.customer),
+        "telephony.smsmessage": sms_promise_confirmation(promise=promise),
     }
     found["accounts.apikey"] = ApiKey.objects.get(name="billing")
     assert set(found) == set(MODELS), "every registered model needs an object here"

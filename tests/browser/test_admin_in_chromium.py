@@ -72,3 +72,24 @@ def test_an_agent_reads_a_customer_but_cannot_change_it(agent, maria, page):
     expect(page.locator(".field-name .readonly")).to_have_text("Maria Lopez")
     response = page.goto(f"/admin/customers/customer/{maria.pk}/delete/")
     assert response.status == 403
+
+
+def test_a_supervisor_marks_a_promise_broken_with_a_reason(supervisor, maria, page):
+    sign_in(page, supervisor.username)
+    page.goto("/admin/promises/promise/")
+    page.locator("input[name=_selected_action]").check()  # Maria's one promise
+    page.select_option("select[name=action]", "mark_broken")
+    page.locator("button[name=index]").click()
+
+    expect(page.locator("h1")).to_have_text("Mark broken promises")
+    expect(page.locator("#content table")).to_contain_text("300.00 USD")
+    page.fill("textarea[name=reason]", "The customer says the car was repossessed.")
+    page.locator("input[type=submit][value='Mark broken']").click()
+
+    expect(page.locator("ul.messagelist")).to_have_text("Marked 1 promise broken.")
+    expect(page.locator("#result_list .cc-pill-broken")).to_have_text("Broken")
+    page.locator("#result_list tbody tr th a").click()
+    expect(page.locator(".field-status_reason .readonly")).to_have_text("The customer says the car was repossessed.")
+    page.goto("/admin/outreach/followup/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list")).to_contain_text("Maria Lopez")

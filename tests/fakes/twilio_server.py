@@ -1,8 +1,8 @@
-"""A local fake of Twilio's REST API for calls: the telephony network boundary in tests.
+"""A local fake of Twilio's REST API for calls and texts: the telephony network boundary in tests.
 
-It speaks the 2010-04-01 Calls resource as twilio-python uses it (form-encoded POSTs, Basic auth,
-JSON call resources with RFC 2822 dates, list pages under the `calls` key) and records every
-request it gets.
+It speaks the 2010-04-01 Calls and Messages resources as twilio-python uses them (form-encoded
+POSTs, Basic auth, JSON resources with RFC 2822 dates, list pages under the `calls` key) and
+records every request it gets.
 
     twilio = FakeTwilio(account_sid, auth_token).start()
     settings.TWILIO_API_BASE_URL = twilio.url
@@ -11,6 +11,7 @@ request it gets.
     twilio.script_create(slow_response=2)    # places the call, then answers too late
     twilio.set_call(sid, status="completed", duration="95", answered_by="human")
     twilio.stall_fetch(sid, 2)               # reading this call times out
+    twilio.script_message(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
 """
 
 import base64
@@ -30,10 +31,10 @@ API = "/2010-04-01"
 
 @dataclass
 class CreateScript:
-    """What happens to the next POST .../Calls.json."""
+    """What happens to the next POST .../Calls.json (or .../Messages.json)."""
 
-    delay: float = 0.0  # stall this long and place no call (the client times out)
-    slow_response: float = 0.0  # place the call, then stall this long before answering
+    delay: float = 0.0  # stall this long and create nothing (the client times out)
+    slow_response: float = 0.0  # create it, then stall this long before answering
     status: int = 201
     code: int | None = None
     message: str = ""
@@ -68,7 +69,9 @@ class FakeTwilio:
         self.requests: list[Request] = []
         # The current state of each call Twilio knows, as its JSON resource.
         self.calls: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
         self._scripts: deque[CreateScript] = deque()
+        self._message_scripts: deque[CreateScript] = deque()
         self._fetch_stalls: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -108,6 +111,9 @@ class FakeTwilio:
     def script_create(self, **script: Any) -> None:
         self._scripts.append(CreateScript(**script))
 
+    def script_message(self, **script: Any) -> None:
+        self._message_scripts.append(CreateScript(**script))
+
     def stall_fetch(self, sid: str, seconds: float) -> None:
         """Reading this call stalls this long (the client times out)."""
         self._fetch_stalls[sid] = seconds
@@ -116,6 +122,11 @@ class FakeTwilio:
     def creates(self) -> list[Request]:
         """The call-creating requests, in order."""
         return [r for r in self.requests if r.method == "POST" and r.path == self._calls_path]
+
+    @property
+    def message_creates(self) -> list[Request]:
+        """The message-sending requests, in order."""
+        return [r for r in self.requests if r.method == "POST" and r.path == self._messages_path]
 
     def add_call(self, *, to: str, from_: str, status: str = "queued", **fields: Any) -> str:
         """A call Twilio knows about that was not created through this fake (another system's)."""
@@ -136,6 +147,10 @@ class FakeTwilio:
     @property
     def _calls_path(self) -> str:
         return f"{API}/Accounts/{self.account_sid}/Calls.json"
+
+    @property
+    def _messages_path(self) -> str:
+        return f"{API}/Accounts/{self.account_sid}/Messages.json"
 
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
@@ -161,6 +176,8 @@ class FakeTwilio:
 
         if parts.path == self._calls_path and method == "POST":
             return self._create(handler, request)
+        if parts.path == self._messages_path and method == "POST":
+            return self._create_message(handler, request)
         if parts.path == self._calls_path and method == "GET":
             return self._list(handler, request)
         prefix = f"{API}/Accounts/{self.account_sid}/Calls/"
@@ -177,14 +194,22 @@ class FakeTwilio:
             return self._json(handler, 200, resource)
         return self._error(handler, 404, 20404, f"The requested resource {parts.path} was not found")
 
-    def _create(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
-        script = self._scripts.popleft() if self._scripts else CreateScript()
+    def _scripted(self, handler: BaseHTTPRequestHandler, scripts: deque[CreateScript]) -> CreateScript | None:
+        """The next script, or None when it already answered (an error) or stalled (no answer)."""
+        script = scripts.popleft() if scripts else CreateScript()
         if script.delay:
             self._stopping.wait(script.delay)
             handler.close_connection = True
-            return  # nothing placed, nothing answered
+            return None  # nothing created, nothing answered
         if script.status >= 400:
-            return self._error(handler, script.status, script.code or script.status, script.message or "Error")
+            self._error(handler, script.status, script.code or script.status, script.message or "Error")
+            return None
+        return script
+
+    def _create(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
+        script = self._scripted(handler, self._scripts)
+        if script is None:
+            return
         missing = [name for name in ("To", "From") if not request.form.get(name)]
         if missing:
             return self._error(handler, 400, 21201, f"No '{missing[0]}' number is specified")
@@ -196,6 +221,44 @@ class FakeTwilio:
         if script.slow_response:
             self._stopping.wait(script.slow_response)
         self._json(handler, script.status, resource)
+
+    def _create_message(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
+        script = self._scripted(handler, self._message_scripts)
+        if script is None:
+            return None
+        if not request.form.get("To"):
+            return self._error(handler, 400, 21604, "A 'To' phone number is required.")
+        if not (request.form.get("From") or request.form.get("MessagingServiceSid")):
+            return self._error(handler, 400, 21603, "A 'From' phone number is required.")
+        if not request.form.get("Body"):
+            return self._error(handler, 400, 21602, "Message body is required.")
+        sid = "SM" + uuid.uuid4().hex
+        now = _rfc2822(datetime.now(UTC))
+        resource = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": request.form["Body"][0],
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": request.form.get("From", [None])[0],
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "to": request.form["To"][0],
+            "uri": f"{API}/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+        with self._lock:
+            self.messages[sid] = resource
+        if script.slow_response:
+            self._stopping.wait(script.slow_response)
+        return self._json(handler, script.status, resource)
 
     def _new_call(self, form: dict[str, list[str]]) -> str:
         sid = "CA" + uuid.uuid4().hex

@@ -17,7 +17,6 @@ from apps.telephony.client import TelephonyNotConfigured, twilio_client
 from apps.telephony.outbound import call_place, call_request_outbound, outbound_blocked
 from apps.telephony.tasks import call_place_task, calls_reconcile_task
 from contactcenter.celery import app as celery_app
-from tests.broker import record_sent_tasks
 from tests.factories import CustomerFactory
 from tests.telephony import (
     ACCOUNT_SID,
@@ -25,22 +24,9 @@ from tests.telephony import (
     FROM_NUMBER,
     PUBLIC_BASE_URL,
     outbound_call,
-    use_fake_twilio,
 )
 
 DIAL_TASK = "apps.telephony.tasks.call_place_task"
-
-
-@pytest.fixture
-def fake_twilio(settings):
-    fake = use_fake_twilio(settings)
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    return record_sent_tasks(monkeypatch)
 
 
 def expected_create_form(call: Call) -> dict[str, list[str]]:

@@ -11,18 +11,11 @@ from apps.core.models import AuditEvent
 from apps.telephony.outbound import call_place, calls_reconcile
 from apps.telephony.tasks import calls_reconcile_task
 from tests.broker import record_sent_tasks
-from tests.telephony import outbound_call, use_fake_twilio
+from tests.telephony import outbound_call
 
 pytestmark = pytest.mark.django_db
 
 NOTHING = {"checked": 0, "updated": 0, "attached": 0, "failed": 0, "requeued": 0}
-
-
-@pytest.fixture
-def fake_twilio(settings):
-    fake = use_fake_twilio(settings)
-    yield fake
-    fake.stop()
 
 
 def later(minutes: float) -> datetime:

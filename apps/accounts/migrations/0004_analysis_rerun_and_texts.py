@@ -1,9 +1,13 @@
-"""Supervisors may re-run the post-call analysis of a call (the admin action)."""
+"""Supervisors may re-run the post-call analysis of a call (the admin action); supervisors and
+managers read the text messages sent to customers."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GRANTS = {"Supervisors": [("analysis", "rerun_callanalysis")]}
+GRANTS = {
+    "Supervisors": [("analysis", "rerun_callanalysis"), ("telephony", "view_smsmessage")],
+    "Managers": [("telephony", "view_smsmessage")],
+}
 
 
 def grant(apps, schema_editor):
@@ -30,5 +34,9 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0003_place_calls"), ("analysis", "0002_rerun_permission")]
+    dependencies = [
+        ("accounts", "0003_place_calls"),
+        ("analysis", "0002_rerun_permission"),
+        ("telephony", "0001_initial"),
+    ]
     operations = [migrations.RunPython(grant, revoke)]

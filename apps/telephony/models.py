@@ -1,0 +1,52 @@
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimeStampedModel
+from apps.core.validators import validate_e164
+
+
+class SmsPurpose(models.TextChoices):
+    PROMISE_CONFIRMATION = "promise_confirmation", "Promise confirmation"
+
+
+class SmsStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent (accepted by Twilio)"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+
+
+class SmsMessage(TimeStampedModel):
+    """A text message to a customer: one row per message we mean to send, before it is sent."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="sms_messages")
+    promise = models.ForeignKey(
+        "promises.Promise", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
+    purpose = models.CharField(max_length=32, choices=SmsPurpose)
+    to_number = models.CharField(max_length=16, validators=[validate_e164])
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=SmsStatus, default=SmsStatus.QUEUED)
+    status_reason = models.CharField(max_length=255, blank=True, help_text="Why it was not sent, or failed.")
+    twilio_sid = models.CharField(max_length=34, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "text message"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A promise is confirmed once, however often the code that records it runs.
+            models.UniqueConstraint(
+                fields=["promise", "purpose"], condition=Q(promise__isnull=False), name="sms_once_per_promise"
+            ),
+            models.UniqueConstraint(fields=["twilio_sid"], condition=~Q(twilio_sid=""), name="sms_unique_sid"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["failed", "skipped"]) | ~Q(status_reason=""),
+                name="sms_unsent_has_reason",
+                violation_error_message="A message that was not sent needs the reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} to {self.to_number} ({self.get_status_display()})"
