@@ -14,6 +14,7 @@ from apps.analysis.services import analysis_run
 from apps.calls.models import TraceEvent, TraceKind
 from apps.outreach.models import FollowUp
 from apps.promises.models import Promise
+from tests.concurrency import concurrently
 from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -296,3 +297,26 @@ def test_a_later_date_from_the_model_is_overridden_by_each_rule(llm):
     followup = FollowUp.objects.get(source_call=call)
     assert followup.due_at == applied
     assert followup.override_reason.startswith("12500.00 is over 10000")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("force", [False, True])
+def test_two_runs_at_once_on_postgres_leave_one_result(llm, force):
+    for _ in range(2):
+        llm.script("primary", text=json.dumps(insights()))
+    call = make_call()
+
+    outcomes = concurrently(2, lambda i: analysis_run(call_id=call.pk, force=force))
+
+    assert [type(o).__name__ for o in outcomes] == ["CallAnalysis", "CallAnalysis"]
+    assert len(llm.requests) == 2  # both really ran the analysis, side by side
+    assert CallAnalysis.objects.filter(call=call).count() == 1
+    promise = Promise.objects.get(customer=call.customer)
+    followup = FollowUp.objects.get(customer=call.customer)
+    analysis = CallAnalysis.objects.get(call=call)
+    assert (analysis.status, analysis.promise["promise_id"], analysis.next_action["followup_id"]) == (
+        "completed",
+        promise.pk,
+        followup.pk,
+    )
