@@ -20,11 +20,17 @@ app.conf.task_queues = [
 app.autodiscover_tasks()
 app.conf.task_routes = {
     "apps.telephony.tasks.call_place_task": {"queue": "dialer"},
+    "apps.outreach.tasks.followup_dial_task": {"queue": "dialer"},
     "apps.analysis.tasks.*": {"queue": "analysis"},
 }
 
 # Periodic sweeps. Only one beat should run, but the tasks tolerate a duplicate.
 app.conf.beat_schedule = {
+    "followups-sweep": {
+        "task": "apps.outreach.tasks.followups_sweep_task",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
     "approvals-sweep": {
         "task": "apps.approvals.tasks.approvals_sweep",
         "schedule": timedelta(minutes=5),

@@ -330,6 +330,16 @@ ANALYSIS_TIMEOUT = env.float("ANALYSIS_TIMEOUT", default=30.0)
 # Below this confidence (0-100) a field sends the call to the review queue.
 ANALYSIS_REVIEW_THRESHOLD = env.int("ANALYSIS_REVIEW_THRESHOLD", default=70)
 
+# --- Outbound follow-ups and calling compliance ----------------------------------------------------
+
+# The AI calls only inside this window in the customer's local time (TCPA: 8 a.m. to 9 p.m.).
+CALLING_WINDOW_START = env.str("CALLING_WINDOW_START", default="08:00")
+CALLING_WINDOW_END = env.str("CALLING_WINDOW_END", default="21:00")
+# Regulation F: more than 7 attempts in 7 days about one debt is presumed harassment.
+CALLING_MAX_ATTEMPTS_7_DAYS = env.int("CALLING_MAX_ATTEMPTS_7_DAYS", default=7)
+# A follow-up call that found no one is tried again after this, doubling each time (capped at a day).
+FOLLOWUP_RETRY_MINUTES = env.int("FOLLOWUP_RETRY_MINUTES", default=60)
+
 # --- Promises ---------------------------------------------------------------------------------------
 
 # An open promise becomes broken this many days after its due date (in the customer's calendar)

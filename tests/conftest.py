@@ -17,8 +17,10 @@ from django.test import Client
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
 from apps.accounts.services import api_key_create, user_set_role
 from contactcenter.celery import app as celery_app
+from tests.broker import record_sent_tasks
 from tests.factories import UserFactory
 from tests.fakes.openai_server import FakeOpenAI
+from tests.telephony import use_fake_twilio
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -94,3 +96,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """Twilio's REST API, faked locally (tests/fakes/twilio_server.py), the settings pointing at it."""
+    fake = use_fake_twilio(settings)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What would have gone to the broker (tests/broker.py)."""
+    return record_sent_tasks(monkeypatch)

@@ -37,6 +37,14 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     days_overdue = 45
     collection_stage = "middle"
 
+    class Params:
+        # Recorded consent to AI-voiced calls: what the compliance gate needs before any dial.
+        consenting = factory.Trait(
+            consent_automated_calls=True,
+            consent_given_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=30)),
+            consent_source="web_form",
+        )
+
 
 class CallFactory(factory.django.DjangoModelFactory):
     class Meta:

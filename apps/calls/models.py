@@ -66,6 +66,14 @@ class Call(TimeStampedModel):
     from_number = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32, blank=True)
     reason = models.CharField(max_length=255, blank=True, help_text="Why an outbound call was placed.")
+    followup = models.ForeignKey(
+        "outreach.FollowUp",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        help_text="The follow-up this call is an attempt of.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
 from apps.core.effects import enqueue
+from apps.outreach.services import followup_call_ended
 
 
 @dataclass
@@ -207,6 +208,8 @@ def call_apply_status(update: StatusUpdate) -> Call | None:
     call.save()
     if call.status == CallStatus.COMPLETED and not was_completed:
         call_completed(call=call)
+    if call.status in TERMINAL_STATUSES and call.followup_id:
+        followup_call_ended(call=call)
     return call
 
 

@@ -1,7 +1,10 @@
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from apps.calls.models import Call, CallStatus
 from apps.core.errors import InvalidReference
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
@@ -61,3 +64,81 @@ def followups_cancel(*, actor: Actor, ids: list[int]) -> tuple[int, int]:
         followup.save(update_fields=["status", "updated_at"])
         audit_record(actor=actor, action="followup.cancel", obj=followup)
     return len(rows), len(ids) - len(rows)
+
+
+# --- the follow-up lifecycle -----------------------------------------------------------------
+#
+#   scheduled ──sweep claims──▶ claimed ──gate allows──▶ dialing ──call ends──▶ done | scheduled (retry) | failed
+#        ▲                         └──gate refuses──▶ blocked (due at the next allowed time) ──┐
+#        └──────────────────────────────────────────────────────────────────────────────────────┘
+
+ACTOR = "system:dialer"
+# Blocks only a person can lift (do-not-call, no consent) are looked at again after this.
+RECHECK_BLOCKED = timedelta(days=1)
+MAX_RETRY_DELAY = timedelta(days=1)
+NOT_A_PERSON = ("machine", "fax")
+
+
+def followups_claim_due(*, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due follow-ups (scheduled, or blocked until now) in one short
+    transaction. Rows another worker holds are skipped, and claimed rows are no longer due, so a
+    follow-up is claimed once however many sweeps run at the same time."""
+    with transaction.atomic():
+        ids = list(
+            FollowUp.objects.select_for_update(skip_locked=True)
+            .filter(status__in=DUE_STATUSES, due_at__lte=now)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        FollowUp.objects.filter(pk__in=ids).update(status=FollowUpStatus.CLAIMED, updated_at=now)
+    return ids
+
+
+DUE_STATUSES = (FollowUpStatus.SCHEDULED, FollowUpStatus.BLOCKED)
+
+
+def followup_block(followup: FollowUp, *, reason: str, until: datetime, rule: str) -> None:
+    """The gate said no: the follow-up waits, visibly, until the next time it may be allowed."""
+    followup.status = FollowUpStatus.BLOCKED
+    followup.block_reason = reason[:255]
+    followup.due_at = until
+    followup.save(update_fields=["status", "block_reason", "due_at", "updated_at"])
+    audit_record(
+        actor=ACTOR,
+        action="followup.blocked",
+        obj=followup,
+        details={"rule": rule, "reason": reason, "until": until.astimezone(UTC).isoformat()},
+    )
+
+
+def followup_call_ended(*, call: Call) -> None:
+    """The call a follow-up placed has ended: done when a person answered, else tried again
+    later (backing off) until its attempts run out. Safe to repeat: only a dialing follow-up moves."""
+    with transaction.atomic():
+        followup = (
+            FollowUp.objects.select_for_update().filter(pk=call.followup_id, status=FollowUpStatus.DIALING).first()
+        )
+        if followup is None:
+            return
+        now = timezone.now()
+        outcome = call.status + (f" ({call.answered_by})" if call.answered_by else "")
+        if call.status == CallStatus.COMPLETED and not call.answered_by.startswith(NOT_A_PERSON):
+            followup.status, followup.last_error = FollowUpStatus.DONE, ""
+        elif call.error.startswith(BLOCKED_AT_DIAL):  # never reached Twilio: not an attempt
+            followup.attempts = max(0, followup.attempts - 1)
+            followup.save(update_fields=["attempts", "updated_at"])
+            followup_block(followup, reason=call.error.removeprefix(BLOCKED_AT_DIAL), until=now, rule="at_dial")
+            return
+        elif followup.attempts >= followup.max_attempts:
+            followup.status = FollowUpStatus.FAILED
+            followup.last_error = f"No one answered in {followup.attempts} attempts (last: {outcome})."
+        else:
+            delay = timedelta(minutes=settings.FOLLOWUP_RETRY_MINUTES) * 2 ** (followup.attempts - 1)
+            followup.status = FollowUpStatus.SCHEDULED
+            followup.due_at = now + min(delay, MAX_RETRY_DELAY)
+            followup.last_error = f"Attempt {followup.attempts}: {outcome}."
+        followup.save(update_fields=["status", "due_at", "last_error", "updated_at"])
+
+
+# What call_place writes on a call the gate stopped between the request and the dial.
+BLOCKED_AT_DIAL = "blocked: "

@@ -14,16 +14,16 @@ class PromiseSmsInline(ReadOnlyInline):
 class SmsMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Texts are written by the services that send them; here they are read."""
 
-    list_display = ("created_at", "customer", "purpose", "to_number", "status_badge", "sent_at")
-    list_filter = ("status", "purpose")
-    search_fields = ("to_number", "customer__name", "customer__account_number", "twilio_sid")
+    list_display = ("created_at", "direction", "customer", "purpose", "from_number", "to_number", "status_badge")
+    list_filter = ("direction", "status", "purpose")
+    search_fields = ("from_number", "to_number", "body", "customer__name", "customer__account_number", "twilio_sid")
     date_hierarchy = "created_at"
     list_select_related = ("customer",)
     fields = (
         "customer",
         "promise",
-        "purpose",
-        "to_number",
+        ("direction", "purpose"),
+        ("from_number", "to_number"),
         "body",
         ("status", "status_reason"),
         ("twilio_sid", "sent_at"),

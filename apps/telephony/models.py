@@ -7,6 +7,15 @@ from apps.core.validators import validate_e164
 
 class SmsPurpose(models.TextChoices):
     PROMISE_CONFIRMATION = "promise_confirmation", "Promise confirmation"
+    OPT_OUT = "opt_out", "STOP (opt-out)"
+    OPT_IN = "opt_in", "START (opt back in)"
+    HELP = "help", "HELP"
+    REPLY = "reply", "Reply"
+
+
+class SmsDirection(models.TextChoices):
+    OUTBOUND = "outbound", "To the customer"
+    INBOUND = "inbound", "From the customer"
 
 
 class SmsStatus(models.TextChoices):
@@ -15,20 +24,28 @@ class SmsStatus(models.TextChoices):
     SENT = "sent", "Sent (accepted by Twilio)"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Not sent"
+    RECEIVED = "received", "Received"
 
 
 class SmsMessage(TimeStampedModel):
-    """A text message to a customer: one row per message we mean to send, before it is sent."""
+    """A text message: one row per message we mean to send (before it is sent), and per message
+    received (STOP, START, HELP and replies)."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="sms_messages")
+    direction = models.CharField(max_length=8, choices=SmsDirection, default=SmsDirection.OUTBOUND)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sms_messages"
+    )
     promise = models.ForeignKey(
         "promises.Promise", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
     )
     purpose = models.CharField(max_length=32, choices=SmsPurpose)
+    from_number = models.CharField(max_length=16, blank=True)
     to_number = models.CharField(max_length=16, validators=[validate_e164])
     body = models.TextField()
     status = models.CharField(max_length=10, choices=SmsStatus, default=SmsStatus.QUEUED)
-    status_reason = models.CharField(max_length=255, blank=True, help_text="Why it was not sent, or failed.")
+    status_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why it was not sent, or failed; for one received, what was done."
+    )
     twilio_sid = models.CharField(max_length=34, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -49,4 +66,6 @@ class SmsMessage(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
+        if self.direction == SmsDirection.INBOUND:
+            return f"{self.get_purpose_display()} from {self.from_number}"
         return f"{self.get_purpose_display()} to {self.to_number} ({self.get_status_display()})"

@@ -27,7 +27,10 @@ from apps.calls.services import StatusUpdate, call_apply_status
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
-from apps.customers.models import Customer, DoNotCallEntry
+from apps.customers.models import Customer
+from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
+from apps.outreach.models import FollowUp
+from apps.outreach.services import BLOCKED_AT_DIAL
 from apps.telephony import tasks
 from apps.telephony.client import TelephonyNotConfigured, telephony_ensure_configured, twilio_client
 from apps.telephony.signatures import public_url
@@ -48,36 +51,40 @@ NETWORK_ERRORS = (TwilioException, requests.RequestException)
 _OPEN = {"status__in": [s for s in CallStatus.values if s not in TERMINAL_STATUSES]}
 
 
-# --- the compliance gate ----------------------------------------------------------------------
-
-
-def outbound_blocked(customer: Customer) -> str | None:
-    """Why this customer must not be called now, or None. The one place the compliance gate plugs
-    in (calling windows, consent, call frequency come with follow-ups); checked when a call is
-    requested and again just before it is dialed."""
-    if customer.do_not_call or DoNotCallEntry.objects.filter(phone=customer.phone).exists():
-        return f"{customer.name} ({customer.phone}) is on the do-not-call list."
-    return None
-
-
 # --- request ----------------------------------------------------------------------------------
 
 
+class ComplianceBlocked(Conflict):
+    """The compliance gate refuses this call now."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        later = f" Allowed again from {verdict.retry_at:%Y-%m-%d %H:%M %Z}." if verdict.retry_at else ""
+        super().__init__(f"Not allowed to call now: {verdict.reason}{later}")
+        self.verdict = verdict
+
+
 @transaction.atomic
-def call_request_outbound(
-    *, customer_id: int, workflow: str, reason: str, actor: Actor, followup_id: int | None = None
-) -> Call:
-    """Record an outbound call attempt and dial it after commit. Nothing is written when refused."""
+def call_request_outbound(*, customer_id: int, workflow: str, reason: str, actor: Actor) -> Call:
+    """Record an outbound call attempt and dial it after commit, if the compliance gate allows it
+    now. Nothing is written when refused."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise InvalidReference("customer_id", f"No customer with id {customer_id}.")
     if workflow not in WORKFLOWS:
         raise InvalidReference("workflow", f"No workflow {workflow!r}; known: {', '.join(sorted(WORKFLOWS))}.")
-    blocked = outbound_blocked(customer)
-    if blocked:
-        raise Conflict(blocked)
+    verdict = compliance_check(customer, now=timezone.now())
+    if not verdict.allowed:
+        raise ComplianceBlocked(verdict)
     telephony_ensure_configured()
+    call = call_create_outbound(customer=customer, workflow=workflow, reason=reason, actor=actor)
+    enqueue(tasks.call_place_task, call.pk)
+    return call
 
+
+def call_create_outbound(
+    *, customer: Customer, workflow: str, reason: str, actor: Actor, followup: FollowUp | None = None
+) -> Call:
+    """The attempt's row, written before anything is dialed (see call_place)."""
     call = Call.objects.create(
         customer=customer,
         channel=Channel.VOICE,
@@ -87,12 +94,12 @@ def call_request_outbound(
         to_number=customer.phone,
         reason=reason,
         workflow_name=workflow,
+        followup=followup,
     )
     details: dict[str, Any] = {"workflow": workflow, "reason": reason}
-    if followup_id is not None:
-        details["followup_id"] = followup_id
+    if followup is not None:
+        details["followup_id"] = followup.pk
     audit_record(actor=actor, action="call.request_outbound", obj=call, details=details)
-    enqueue(tasks.call_place_task, call.pk)
     return call
 
 
@@ -135,15 +142,25 @@ def call_place(*, call_id: int) -> Call:
         direction=Direction.OUTBOUND,
         channel=Channel.VOICE,
     ).update(dialed_at=now, updated_at=now)
-    call = Call.objects.select_related("customer").get(pk=call_id)
+    call = Call.objects.select_related("customer", "followup").get(pk=call_id)
     if not claimed:
         logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
         return call
 
-    blocked = outbound_blocked(call.customer) if call.customer_id else None
-    if blocked:  # changed since the request (an opt-out): never reaches Twilio
-        _end_undialed(call, status=CallStatus.CANCELED, error=f"blocked: {blocked}", now=timezone.now())
-        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": blocked})
+    # Again just before the dial: an opt-out, or a queue that delayed the task past the window.
+    verdict = (
+        compliance_check(
+            call.customer,
+            now=now,
+            requested_by_customer=bool(call.followup_id and call.followup.requested_by_customer),
+            exclude_call_id=call.pk,
+        )
+        if call.customer_id
+        else ALLOWED
+    )
+    if not verdict.allowed:
+        _end_undialed(call, status=CallStatus.CANCELED, error=BLOCKED_AT_DIAL + verdict.reason, now=timezone.now())
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": verdict.reason})
         call.refresh_from_db()
         return call
 

@@ -20,11 +20,11 @@ from twilio.base.exceptions import TwilioRestException
 from apps.calls.models import Channel
 from apps.core.effects import enqueue
 from apps.core.services import audit_record
-from apps.customers.models import Customer
+from apps.customers.models import Customer, DoNotCallEntry, DoNotCallSource
 from apps.promises.models import Promise
 from apps.telephony import tasks
 from apps.telephony.client import telephony_missing_settings, twilio_client
-from apps.telephony.models import SmsMessage, SmsPurpose, SmsStatus
+from apps.telephony.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def sms_promise_confirmation(*, promise: Promise) -> SmsMessage:
         purpose=SmsPurpose.PROMISE_CONFIRMATION,
         defaults={
             "customer": customer,
+            "from_number": settings.TWILIO_FROM_NUMBER[:16],
             "to_number": customer.phone,
             "body": body,
             "status": SmsStatus.SKIPPED if reason else SmsStatus.QUEUED,
@@ -73,7 +74,7 @@ def sms_send(*, message_id: int) -> SmsMessage:
     alone, so a redelivered or duplicated task sends nothing. Raises SmsRetryable."""
     with transaction.atomic():
         message = (
-            SmsMessage.objects.select_for_update(skip_locked=True)
+            SmsMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer")
             .filter(pk=message_id, status=SmsStatus.QUEUED)
             .first()
@@ -121,3 +122,74 @@ def _finish(message: SmsMessage, status: str, reason: str) -> SmsMessage:
     message.status, message.status_reason = status, reason[:255]
     message.save(update_fields=["status", "status_reason", "twilio_sid", "sent_at", "updated_at"])
     return message
+
+
+# --- received ---------------------------------------------------------------------------------
+
+# Twilio's own opt-out keywords (Advanced Opt-Out): it also confirms STOP and START to the sender.
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+START_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+def sms_receive(*, message_sid: str, from_number: str, to_number: str, body: str) -> str:
+    """A text to our number. STOP puts the number on the do-not-call list and withdraws consent
+    to texts; START lifts what STOP did (only that); HELP gets the help text; anything else is
+    kept for a person. Returns the reply to send, or "". A repeat (same MessageSid) changes nothing."""
+    keyword = body.strip().split(maxsplit=1)[0].upper() if body.strip() else ""
+    purpose = (
+        SmsPurpose.OPT_OUT
+        if keyword in STOP_WORDS
+        else SmsPurpose.OPT_IN
+        if keyword in START_WORDS
+        else SmsPurpose.HELP
+        if keyword in HELP_WORDS
+        else SmsPurpose.REPLY
+    )
+    with transaction.atomic():
+        if message_sid and SmsMessage.objects.filter(twilio_sid=message_sid).exists():
+            return _reply(purpose)
+        customer = Customer.objects.select_for_update().filter(phone=from_number).first()
+        done = ""
+        if purpose == SmsPurpose.OPT_OUT:
+            done = _opt_out(from_number, customer)
+        elif purpose == SmsPurpose.OPT_IN:
+            done = _opt_in(from_number, customer)
+        SmsMessage.objects.create(
+            direction=SmsDirection.INBOUND,
+            customer=customer,
+            purpose=purpose,
+            from_number=from_number[:16],
+            to_number=to_number[:16],
+            body=body[:1600],
+            status=SmsStatus.RECEIVED,
+            status_reason=done,
+            twilio_sid=message_sid[:34],
+        )
+    return _reply(purpose)
+
+
+def _opt_out(phone: str, customer: Customer | None) -> str:
+    DoNotCallEntry.objects.get_or_create(
+        phone=phone, defaults={"source": DoNotCallSource.SMS_STOP, "reason": "Texted STOP"}
+    )
+    if customer is not None:
+        Customer.objects.filter(pk=customer.pk).update(consent_sms=False, updated_at=timezone.now())
+        audit_record(actor=ACTOR, action="customer.opt_out", obj=customer, details={"source": "sms_stop"})
+    return "Added to the do-not-call list; consent to texts withdrawn."
+
+
+def _opt_in(phone: str, customer: Customer | None) -> str:
+    lifted, _ = DoNotCallEntry.objects.filter(phone=phone, source=DoNotCallSource.SMS_STOP).delete()
+    if customer is not None:
+        Customer.objects.filter(pk=customer.pk).update(consent_sms=True, updated_at=timezone.now())
+        audit_record(actor=ACTOR, action="customer.opt_in", obj=customer, details={"source": "sms_start"})
+    return "Texts allowed again" + ("; the STOP entry left the do-not-call list." if lifted else ".")
+
+
+def _reply(purpose: str) -> str:
+    if purpose != SmsPurpose.HELP:
+        return ""  # Twilio confirms STOP and START itself; replies are read by people
+    return (
+        f"{settings.COMPANY_NAME}: account questions? Call us at {settings.TWILIO_FROM_NUMBER}. Reply STOP to opt out."
+    )

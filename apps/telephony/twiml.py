@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import HttpResponse
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from apps.telephony.signatures import public_url, relay_url
@@ -11,7 +12,7 @@ CONNECTING = "Connecting you with a specialist now. Please hold."
 QUEUED = "All our specialists are helping other callers. Please stay on the line; you're next in the queue."
 
 
-def twiml(response: VoiceResponse) -> HttpResponse:
+def twiml(response: VoiceResponse | MessagingResponse) -> HttpResponse:
     return HttpResponse(str(response), content_type="text/xml")
 
 
@@ -77,3 +78,11 @@ def hang_up() -> VoiceResponse:
 
 def empty() -> VoiceResponse:
     return VoiceResponse()
+
+
+def sms_reply(text: str) -> MessagingResponse:
+    """The answer to an inbound text: a message, or nothing (an empty <Response/>)."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return response

@@ -11,4 +11,5 @@ urlpatterns = [
     path("voice/status/", views.status, name="status"),
     path("voice/amd/", views.amd, name="amd"),
     path("voice/whisper/<int:call_id>/", views.whisper, name="whisper"),
+    path("sms/inbound/", views.sms_inbound, name="sms-inbound"),
 ]

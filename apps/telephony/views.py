@@ -17,6 +17,7 @@ from apps.telephony.services import (
     relay_session_ended,
 )
 from apps.telephony.signatures import twilio_webhook
+from apps.telephony.sms import sms_receive
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +112,15 @@ def amd(request: HttpRequest) -> HttpResponse:
 @twilio_webhook
 def whisper(request: HttpRequest, call_id: int) -> HttpResponse:
     return twiml.twiml(twiml.whisper(handoff_summary(call_id)))
+
+
+@twilio_webhook
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    reply = sms_receive(
+        message_sid=post.get("MessageSid", ""),
+        from_number=post.get("From", ""),
+        to_number=post.get("To", ""),
+        body=post.get("Body", ""),
+    )
+    return twiml.twiml(twiml.sms_reply(reply))

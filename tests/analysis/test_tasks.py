@@ -17,7 +17,6 @@ from apps.core.models import AuditEvent
 from apps.promises.models import Promise
 from tests.admin import action_names, messages_of, run_action, signed_in
 from tests.analysis.test_pipeline import insights, make_call
-from tests.broker import record_sent_tasks
 from tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +75,7 @@ def test_a_refusal_is_not_retried(llm):
     assert (analysis.status, analysis.analyzer, analysis.needs_review) == ("completed", "offline", True)
 
 
-def test_analyses_whose_task_was_lost_are_sent_again(monkeypatch):
-    sent = record_sent_tasks(monkeypatch)
+def test_analyses_whose_task_was_lost_are_sent_again(sent):
     with time_machine.travel(timezone.now() - timedelta(minutes=20)):
         lost = make_call()
         done = make_call()
@@ -88,8 +86,7 @@ def test_analyses_whose_task_was_lost_are_sent_again(monkeypatch):
     assert sent == [(TASK, (lost.pk,), {})]
 
 
-def test_a_rerun_is_queued_after_commit_and_forced(monkeypatch, supervisor, django_capture_on_commit_callbacks):
-    sent = record_sent_tasks(monkeypatch)
+def test_a_rerun_is_queued_after_commit_and_forced(sent, supervisor, django_capture_on_commit_callbacks):
     call = make_call()
     CallAnalysis.objects.filter(call=call).update(status=AnalysisStatus.FAILED, error="timeout")
 
@@ -103,8 +100,7 @@ def test_a_rerun_is_queued_after_commit_and_forced(monkeypatch, supervisor, djan
     assert AuditEvent.objects.get(action="analysis.rerun").actor == supervisor
 
 
-def test_a_call_still_in_progress_is_not_rerun(monkeypatch, supervisor, django_capture_on_commit_callbacks):
-    sent = record_sent_tasks(monkeypatch)
+def test_a_call_still_in_progress_is_not_rerun(sent, supervisor, django_capture_on_commit_callbacks):
     call = CallFactory(status=CallStatus.IN_PROGRESS)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict) as raised:
         analysis_request(call_id=call.pk, actor=supervisor)
@@ -114,9 +110,8 @@ def test_a_call_still_in_progress_is_not_rerun(monkeypatch, supervisor, django_c
 
 
 def test_supervisors_rerun_from_the_admin_and_agents_cannot(
-    monkeypatch, supervisor, agent, django_capture_on_commit_callbacks
+    sent, supervisor, agent, django_capture_on_commit_callbacks
 ):
-    sent = record_sent_tasks(monkeypatch)
     first, second = make_call(), make_call()
     analyses = list(CallAnalysis.objects.filter(call__in=[first, second]).order_by("call_id"))
 

@@ -35,11 +35,6 @@ FEE = {"fee": "late_fee", "amount": "35.00"}
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    return record_sent_tasks(monkeypatch)
-
-
-@pytest.fixture
 def call():
     return CallFactory(customer=CustomerFactory(balance=Decimal("1250.00")))
 

@@ -1,9 +1,11 @@
 """Helpers shared by the telephony tests: the fake Twilio REST API and outbound calls."""
 
 import factory
+from django.test import Client
+from twilio.request_validator import RequestValidator
 
 from apps.calls.models import CallStatus, Channel, Direction
-from tests.factories import CallFactory
+from tests.factories import CallFactory, CustomerFactory
 from tests.fakes.twilio_server import FakeTwilio
 
 ACCOUNT_SID = "AC" + "5a" * 16
@@ -39,4 +41,12 @@ def outbound_call(**fields):
         "ended_at": None,
         "duration_seconds": None,
     }
+    if "customer" not in fields:
+        fields["customer"] = CustomerFactory(consenting=True)
     return CallFactory(**{**defaults, **fields})
+
+
+def signed(path: str, params: dict, headers: dict | None = None):
+    """POST a webhook as Twilio does: signed with the auth token over the public URL."""
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_BASE_URL}{path}", params)
+    return Client().post(path, params, headers={"X-Twilio-Signature": signature, **(headers or {})})

@@ -10,14 +10,14 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.calls.models import Call, CallStatus
-from apps.core.errors import Conflict, DomainError, InvalidReference
+from apps.core.errors import DomainError, InvalidReference
 from apps.core.models import AuditEvent
 from apps.customers.models import DoNotCallEntry, DoNotCallSource
 from apps.telephony.client import TelephonyNotConfigured, twilio_client
-from apps.telephony.outbound import call_place, call_request_outbound, outbound_blocked
+from apps.telephony.outbound import ComplianceBlocked, call_create_outbound, call_place, call_request_outbound
 from apps.telephony.tasks import call_place_task, calls_reconcile_task
 from contactcenter.celery import app as celery_app
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, FollowUpFactory
 from tests.telephony import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -91,7 +91,7 @@ def test_the_client_follows_the_settings_of_the_moment(settings, monkeypatch):
 def test_a_request_queues_the_call_and_sends_one_dial_task_after_commit(
     fake_twilio, sent, django_capture_on_commit_callbacks
 ):
-    customer = CustomerFactory(phone="+14155550142")
+    customer = CustomerFactory(consenting=True, phone="+14155550142")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         call = call_request_outbound(
             customer_id=customer.pk, workflow="collections", reason="Missed payment", actor=None
@@ -141,18 +141,17 @@ def test_a_request_queues_the_call_and_sends_one_dial_task_after_commit(
 
 
 @pytest.mark.django_db
-def test_a_follow_up_is_named_in_the_audit(fake_twilio, sent, django_capture_on_commit_callbacks):
-    customer = CustomerFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        call_request_outbound(
-            customer_id=customer.pk, workflow="roadside", reason="Callback", actor="dialer", followup_id=7
-        )
+def test_a_follow_up_is_named_on_the_call_and_in_the_audit(fake_twilio):
+    followup = FollowUpFactory(customer=CustomerFactory(consenting=True))
+    call = call_create_outbound(
+        customer=followup.customer, workflow="roadside", reason="Callback", actor="dialer", followup=followup
+    )
+    assert call.followup == followup
     event = AuditEvent.objects.get(action="call.request_outbound")
     assert (event.actor_label, event.details) == (
         "dialer",
-        {"workflow": "roadside", "reason": "Callback", "followup_id": 7},
+        {"workflow": "roadside", "reason": "Callback", "followup_id": followup.pk},
     )
-    assert len(sent) == 1
 
 
 def _refused(django_capture_on_commit_callbacks, sent, **kwargs):
@@ -168,7 +167,7 @@ def _refused(django_capture_on_commit_callbacks, sent, **kwargs):
 
 @pytest.mark.django_db
 def test_refused_requests_write_nothing(fake_twilio, sent, settings, django_capture_on_commit_callbacks):
-    customer = CustomerFactory(phone="+14155550142")
+    customer = CustomerFactory(consenting=True, phone="+14155550142")
 
     error = _refused(django_capture_on_commit_callbacks, sent, customer_id=999999)
     assert (type(error), error.field, error.message) == (InvalidReference, "customer_id", "No customer with id 999999.")
@@ -182,13 +181,16 @@ def test_refused_requests_write_nothing(fake_twilio, sent, settings, django_capt
 
     entry = DoNotCallEntry.objects.create(phone="+14155550142", source=DoNotCallSource.SMS_STOP)
     error = _refused(django_capture_on_commit_callbacks, sent, customer_id=customer.pk)
-    assert (type(error), error.message) == (Conflict, f"{customer.name} (+14155550142) is on the do-not-call list.")
+    assert (type(error), error.message) == (
+        ComplianceBlocked,
+        "Not allowed to call now: +14155550142 is on the do-not-call list.",
+    )
     entry.delete()
 
     customer.do_not_call = True
     customer.save()
     error = _refused(django_capture_on_commit_callbacks, sent, customer_id=customer.pk)
-    assert type(error) is Conflict
+    assert type(error) is ComplianceBlocked
     customer.do_not_call = False
     customer.save()
 
@@ -196,14 +198,6 @@ def test_refused_requests_write_nothing(fake_twilio, sent, settings, django_capt
     error = _refused(django_capture_on_commit_callbacks, sent, customer_id=customer.pk)
     assert (type(error), error.status_code) == (TelephonyNotConfigured, 503)
     assert fake_twilio.requests == []
-
-
-@pytest.mark.django_db
-def test_the_gate_only_knows_the_do_not_call_list_for_now():
-    customer = CustomerFactory(phone="+14155550142")
-    assert outbound_blocked(customer) is None
-    DoNotCallEntry.objects.create(phone="+14155550142", source=DoNotCallSource.MANUAL)
-    assert outbound_blocked(customer) == f"{customer.name} (+14155550142) is on the do-not-call list."
 
 
 # --- dialing ----------------------------------------------------------------------------------
@@ -309,7 +303,7 @@ def test_an_opt_out_after_the_request_stops_the_dial(fake_twilio):
     stopped = call_place(call_id=call.pk)
     assert (stopped.status, stopped.error) == (
         "canceled",
-        f"blocked: {call.customer.name} ({call.to_number}) is on the do-not-call list.",
+        f"blocked: {call.to_number} is on the do-not-call list.",
     )
     assert stopped.ended_at is not None
     assert fake_twilio.requests == []
@@ -376,7 +370,7 @@ def assert_nothing_written(sent) -> None:
 
 @pytest.mark.django_db
 def test_the_api_queues_a_call(api, fake_twilio, sent, django_capture_on_commit_callbacks):
-    customer = CustomerFactory(phone="+14155550142")
+    customer = CustomerFactory(consenting=True, phone="+14155550142")
     with django_capture_on_commit_callbacks(execute=True):
         response = place(api, {"customer_id": customer.pk, "workflow": "collections", "reason": "Missed payment"})
     assert response.status_code == 202
@@ -410,7 +404,7 @@ def test_the_api_queues_a_call(api, fake_twilio, sent, django_capture_on_commit_
 
 @pytest.mark.django_db
 def test_a_supervisor_session_places_a_call(supervisor, fake_twilio, sent, django_capture_on_commit_callbacks):
-    customer = CustomerFactory()
+    customer = CustomerFactory(consenting=True)
     with django_capture_on_commit_callbacks(execute=True):
         response = place(
             session(supervisor), {"customer_id": customer.pk, "workflow": "roadside", "reason": "Check-in"}
@@ -422,7 +416,7 @@ def test_a_supervisor_session_places_a_call(supervisor, fake_twilio, sent, djang
 
 @pytest.mark.django_db
 def test_the_api_refuses_without_credentials_or_the_permission(client, agent, fake_twilio, sent):
-    customer = CustomerFactory()
+    customer = CustomerFactory(consenting=True)
     body = {"customer_id": customer.pk, "workflow": "collections", "reason": "Missed payment"}
     assert place(client, body).status_code == 401
     response = place(session(agent), body)
@@ -435,7 +429,7 @@ def test_the_api_refuses_without_credentials_or_the_permission(client, agent, fa
 
 @pytest.mark.django_db
 def test_the_api_names_the_bad_field(api, fake_twilio, sent):
-    customer = CustomerFactory()
+    customer = CustomerFactory(consenting=True)
     response = place(api, {"customer_id": 999999, "workflow": "collections", "reason": "Missed payment"})
     assert (response.status_code, response.json()) == (
         422,
@@ -451,11 +445,11 @@ def test_the_api_names_the_bad_field(api, fake_twilio, sent):
 
 @pytest.mark.django_db
 def test_the_api_refuses_the_do_not_call_list(api, fake_twilio, sent):
-    customer = CustomerFactory(phone="+14155550142", do_not_call=True)
+    customer = CustomerFactory(consenting=True, phone="+14155550142", do_not_call=True)
     response = place(api, {"customer_id": customer.pk, "workflow": "collections", "reason": "Missed payment"})
     assert (response.status_code, response.json()) == (
         409,
-        {"detail": f"{customer.name} (+14155550142) is on the do-not-call list."},
+        {"detail": "Not allowed to call now: +14155550142 is on the do-not-call list."},
     )
     assert_nothing_written(sent)
 
@@ -463,7 +457,7 @@ def test_the_api_refuses_the_do_not_call_list(api, fake_twilio, sent):
 @pytest.mark.django_db
 def test_the_api_is_503_while_twilio_is_not_configured(api, settings, sent):
     settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = settings.TWILIO_FROM_NUMBER = ""
-    customer = CustomerFactory()
+    customer = CustomerFactory(consenting=True)
     response = place(api, {"customer_id": customer.pk, "workflow": "collections", "reason": "Missed payment"})
     assert (response.status_code, response.json()) == (
         503,

@@ -12,9 +12,10 @@ from apps.analysis.models import CallAnalysis
 from apps.calls.models import Call, TranscriptEntry
 from tests.broker import record_sent_tasks
 from tests.factories import CallFactory
+from tests.telephony import AUTH_TOKEN, PUBLIC_BASE_URL, signed
 
-TOKEN = "test-auth-token"
-BASE = "https://cc.example.com"
+TOKEN = AUTH_TOKEN
+BASE = PUBLIC_BASE_URL
 
 
 @pytest.fixture(autouse=True)
@@ -24,11 +25,6 @@ def twilio_settings(settings):
     settings.TWILIO_FROM_NUMBER = "+14155550100"
     settings.PUBLIC_BASE_URL = BASE
     settings.HUMAN_AGENT_NUMBER = ""
-
-
-def signed(path: str, params: dict, headers: dict | None = None):
-    signature = RequestValidator(TOKEN).compute_signature(f"{BASE}{path}", params)
-    return Client().post(path, params, headers={"X-Twilio-Signature": signature, **(headers or {})})
 
 
 def parse(response) -> ET.Element:

@@ -1,0 +1,138 @@
+"""The compliance gate: may this customer be called by the AI now, and if not, why and when.
+
+Checked when a follow-up comes due, when a call is requested through the API, and again just
+before the dial. The rules (US: TCPA and Regulation F; confirm with counsel):
+
+- do-not-call: the customer's flag, or the number on the do-not-call list (opt-outs heard on a
+  call, SMS STOP, staff, imports);
+- consent: AI-voiced calls need recorded prior express consent;
+- frequency: at most CALLING_MAX_ATTEMPTS_7_DAYS dial attempts in any rolling 7 days, and none
+  within 7 days after a conversation, unless the customer asked for that callback; calls the
+  customer made to us (inbound) count for neither;
+- calling window: CALLING_WINDOW_START to CALLING_WINDOW_END in the customer's local time: the
+  record's time zone, else every zone the number may be in (the window must hold in all).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.conf import settings
+from phonenumbers import timezone as number_zones
+
+from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker
+from apps.customers.models import Customer, DoNotCallEntry
+
+WEEK = timedelta(days=7)
+UNKNOWN_ZONE = "Etc/Unknown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str = ""
+    # The earliest time the rules may allow it; None when only a person can change the answer
+    # (do-not-call, no consent, no time zone that works).
+    retry_at: datetime | None = None
+    rule: str = ""
+
+
+ALLOWED = Verdict(True)
+
+
+def compliance_check(
+    customer: Customer, *, now: datetime, requested_by_customer: bool = False, exclude_call_id: int | None = None
+) -> Verdict:
+    """Every rule, cheapest first; `exclude_call_id` is the attempt being checked itself."""
+    if customer.do_not_call or DoNotCallEntry.objects.filter(phone=customer.phone).exists():
+        return Verdict(False, f"{customer.phone} is on the do-not-call list.", rule="do_not_call")
+    if not customer.consent_automated_calls:
+        return Verdict(False, "No recorded consent to automated (AI-voiced) calls.", rule="consent")
+    zones, zone_source = calling_zones(customer)
+    if not zones:
+        return Verdict(False, "No time zone on record, and none known for the number.", rule="calling_window")
+
+    earliest, reason, rule = now, "", ""
+    attempts = list(
+        _outbound(customer, exclude_call_id)
+        .filter(dialed_at__gt=now - WEEK)
+        .order_by("-dialed_at")
+        .values_list("dialed_at", flat=True)[: settings.CALLING_MAX_ATTEMPTS_7_DAYS]
+    )
+    if len(attempts) >= settings.CALLING_MAX_ATTEMPTS_7_DAYS:
+        earliest = attempts[-1] + WEEK
+        reason = f"{len(attempts)} call attempts in the last 7 days (the most allowed)."
+        rule = "frequency_attempts"
+    if not requested_by_customer:
+        spoke = (
+            _outbound(customer, exclude_call_id)
+            .filter(status=CallStatus.COMPLETED, ended_at__gt=now - WEEK, transcript__speaker=Speaker.CUSTOMER)
+            .exclude(answered_by__startswith="machine")
+            .order_by("-ended_at")
+            .values_list("ended_at", flat=True)
+            .first()
+        )
+        if spoke is not None and spoke + WEEK > earliest:
+            earliest = spoke + WEEK
+            reason = f"A conversation on {spoke:%Y-%m-%d %H:%M} UTC: no call for 7 days after one, unless asked for."
+            rule = "frequency_conversation"
+
+    opens = next_window(max(now, earliest), zones)
+    where = ", ".join(zone.key for zone in zones) if len(zones) <= 3 else f"{len(zones)} time zones"
+    if opens is None:
+        return Verdict(False, f"The calling window never holds in all of {where} at once.", rule="calling_window")
+    if rule:
+        return Verdict(False, reason, opens, rule)
+    if opens > now:
+        start, end = _window()
+        return Verdict(
+            False,
+            f"Outside {start:%H:%M}-{end:%H:%M} in {where} ({zone_source}).",
+            opens,
+            "calling_window",
+        )
+    return ALLOWED
+
+
+def _outbound(customer: Customer, exclude_call_id: int | None):
+    """Our calls to the customer, less the ones that never reached Twilio (stopped or refused)."""
+    calls = Call.objects.filter(customer=customer, direction=Direction.OUTBOUND, channel=Channel.VOICE).exclude(
+        twilio_call_sid="", status__in=[CallStatus.CANCELED, CallStatus.FAILED]
+    )
+    return calls.exclude(pk=exclude_call_id) if exclude_call_id else calls
+
+
+def calling_zones(customer: Customer) -> tuple[list[ZoneInfo], str]:
+    """The zones the customer may be in, and where that came from."""
+    if customer.timezone:
+        return [ZoneInfo(customer.timezone)], "the customer's time zone"
+    try:
+        names = number_zones.time_zones_for_number(phonenumbers.parse(customer.phone))
+    except phonenumbers.NumberParseException:
+        names = ()
+    zones = [ZoneInfo(name) for name in names if name != UNKNOWN_ZONE]
+    return zones, "the number's time zones"
+
+
+def _window() -> tuple[time, time]:
+    return time.fromisoformat(settings.CALLING_WINDOW_START), time.fromisoformat(settings.CALLING_WINDOW_END)
+
+
+def in_window(moment: datetime, zones: list[ZoneInfo]) -> bool:
+    start, end = _window()
+    return all(start <= moment.astimezone(zone).time() < end for zone in zones)
+
+
+def next_window(moment: datetime, zones: list[ZoneInfo]) -> datetime | None:
+    """The first instant at or after `moment` inside the window in every zone, or None when the
+    zones never share one. Window starts (08:00 local) never fall in a DST gap."""
+    if in_window(moment, zones):
+        return moment
+    start, _ = _window()
+    candidates = sorted(
+        datetime.combine(moment.astimezone(zone).date() + timedelta(days=day), start, tzinfo=zone)
+        for zone in zones
+        for day in range(3)
+    )
+    return next((c for c in candidates if c >= moment and in_window(c, zones)), None)

@@ -1,0 +1,100 @@
+"""Dialing due follow-ups: the sweep claims them, one task per follow-up dials it.
+
+    beat ─▶ followups_sweep ─▶ claims due rows (SKIP LOCKED) ─▶ followup_dial_task (dialer queue)
+                                                                  ├─ gate refuses ─▶ blocked until the next allowed time
+                                                                  └─ gate allows ─▶ Call row ─▶ call_place (one POST)
+
+A follow-up is claimed once (the claim is a status change under a row lock), its call row is
+written before the dial, and call_place sends at most one request per call row: two workers, two
+beats or a redelivered task dial nobody twice. The call's end moves the follow-up on
+(`followup_call_ended`).
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.calls.models import TERMINAL_STATUSES, Call
+from apps.core.effects import enqueue
+from apps.outreach import tasks
+from apps.outreach.compliance import compliance_check
+from apps.outreach.models import FollowUp, FollowUpStatus
+from apps.outreach.services import (
+    ACTOR,
+    RECHECK_BLOCKED,
+    followup_block,
+    followup_call_ended,
+    followups_claim_due,
+)
+from apps.telephony.client import telephony_missing_settings
+from apps.telephony.outbound import call_create_outbound, call_place
+
+WORKFLOW = "collections"  # follow-ups chase promises and balances
+CLAIM_BATCH = 500
+SWEEP_LIMIT = 5000  # follow-ups claimed per sweep; the rest are claimed by the next one
+LOST_AFTER = timedelta(minutes=5)  # a claimed follow-up whose dial task never ran
+RECHECK_TWILIO = timedelta(minutes=15)
+
+
+def followup_dial(*, followup_id: int, now: datetime | None = None) -> FollowUp:
+    """Dial one claimed follow-up if the gate allows it now; otherwise block it until it may."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        followup = (
+            FollowUp.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk=followup_id, status=FollowUpStatus.CLAIMED)
+            .first()
+        )
+        if followup is None:  # dialed, or being dialed, by someone else
+            return FollowUp.objects.get(pk=followup_id)
+        verdict = compliance_check(followup.customer, now=now, requested_by_customer=followup.requested_by_customer)
+        if not verdict.allowed:
+            followup_block(
+                followup, reason=verdict.reason, until=verdict.retry_at or now + RECHECK_BLOCKED, rule=verdict.rule
+            )
+            return followup
+        missing = telephony_missing_settings()
+        if missing:
+            reason = f"Dialing is disabled: Twilio is not configured (set {', '.join(missing)})."
+            followup_block(followup, reason=reason, until=now + RECHECK_TWILIO, rule="telephony")
+            return followup
+        call = call_create_outbound(
+            customer=followup.customer, workflow=WORKFLOW, reason=followup.reason, actor=ACTOR, followup=followup
+        )
+        followup.status = FollowUpStatus.DIALING
+        followup.attempts += 1
+        followup.last_attempt_at = now
+        followup.block_reason = ""
+        followup.save(update_fields=["status", "attempts", "last_attempt_at", "block_reason", "updated_at"])
+    # Outside the transaction: the follow-up and its call row are committed before the one request.
+    call = call_place(call_id=call.pk)
+    if call.status in TERMINAL_STATUSES:  # refused or stopped before ringing: no callback will come
+        followup_call_ended(call=call)
+    followup.refresh_from_db()
+    return followup
+
+
+def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic (every minute): claim what is due and send each to the dialer queue; resend
+    claims whose task was lost; settle follow-ups whose call ended without telling us."""
+    now = now or timezone.now()
+    counts = {"claimed": 0, "resent": 0, "settled": 0}
+    lost = FollowUp.objects.filter(status=FollowUpStatus.CLAIMED, updated_at__lt=now - LOST_AFTER)
+    for followup_id in lost.values_list("pk", flat=True)[:CLAIM_BATCH]:
+        FollowUp.objects.filter(pk=followup_id, status=FollowUpStatus.CLAIMED).update(updated_at=now)
+        enqueue(tasks.followup_dial_task, followup_id)
+        counts["resent"] += 1
+    ended = Call.objects.filter(followup__status=FollowUpStatus.DIALING, status__in=TERMINAL_STATUSES)
+    for call in ended.order_by("pk")[:CLAIM_BATCH]:
+        followup_call_ended(call=call)
+        counts["settled"] += 1
+    while counts["claimed"] < SWEEP_LIMIT:
+        ids = followups_claim_due(now=now, limit=CLAIM_BATCH)
+        for followup_id in ids:
+            enqueue(tasks.followup_dial_task, followup_id)
+        counts["claimed"] += len(ids)
+        if len(ids) < CLAIM_BATCH:
+            break
+    return counts
