@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
@@ -21,6 +22,7 @@ app.autodiscover_tasks()
 app.conf.task_routes = {
     "apps.telephony.tasks.call_place_task": {"queue": "dialer"},
     "apps.outreach.tasks.followup_dial_task": {"queue": "dialer"},
+    "apps.telephony.tasks.call_machine_answered_task": {"queue": "live"},
     "apps.analysis.tasks.*": {"queue": "analysis"},
 }
 
@@ -46,6 +48,12 @@ app.conf.beat_schedule = {
         "task": "apps.promises.tasks.promises_lapse_task",
         "schedule": timedelta(hours=1),
         "options": {"expires": 3600},
+    },
+    "customers-risk-score": {
+        "task": "apps.customers.tasks.customers_risk_score_task",
+        # 03:00 in the business's time zone (CELERY_TIMEZONE = BUSINESS_TIME_ZONE), DST included.
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 6 * 3600},
     },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",

@@ -185,7 +185,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_TIMEZONE = "UTC"
+# Beat's daily jobs (the 03:00 risk scoring) follow the business's clock, DST included.
+BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="America/New_York")
+CELERY_TIMEZONE = BUSINESS_TIME_ZONE
 
 # --- Auth, i18n, static ----------------------------------------------------------------------
 
@@ -317,6 +319,12 @@ RELAY_REPORT_INPUT_DURING_AGENT_SPEECH = env.str("RELAY_REPORT_INPUT_DURING_AGEN
 # checked against Twilio (missed status callbacks).
 OUTBOUND_CALL_TIME_LIMIT = env.int("OUTBOUND_CALL_TIME_LIMIT", default=900)
 CALL_RECONCILE_AFTER_MINUTES = env.int("CALL_RECONCILE_AFTER_MINUTES", default=30)
+# When answering-machine detection hears a machine on an outbound call: leave a limited-content
+# message (who to call back, nothing about a debt: Regulation F) or hang up.
+OUTBOUND_VOICEMAIL = env.str("OUTBOUND_VOICEMAIL", default="message")
+if OUTBOUND_VOICEMAIL not in ("message", "hang_up"):
+    raise ImproperlyConfigured(f"OUTBOUND_VOICEMAIL must be message or hang_up, not {OUTBOUND_VOICEMAIL!r}.")
+OUTBOUND_VOICEMAIL_TEXT = env.str("OUTBOUND_VOICEMAIL_TEXT", default="")
 
 # --- Post-call analysis -----------------------------------------------------------------------------
 

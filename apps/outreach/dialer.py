@@ -69,7 +69,7 @@ def followup_dial(*, followup_id: int, now: datetime | None = None) -> FollowUp:
         followup.block_reason = ""
         followup.save(update_fields=["status", "attempts", "last_attempt_at", "block_reason", "updated_at"])
     # Outside the transaction: the follow-up and its call row are committed before the one request.
-    call = call_place(call_id=call.pk)
+    call = call_place(call_id=call.pk, gate_passed=True)
     if call.status in TERMINAL_STATUSES:  # refused or stopped before ringing: no callback will come
         followup_call_ended(call=call)
     followup.refresh_from_db()

@@ -26,12 +26,13 @@ from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Dire
 from apps.calls.services import StatusUpdate, call_apply_status
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
+from apps.core.models import AuditEvent
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
 from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
 from apps.outreach.models import FollowUp
-from apps.outreach.services import BLOCKED_AT_DIAL
-from apps.telephony import tasks
+from apps.outreach.services import BLOCKED_AT_DIAL, NOT_A_PERSON
+from apps.telephony import tasks, twiml
 from apps.telephony.client import TelephonyNotConfigured, telephony_ensure_configured, twilio_client
 from apps.telephony.signatures import public_url
 
@@ -125,11 +126,12 @@ def _end_undialed(call: Call, *, status: str, error: str, now: datetime) -> bool
     )
 
 
-def call_place(*, call_id: int) -> Call:
+def call_place(*, call_id: int, gate_passed: bool = False) -> Call:
     """Place the call with Twilio: at most one REST request per Call row, ever.
 
     Must run outside any transaction: the claim commits before the request goes out, and the
-    request must not hold row locks while it waits on the network.
+    request must not hold row locks while it waits on the network. The compliance gate is run
+    again here unless the caller ran it a moment ago (`gate_passed`: the follow-up dialer).
     """
     now = timezone.now()
     # The claim: one conditional UPDATE. Whoever sets dialed_at is the only one who may dial;
@@ -155,7 +157,7 @@ def call_place(*, call_id: int) -> Call:
             requested_by_customer=bool(call.followup_id and call.followup.requested_by_customer),
             exclude_call_id=call.pk,
         )
-        if call.customer_id
+        if call.customer_id and not gate_passed
         else ALLOWED
     )
     if not verdict.allowed:
@@ -204,6 +206,46 @@ def call_place(*, call_id: int) -> Call:
         audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "placed", "call_sid": placed.sid})
     call.refresh_from_db()
     return call
+
+
+# --- answering machines ------------------------------------------------------------------------
+
+
+def voicemail_text() -> str:
+    """A limited-content message: who is calling and how to call back, nothing about a debt."""
+    return settings.OUTBOUND_VOICEMAIL_TEXT or (
+        f"Hello, this is {settings.AGENT_NAME}, a virtual assistant calling for {settings.COMPANY_NAME}. "
+        f"Please call us back at {' '.join(settings.TWILIO_FROM_NUMBER.removeprefix('+'))}. Thank you."
+    )
+
+
+def call_machine_answered(*, call_id: int) -> str:
+    """Answering-machine detection heard a machine: replace the call's TwiML with the voicemail
+    (said after the beep), or end the call. Once per call: the audit entry is written, under the
+    call's lock, before the one request."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        if call is None or not call.twilio_call_sid or call.status in TERMINAL_STATUSES:
+            return "ended"
+        if not call.answered_by.startswith(NOT_A_PERSON):
+            return "person"
+        if AuditEvent.objects.filter(action="call.machine", object_type="calls.call", object_id=str(call.pk)).exists():
+            return "done"
+        action = settings.OUTBOUND_VOICEMAIL if call.answered_by.startswith("machine") else "hang_up"
+        audit_record(
+            actor=None, action="call.machine", obj=call, details={"answered_by": call.answered_by, "action": action}
+        )
+    try:
+        twilio_call = twilio_client().calls(call.twilio_call_sid)
+        if action == "message":
+            twilio_call.update(twiml=str(twiml.voicemail(voicemail_text())))
+        else:
+            twilio_call.update(status="completed")
+    except (*NETWORK_ERRORS, TelephonyNotConfigured):
+        # Not repeated (the message might have started); the call still ends at its time limit.
+        logger.exception("Call %s: the %s for an answering machine failed", call.pk, action)
+        return "failed"
+    return action
 
 
 def _attach_sid(call: Call, sid: str, *, now: datetime) -> bool:

@@ -13,7 +13,10 @@ from apps.agent.engine import AgentSession, ReplyEnd
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker, TranscriptEntry
 from apps.calls.services import StatusUpdate, call_apply_status
+from apps.core.effects import enqueue
 from apps.customers.models import Customer
+from apps.outreach.services import NOT_A_PERSON
+from apps.telephony import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +155,12 @@ def relay_session_ended(
 
 
 def record_answered_by(*, call_sid: str, answered_by: str) -> None:
-    """Answering-machine detection's verdict for an outbound call."""
+    """Answering-machine detection's verdict for an outbound call. A machine gets the voicemail
+    (or a hang-up) from a task: the webhook does not wait on Twilio's REST API."""
     Call.objects.filter(twilio_call_sid=call_sid).update(answered_by=answered_by[:20], updated_at=timezone.now())
+    call_id = Call.objects.filter(twilio_call_sid=call_sid).values_list("pk", flat=True).first()
+    if call_id is not None and answered_by.startswith(NOT_A_PERSON):
+        enqueue(tasks.call_machine_answered_task, call_id)
 
 
 def handoff_summary(call_id: int) -> str:

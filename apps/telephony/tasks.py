@@ -31,3 +31,9 @@ def sms_send_task(self, message_id: int) -> str:
             return sms.sms_give_up(message_id=message_id, error=str(exc)).status
         countdown = get_exponential_backoff_interval(30, self.request.retries, 600, full_jitter=True)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(soft_time_limit=20, time_limit=40)
+def call_machine_answered_task(call_id: int) -> str:
+    """A machine answered an outbound call: leave the voicemail, or hang up (the `live` queue)."""
+    return outbound.call_machine_answered(call_id=call_id)

@@ -86,3 +86,11 @@ def sms_reply(text: str) -> MessagingResponse:
     if text:
         response.message(text)
     return response
+
+
+def voicemail(text: str) -> VoiceResponse:
+    """Said after the answering machine's beep, then the call ends."""
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return response

@@ -11,6 +11,7 @@ records every request it gets.
     twilio.script_create(slow_response=2)    # places the call, then answers too late
     twilio.set_call(sid, status="completed", duration="95", answered_by="human")
     twilio.stall_fetch(sid, 2)               # reading this call times out
+    twilio.updates                           # calls.update requests (voicemail TwiML, hang-ups)
     twilio.script_message(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
 """
 
@@ -181,6 +182,8 @@ class FakeTwilio:
         if parts.path == self._calls_path and method == "GET":
             return self._list(handler, request)
         prefix = f"{API}/Accounts/{self.account_sid}/Calls/"
+        if method == "POST" and parts.path.startswith(prefix) and parts.path.endswith(".json"):
+            return self._update(handler, request, parts.path[len(prefix) : -len(".json")])
         if method == "GET" and parts.path.startswith(prefix) and parts.path.endswith(".json"):
             sid = parts.path[len(prefix) : -len(".json")]
             if sid in self._fetch_stalls:
@@ -221,6 +224,23 @@ class FakeTwilio:
         if script.slow_response:
             self._stopping.wait(script.slow_response)
         self._json(handler, script.status, resource)
+
+    def _update(self, handler: BaseHTTPRequestHandler, request: Request, sid: str) -> None:
+        """Modify a live call: new TwiML (`Twiml`, `Url`) or `Status=completed` to hang it up."""
+        with self._lock:
+            resource = self.calls.get(sid)
+            if resource is not None and request.form.get("Status") == ["completed"]:
+                resource["status"] = "completed"
+            found = dict(resource) if resource is not None else None
+        if found is None:
+            return self._error(handler, 404, 20404, f"The requested resource {request.path} was not found")
+        return self._json(handler, 200, found)
+
+    @property
+    def updates(self) -> list[Request]:
+        """The requests that modified a live call, in order."""
+        prefix = f"{API}/Accounts/{self.account_sid}/Calls/"
+        return [r for r in self.requests if r.method == "POST" and r.path.startswith(prefix)]
 
     def _create_message(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         script = self._scripted(handler, self._message_scripts)

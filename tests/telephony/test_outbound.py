@@ -2,6 +2,7 @@
 
 import re
 import threading
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,13 @@ from apps.core.errors import DomainError, InvalidReference
 from apps.core.models import AuditEvent
 from apps.customers.models import DoNotCallEntry, DoNotCallSource
 from apps.telephony.client import TelephonyNotConfigured, twilio_client
-from apps.telephony.outbound import ComplianceBlocked, call_create_outbound, call_place, call_request_outbound
+from apps.telephony.outbound import (
+    ComplianceBlocked,
+    call_create_outbound,
+    call_machine_answered,
+    call_place,
+    call_request_outbound,
+)
 from apps.telephony.tasks import call_place_task, calls_reconcile_task
 from contactcenter.celery import app as celery_app
 from tests.factories import CustomerFactory, FollowUpFactory
@@ -24,6 +31,7 @@ from tests.telephony import (
     FROM_NUMBER,
     PUBLIC_BASE_URL,
     outbound_call,
+    signed,
 )
 
 DIAL_TASK = "apps.telephony.tasks.call_place_task"
@@ -503,3 +511,66 @@ def test_workers_racing_on_one_call_send_one_request(fake_twilio):
     [sid] = fake_twilio.calls
     assert call.twilio_call_sid == sid
     assert AuditEvent.objects.filter(action="call.dial", object_id=str(call.pk)).count() == 1
+
+
+# --- answering machines -----------------------------------------------------------------------
+
+
+def _answered(fake_twilio, answered_by: str) -> Call:
+    call = outbound_call()
+    call_place(call_id=call.pk)
+    call.refresh_from_db()
+    Call.objects.filter(pk=call.pk).update(status="in-progress", answered_by=answered_by)
+    return call
+
+
+@pytest.mark.django_db
+def test_a_machine_gets_the_limited_content_voicemail_once(fake_twilio, settings):
+    settings.AGENT_NAME, settings.COMPANY_NAME = "Ava", "Northwind Auto Finance"
+    call = _answered(fake_twilio, "machine_end_beep")
+
+    assert call_machine_answered(call_id=call.pk) == "message"
+    assert call_machine_answered(call_id=call.pk) == "done"  # a redelivered task
+
+    [update] = fake_twilio.updates
+    assert update.path.endswith(f"/Calls/{call.twilio_call_sid}.json")
+    twiml = ET.fromstring(update.form["Twiml"][0])
+    assert [(child.tag, child.text) for child in twiml] == [
+        (
+            "Say",
+            "Hello, this is Ava, a virtual assistant calling for Northwind Auto Finance. "
+            "Please call us back at 1 4 1 5 5 5 5 0 1 0 0. Thank you.",
+        ),
+        ("Hangup", None),
+    ]
+    event = AuditEvent.objects.get(action="call.machine")
+    assert event.details == {"answered_by": "machine_end_beep", "action": "message"}
+
+
+@pytest.mark.django_db
+def test_a_machine_can_be_hung_up_on_instead(fake_twilio, settings):
+    settings.OUTBOUND_VOICEMAIL = "hang_up"
+    call = _answered(fake_twilio, "machine_end_silence")
+    assert call_machine_answered(call_id=call.pk) == "hang_up"
+    [update] = fake_twilio.updates
+    assert update.form == {"Status": ["completed"]}
+
+
+@pytest.mark.django_db
+def test_a_person_is_left_alone(fake_twilio):
+    call = _answered(fake_twilio, "human")
+    assert call_machine_answered(call_id=call.pk) == "person"
+    assert fake_twilio.updates == []
+    assert not AuditEvent.objects.filter(action="call.machine").exists()
+
+
+@pytest.mark.django_db
+def test_the_amd_webhook_sends_the_machine_task(fake_twilio, sent, settings, django_capture_on_commit_callbacks):
+    settings.TWILIO_AUTH_TOKEN, settings.PUBLIC_BASE_URL = AUTH_TOKEN, PUBLIC_BASE_URL
+    call = _answered(fake_twilio, "")
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed("/twilio/voice/amd/", {"CallSid": call.twilio_call_sid, "AnsweredBy": "machine_end_beep"})
+        signed("/twilio/voice/amd/", {"CallSid": call.twilio_call_sid, "AnsweredBy": "human"})  # a person: no task
+    assert response.status_code == 204
+    assert sent == [("apps.telephony.tasks.call_machine_answered_task", (call.pk,), {})]
