@@ -13,6 +13,7 @@ beats or a redelivered task dial nobody twice. The call's end moves the follow-u
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from apps.calls.models import TERMINAL_STATUSES, Call
@@ -86,7 +87,9 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
         FollowUp.objects.filter(pk=followup_id, status=FollowUpStatus.CLAIMED).update(updated_at=now)
         enqueue(tasks.followup_dial_task, followup_id)
         counts["resent"] += 1
-    ended = Call.objects.filter(followup__status=FollowUpStatus.DIALING, status__in=TERMINAL_STATUSES)
+    latest = Call.objects.filter(followup=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+    dialing = FollowUp.objects.filter(status=FollowUpStatus.DIALING).annotate(call_id=Subquery(latest))
+    ended = Call.objects.filter(pk__in=dialing.values("call_id"), status__in=TERMINAL_STATUSES)
     for call in ended.order_by("pk")[:CLAIM_BATCH]:
         followup_call_ended(call=call)
         counts["settled"] += 1

@@ -113,12 +113,13 @@ def followup_block(followup: FollowUp, *, reason: str, until: datetime, rule: st
 
 def followup_call_ended(*, call: Call) -> None:
     """The call a follow-up placed has ended: done when a person answered, else tried again
-    later (backing off) until its attempts run out. Safe to repeat: only a dialing follow-up moves."""
+    later (backing off) until its attempts run out. Safe to repeat: only a dialing follow-up
+    moves, and only on its latest call (a late callback from an earlier attempt changes nothing)."""
     with transaction.atomic():
         followup = (
             FollowUp.objects.select_for_update().filter(pk=call.followup_id, status=FollowUpStatus.DIALING).first()
         )
-        if followup is None:
+        if followup is None or followup.calls.order_by("-pk").values_list("pk", flat=True).first() != call.pk:
             return
         now = timezone.now()
         outcome = call.status + (f" ({call.answered_by})" if call.answered_by else "")

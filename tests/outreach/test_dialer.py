@@ -226,3 +226,19 @@ def test_the_gate_guards_the_api_too(api, fake_twilio, sent, django_capture_on_c
     )
     assert not Call.objects.exists()
     assert sent == []
+
+
+def test_a_late_callback_from_an_earlier_attempt_changes_nothing(fake_twilio, sent, django_capture_on_commit_callbacks):
+    followup = due()
+    sweep_and_dial(sent, django_capture_on_commit_callbacks)
+    first = followup.calls.get()
+    ended(first, CallStatus.NO_ANSWER)
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        sweep_and_dial(sent, django_capture_on_commit_callbacks)
+        assert FollowUp.objects.get(pk=followup.pk).status == FollowUpStatus.DIALING  # attempt 2 is ringing
+
+        ended(first, CallStatus.NO_ANSWER)  # Twilio repeats attempt 1's callback
+        assert followups_sweep() == {"claimed": 0, "resent": 0, "settled": 0}
+
+    followup.refresh_from_db()
+    assert (followup.status, followup.attempts) == (FollowUpStatus.DIALING, 2)
