@@ -77,6 +77,9 @@ ACTOR = "system:dialer"
 RECHECK_BLOCKED = timedelta(days=1)
 MAX_RETRY_DELAY = timedelta(days=1)
 NOT_A_PERSON = ("machine", "fax")
+DUE_STATUSES = (FollowUpStatus.SCHEDULED, FollowUpStatus.BLOCKED)
+# What call_place writes on a call the gate stopped between the request and the dial.
+BLOCKED_AT_DIAL = "blocked: "
 
 
 def followups_claim_due(*, now: datetime, limit: int) -> list[int]:
@@ -92,9 +95,6 @@ def followups_claim_due(*, now: datetime, limit: int) -> list[int]:
         )
         FollowUp.objects.filter(pk__in=ids).update(status=FollowUpStatus.CLAIMED, updated_at=now)
     return ids
-
-
-DUE_STATUSES = (FollowUpStatus.SCHEDULED, FollowUpStatus.BLOCKED)
 
 
 def followup_block(followup: FollowUp, *, reason: str, until: datetime, rule: str) -> None:
@@ -139,7 +139,3 @@ def followup_call_ended(*, call: Call) -> None:
             followup.due_at = now + min(delay, MAX_RETRY_DELAY)
             followup.last_error = f"Attempt {followup.attempts}: {outcome}."
         followup.save(update_fields=["status", "due_at", "last_error", "updated_at"])
-
-
-# What call_place writes on a call the gate stopped between the request and the dial.
-BLOCKED_AT_DIAL = "blocked: "
