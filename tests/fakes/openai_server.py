@@ -16,8 +16,10 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes import FakeService
 
 
 @dataclass
@@ -49,17 +51,12 @@ class Request:
         return self.body["messages"][0]["content"]
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024  # a real server's listen backlog, not socketserver's 5
-    daemon_threads = True
-
-
-class FakeOpenAI:
+class FakeOpenAI(FakeService):
     def __init__(self, default: Reply | None = None) -> None:
+        super().__init__()
         self.requests: list[Request] = []
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._default = default or Reply(text="Sorry, could you say that again?")
-        self._stopping = threading.Event()
         self._arrived = threading.Condition()
         fake = self
 
@@ -112,21 +109,11 @@ class FakeOpenAI:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def start(self) -> "FakeOpenAI":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.origin}/v1"
 
     def script(self, model: str, **reply: Any) -> None:
         self._scripts[model].append(Reply(**reply))
