@@ -55,6 +55,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=0),
         "options": {"expires": 6 * 3600},
     },
+    "sms-resend": {
+        "task": "apps.telephony.tasks.sms_resend_task",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
+    },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",
         "schedule": timedelta(minutes=5),

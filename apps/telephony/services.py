@@ -157,9 +157,11 @@ def relay_session_ended(
 def record_answered_by(*, call_sid: str, answered_by: str) -> None:
     """Answering-machine detection's verdict for an outbound call. A machine gets the voicemail
     (or a hang-up) from a task: the webhook does not wait on Twilio's REST API."""
-    Call.objects.filter(twilio_call_sid=call_sid).update(answered_by=answered_by[:20], updated_at=timezone.now())
     call_id = Call.objects.filter(twilio_call_sid=call_sid).values_list("pk", flat=True).first()
-    if call_id is not None and answered_by.startswith(NOT_A_PERSON):
+    if call_id is None:
+        return
+    Call.objects.filter(pk=call_id).update(answered_by=answered_by[:20], updated_at=timezone.now())
+    if answered_by.startswith(NOT_A_PERSON):
         enqueue(tasks.call_machine_answered_task, call_id)
 
 

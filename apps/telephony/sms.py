@@ -10,6 +10,7 @@ a missing confirmation, and the row says what happened. A request that surely ne
 """
 
 import logging
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -23,7 +24,7 @@ from apps.core.services import audit_record
 from apps.customers.models import Customer, DoNotCallEntry, DoNotCallSource
 from apps.promises.models import Promise
 from apps.telephony import tasks
-from apps.telephony.client import telephony_missing_settings, twilio_client
+from apps.telephony.client import TelephonyNotConfigured, telephony_missing_settings, twilio_client
 from apps.telephony.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def sms_promise_confirmation(*, promise: Promise) -> SmsMessage:
     elif not customer.consent_sms:
         reason = "The customer has not agreed to text messages."
     elif missing := telephony_missing_settings():
-        reason = f"Texting is disabled: Twilio is not configured (set {', '.join(missing)})."
+        reason = _not_configured(missing)
     message, created = SmsMessage.objects.get_or_create(
         promise=promise,
         purpose=SmsPurpose.PROMISE_CONFIRMATION,
@@ -87,9 +88,11 @@ def sms_send(*, message_id: int) -> SmsMessage:
         message.save(update_fields=["status", "updated_at"])
 
     try:
-        created = twilio_client().messages.create(
-            to=message.to_number, from_=settings.TWILIO_FROM_NUMBER, body=message.body
-        )
+        client = twilio_client()
+    except TelephonyNotConfigured as exc:  # unset since it was queued: nothing was sent
+        return _finish(message, SmsStatus.SKIPPED, _not_configured(exc.missing))
+    try:
+        created = client.messages.create(to=message.to_number, from_=settings.TWILIO_FROM_NUMBER, body=message.body)
     except TwilioRestException as exc:
         if exc.status >= 500:
             _finish(message, SmsStatus.QUEUED, "")
@@ -101,12 +104,29 @@ def sms_send(*, message_id: int) -> SmsMessage:
     except requests.exceptions.ConnectionError as exc:  # never connected: nothing was sent
         _finish(message, SmsStatus.QUEUED, "")
         raise SmsRetryable(str(exc)) from exc
-    except requests.RequestException as exc:  # timed out waiting: it may have been sent
+    except Exception as exc:  # timed out waiting, an unreadable answer: it may have been sent
         logger.warning("SMS %s: outcome unknown: %s", message.pk, exc)
         return _finish(message, SmsStatus.FAILED, "No answer from Twilio: it may have been sent; not sent again.")
     message.twilio_sid = created.sid
     message.sent_at = timezone.now()
     return _finish(message, SmsStatus.SENT, "")
+
+
+LOST_AFTER = timedelta(minutes=5)
+
+
+def sms_resend_lost(*, now: datetime | None = None) -> int:
+    """Periodic: queued texts whose task never ran (a crash between commit and send) are sent again."""
+    now = now or timezone.now()
+    lost = list(
+        SmsMessage.objects.filter(status=SmsStatus.QUEUED, updated_at__lt=now - LOST_AFTER).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for message_id in lost:
+        SmsMessage.objects.filter(pk=message_id, status=SmsStatus.QUEUED).update(updated_at=now)
+        enqueue(tasks.sms_send_task, message_id)
+    return len(lost)
 
 
 def sms_give_up(*, message_id: int, error: str) -> SmsMessage:
@@ -116,6 +136,10 @@ def sms_give_up(*, message_id: int, error: str) -> SmsMessage:
         if message.status == SmsStatus.QUEUED:
             _finish(message, SmsStatus.FAILED, f"Not sent after retries: {error}")
     return message
+
+
+def _not_configured(missing) -> str:
+    return f"Texting is disabled: Twilio is not configured (set {', '.join(missing)})."
 
 
 def _finish(message: SmsMessage, status: str, reason: str) -> SmsMessage:

@@ -37,3 +37,9 @@ def sms_send_task(self, message_id: int) -> str:
 def call_machine_answered_task(call_id: int) -> str:
     """A machine answered an outbound call: leave the voicemail, or hang up (the `live` queue)."""
     return outbound.call_machine_answered(call_id=call_id)
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def sms_resend_task() -> int:
+    """Periodic (celery beat): re-send queued texts whose task was lost."""
+    return sms.sms_resend_lost()

@@ -1,9 +1,9 @@
-"""Twilio's webhooks. Each checks the signature first, then calls one service and answers TwiML."""
+"""Twilio's webhooks. Each checks the signature first, then calls one service and answers (TwiML, or
+204 for callbacks that need no answer)."""
 
 import logging
 
 from asgiref.sync import async_to_sync
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from apps.calls.services import StatusUpdate, call_apply_status
@@ -20,9 +20,6 @@ from apps.telephony.signatures import twilio_webhook
 from apps.telephony.sms import sms_receive
 
 logger = logging.getLogger(__name__)
-
-# Twilio retries carry the same idempotency token; a repeat changes nothing.
-IDEMPOTENCY_TTL = 24 * 3600
 
 
 def _connect(answer) -> HttpResponse:
@@ -74,11 +71,6 @@ def relay_action(request: HttpRequest) -> HttpResponse:
     return twiml.twiml(twiml.empty())
 
 
-def _first_time(request: HttpRequest) -> bool:
-    token = request.headers.get("I-Twilio-Idempotency-Token", "")
-    return not token or cache.add(f"twilio-idempotency:{token}", 1, timeout=IDEMPOTENCY_TTL)
-
-
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -88,24 +80,23 @@ def _int(value: str | None) -> int | None:
 
 @twilio_webhook
 def status(request: HttpRequest) -> HttpResponse:
-    if _first_time(request):
-        post = request.POST
-        call_apply_status(
-            StatusUpdate(
-                call_sid=post.get("CallSid", ""),
-                status=post.get("CallStatus", ""),
-                sequence=_int(post.get("SequenceNumber")),
-                duration_seconds=_int(post.get("CallDuration")),
-                answered_by=post.get("AnsweredBy", ""),
-            )
+    # Retries and duplicates are harmless: the sequence number and the status order decide.
+    post = request.POST
+    call_apply_status(
+        StatusUpdate(
+            call_sid=post.get("CallSid", ""),
+            status=post.get("CallStatus", ""),
+            sequence=_int(post.get("SequenceNumber")),
+            duration_seconds=_int(post.get("CallDuration")),
+            answered_by=post.get("AnsweredBy", ""),
         )
+    )
     return HttpResponse(status=204)
 
 
 @twilio_webhook
 def amd(request: HttpRequest) -> HttpResponse:
-    if _first_time(request):
-        record_answered_by(call_sid=request.POST.get("CallSid", ""), answered_by=request.POST.get("AnsweredBy", ""))
+    record_answered_by(call_sid=request.POST.get("CallSid", ""), answered_by=request.POST.get("AnsweredBy", ""))
     return HttpResponse(status=204)
 
 

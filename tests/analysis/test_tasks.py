@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -117,7 +118,9 @@ def test_supervisors_rerun_from_the_admin_and_agents_cannot(
 
     assert "rerun" not in action_names(signed_in(agent).get(CHANGELIST))
     run_action(signed_in(agent), CHANGELIST, "rerun", analyses)
-    assert sent == []
+    assert connection.run_on_commit == []  # nothing queued for after the commit
+    assert not AuditEvent.objects.filter(action="analysis.rerun").exists()
+    assert set(CallAnalysis.objects.values_list("status", flat=True)) == {"pending"}
 
     client = signed_in(supervisor)
     assert "rerun" in action_names(client.get(CHANGELIST))

@@ -373,6 +373,7 @@ def place(client: Client, body: dict):
 def assert_nothing_written(sent) -> None:
     assert not Call.objects.exists()
     assert not AuditEvent.objects.filter(action="call.request_outbound").exists()
+    assert connection.run_on_commit == []  # no task waiting for the test's transaction to commit
     assert sent == []
 
 

@@ -1,9 +1,10 @@
 """Promise confirmations by text: only with consent, once per promise, never sent twice."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.calls.models import Channel
 from apps.core.models import AuditEvent
@@ -12,7 +13,7 @@ from apps.promises.models import PromiseSource
 from apps.promises.services import promise_record
 from apps.telephony.models import SmsMessage, SmsStatus
 from apps.telephony.sms import SmsRetryable, sms_send
-from apps.telephony.tasks import sms_send_task
+from apps.telephony.tasks import sms_resend_task, sms_send_task
 from tests.factories import CallFactory, CustomerFactory
 from tests.telephony import FROM_NUMBER
 
@@ -163,3 +164,29 @@ def test_a_timeout_is_not_sent_again(settings, fake_twilio, sent, consenting):
         "No answer from Twilio: it may have been sent; not sent again."
     )
     assert len(fake_twilio.message_creates) == 1
+
+
+def test_a_queued_text_whose_task_was_lost_is_sent_again(
+    fake_twilio, sent, consenting, django_capture_on_commit_callbacks
+):
+    message = SmsMessage.objects.get(promise=record(consenting))  # its task never left (no commit here)
+    fresh = SmsMessage.objects.get(promise=record(CustomerFactory(consent_sms=True)))
+    SmsMessage.objects.filter(pk=message.pk).update(updated_at=timezone.now() - timedelta(minutes=6))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sms_resend_task.apply().get() == 1
+    assert sent == [(SMS_TASK, (message.pk,), {})]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sms_resend_task.apply().get() == 0  # touched: not again until it is lost again
+    assert SmsMessage.objects.get(pk=fresh.pk).status == SmsStatus.QUEUED
+
+
+def test_twilio_unset_before_sending_skips_the_text_with_the_reason(settings, fake_twilio, sent, consenting):
+    message = SmsMessage.objects.get(promise=record(consenting))
+    settings.TWILIO_AUTH_TOKEN = ""
+    result = sms_send(message_id=message.pk)
+    assert (result.status, result.status_reason) == (
+        SmsStatus.SKIPPED,
+        "Texting is disabled: Twilio is not configured (set TWILIO_AUTH_TOKEN).",
+    )
+    assert fake_twilio.requests == []
