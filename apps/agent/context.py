@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.agent.prompts import CustomerContext
 from apps.customers.models import Customer
+from apps.customers.selectors import customer_zone
 
 
 def load_customer(customer_id: int | None) -> CustomerContext:
@@ -28,7 +29,7 @@ def load_customer(customer_id: int | None) -> CustomerContext:
         full_name=customer.name,
         first_name=customer.name.split()[0],
         on_file=on_file,
-        timezone=customer.timezone,
+        timezone=customer_zone(customer),
     )
 
 

@@ -82,6 +82,8 @@ def apply_rules(
     """The next action after the rules, and the overrides made (each: rule, inputs, reason,
     the suggested and the applied time)."""
     action = insights.next_action.model_copy()
+    # An override is what these rules did, never what the model says it did.
+    action.has_business_override, action.override_reason = False, ""
     zone = ZoneInfo(account.timezone)
     if action.when is not None and action.when.tzinfo is None:
         action.when = action.when.replace(tzinfo=zone)
@@ -91,9 +93,11 @@ def apply_rules(
         return action, []  # a person decides what happens next
     promised = insights.promise.amount if insights.promise.made else None
     overrides = []
+    cap = None  # the tightest deadline of the rules applied so far: a later rule's time keeps it
     for rule in rules_for(account, promised or account.balance):
         suggested = action.when if action.type == "follow_up_call" else None
-        latest = now + rule.within
+        latest = now + rule.within if cap is None else min(cap, now + rule.within)
+        cap = latest
         when = suggested if suggested is not None and suggested <= latest else latest
         if rule.at is not None:
             local = datetime.combine(when.astimezone(zone).date(), rule.at, tzinfo=zone)

@@ -7,12 +7,12 @@ row's lock, against natural keys (the call's promise, the follow-up from this ca
 approval for this call and kind), so a second run updates and never duplicates.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -30,17 +30,19 @@ from apps.analysis.analyzers import (
 from apps.analysis.models import AnalysisStatus, CallAnalysis
 from apps.analysis.rules import Account, apply_rules
 from apps.analysis.schemas import CallInsights, NextAction
+from apps.approvals.models import Approval, ApprovalStatus
 from apps.approvals.services import approval_request
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
+from apps.customers.models import DoNotCallSource
+from apps.customers.selectors import customer_zone
+from apps.customers.services import customer_opt_out
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import followup_schedule
 from apps.promises.models import Promise, PromiseSource, PromiseStatus
 from apps.promises.services import promise_record
-
-logger = logging.getLogger(__name__)
 
 ACTOR = "system:analysis"
 DONE = (AnalysisStatus.COMPLETED, AnalysisStatus.NOT_MEANINGFUL)
@@ -139,7 +141,7 @@ def _facts(call: Call) -> CallFacts:
         workflow=call.workflow_name or "collections",
         direction=call.direction,
         customer_name=customer.name if customer else "an unidentified caller",
-        timezone=customer.timezone if customer else settings.TIME_ZONE,
+        timezone=customer_zone(customer) if customer else settings.BUSINESS_TIME_ZONE,
         balance=customer.balance if customer else Decimal(0),
         ended_at=call.ended_at or timezone.now(),
         live_promise=(live.amount, live.due_date, live.method) if live else None,
@@ -162,13 +164,17 @@ def _apply(analysis: CallAnalysis, call: Call, result: Analysis, reason: str, re
     customer = call.customer
     if customer is not None:
         account = Account(
-            timezone=customer.timezone,
+            timezone=customer_zone(customer),
             days_overdue=customer.days_overdue,
             risk_category=customer.risk_category,
             balance=customer.balance,
             has_broken_promise=customer.promises.filter(status=PromiseStatus.BROKEN).exists(),
         )
         action, overrides = apply_rules(insights, account, workflow=call.workflow_name, now=now)
+        if insights.intent == "opt_out":  # heard in the transcript, quoted as evidence: honour it
+            customer_opt_out(
+                customer_id=customer.pk, source=DoNotCallSource.CALL_OPT_OUT, actor=ACTOR, reason=insights.summary[:255]
+            )
         _promise(call, insights, outcome, review)
         _followup(call, insights, action, outcome, now)
         _approval(call, insights, action, outcome, review)
@@ -233,12 +239,9 @@ def _promise(call: Call, insights: CallInsights, outcome: Outcome, review: list[
     found = insights.promise
     if not (found.made and found.amount and found.due_date):
         return
-    existing = (
-        Promise.objects.filter(call=call)
-        .exclude(status=PromiseStatus.SUPERSEDED)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    # Any promise the call already produced, even one a later call has since replaced: a re-run
+    # must not bring an old promise back over the current one.
+    existing = Promise.objects.filter(call=call).order_by("-created_at", "-id").first()
     if existing is not None:
         outcome.promise_id = existing.pk
         if (existing.amount, existing.due_date) != (found.amount, found.due_date):
@@ -254,7 +257,8 @@ def _promise(call: Call, insights: CallInsights, outcome: Outcome, review: list[
         return
     if found.confidence < settings.ANALYSIS_REVIEW_THRESHOLD:
         return  # too unsure to record: the review queue shows it (below the threshold)
-    if found.due_date < (call.ended_at or timezone.now()).date():
+    ended = (call.ended_at or timezone.now()).astimezone(ZoneInfo(customer_zone(call.customer)))
+    if found.due_date < ended.date():
         review.append({"field": "promise", "reason": f"The promised date {found.due_date} is before the call."})
         return
     promise = promise_record(
@@ -271,8 +275,12 @@ def _promise(call: Call, insights: CallInsights, outcome: Outcome, review: list[
 
 
 def _followup(call: Call, insights: CallInsights, action: NextAction, outcome: Outcome, now: datetime) -> None:
-    """The follow-up this call asks for: one per call, updated while still scheduled."""
+    """The follow-up this call asks for: one per call, updated while still scheduled. A callback
+    the customer asked for on the call (the agent booked it) is theirs: kept as they chose it."""
     existing = FollowUp.objects.select_for_update().filter(source_call=call).order_by("-id").first()
+    if existing is not None and existing.requested_by_customer:
+        outcome.followup_id = existing.pk
+        return
     if action.type != "follow_up_call" or action.when is None:
         if existing is not None and existing.status == FollowUpStatus.SCHEDULED:
             existing.status = FollowUpStatus.CANCELLED
@@ -306,6 +314,17 @@ def _approval(
     call: Call, insights: CallInsights, action: NextAction, outcome: Outcome, review: list[dict[str, Any]]
 ) -> None:
     if action.type not in ("fee_waiver", "settlement"):
+        return
+    # Asked already (by the agent on the call, or an earlier run) and not lapsed: a person has it,
+    # or has decided it. A re-run never asks again, nor undoes a decision.
+    asked = (
+        Approval.objects.filter(call=call, kind=action.type)
+        .exclude(status=ApprovalStatus.EXPIRED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if asked is not None:
+        outcome.approval_id = asked.pk
         return
     try:
         approval = approval_request(
@@ -357,10 +376,12 @@ STALLED_AFTER = timedelta(minutes=15)
 
 
 def analyses_stalled(*, now: datetime | None = None) -> list[int]:
-    """Calls whose analysis has been pending too long: its task never ran, or was lost."""
-    cutoff = (now or timezone.now()) - STALLED_AFTER
-    return list(
-        CallAnalysis.objects.filter(
-            status=AnalysisStatus.PENDING, updated_at__lt=cutoff, call__status=CallStatus.COMPLETED
-        ).values_list("call_id", flat=True)[:500]
+    """Calls whose analysis has been pending too long: its task never ran, or was lost. They are
+    touched, so the next sweep does not send them again while this send is on its way."""
+    now = now or timezone.now()
+    stalled = CallAnalysis.objects.filter(
+        status=AnalysisStatus.PENDING, updated_at__lt=now - STALLED_AFTER, call__status=CallStatus.COMPLETED
     )
+    ids = list(stalled.values_list("pk", "call_id")[:500])
+    CallAnalysis.objects.filter(pk__in=[pk for pk, _ in ids]).update(updated_at=now)
+    return [call_id for _, call_id in ids]

@@ -1,14 +1,16 @@
 """The compliance gate: may this customer be called by the AI now, and if not, why and when.
 
-Checked when a follow-up comes due, when a call is requested through the API, and again just
-before the dial. The rules (US: TCPA and Regulation F; confirm with counsel):
+Checked when a follow-up is dialed (under the customer's row lock), when a call is requested
+through the API, and again just before such a call is dialed. The rules (US: TCPA and Regulation F; confirm with counsel):
 
+- one at a time: no call while another call to the customer is still open;
 - do-not-call: the customer's flag, or the number on the do-not-call list (opt-outs heard on a
   call, SMS STOP, staff, imports);
 - consent: AI-voiced calls need recorded prior express consent;
 - frequency: at most CALLING_MAX_ATTEMPTS_7_DAYS dial attempts in any rolling 7 days, and none
   within 7 days after a conversation, unless the customer asked for that callback; calls the
-  customer made to us (inbound) count for neither;
+  customer made to us (inbound) count for neither (the issue's reading of Regulation F; a
+  stricter reading counts inbound conversations too: confirm with counsel);
 - calling window: CALLING_WINDOW_START to CALLING_WINDOW_END in the customer's local time: the
   record's time zone, else every zone the number may be in (the window must hold in all).
 """
@@ -17,15 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from django.conf import settings
-from phonenumbers import timezone as number_zones
 
-from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker
+from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Direction, Speaker
 from apps.customers.models import Customer, DoNotCallEntry
+from apps.customers.selectors import number_zones
 
 WEEK = timedelta(days=7)
-UNKNOWN_ZONE = "Etc/Unknown"
+OPEN_CALL_RECHECK = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ def compliance_check(
     zones, zone_source = calling_zones(customer)
     if not zones:
         return Verdict(False, "No time zone on record, and none known for the number.", rule="calling_window")
+
+    if _outbound(customer, exclude_call_id).exclude(status__in=TERMINAL_STATUSES).exists():
+        return Verdict(False, "A call to the customer is still open.", now + OPEN_CALL_RECHECK, "call_open")
 
     earliest, reason, rule = now, "", ""
     attempts = list(
@@ -107,12 +111,7 @@ def calling_zones(customer: Customer) -> tuple[list[ZoneInfo], str]:
     """The zones the customer may be in, and where that came from."""
     if customer.timezone:
         return [ZoneInfo(customer.timezone)], "the customer's time zone"
-    try:
-        names = number_zones.time_zones_for_number(phonenumbers.parse(customer.phone))
-    except phonenumbers.NumberParseException:
-        names = ()
-    zones = [ZoneInfo(name) for name in names if name != UNKNOWN_ZONE]
-    return zones, "the number's time zones"
+    return [ZoneInfo(name) for name in number_zones(customer.phone)], "the number's time zones"
 
 
 def _window() -> tuple[time, time]:

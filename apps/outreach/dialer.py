@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.core.effects import enqueue
+from apps.customers.models import Customer
 from apps.outreach import tasks
 from apps.outreach.compliance import compliance_check
 from apps.outreach.models import FollowUp, FollowUpStatus
@@ -50,6 +51,9 @@ def followup_dial(*, followup_id: int, now: datetime | None = None) -> FollowUp:
         )
         if followup is None:  # dialed, or being dialed, by someone else
             return FollowUp.objects.get(pk=followup_id)
+        # One dial decision per customer at a time: a second follow-up of theirs waits here, then
+        # sees this one's call (open, and counted).
+        Customer.objects.select_for_update().filter(pk=followup.customer_id).first()
         verdict = compliance_check(followup.customer, now=now, requested_by_customer=followup.requested_by_customer)
         if not verdict.allowed:
             followup_block(

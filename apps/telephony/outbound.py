@@ -68,7 +68,7 @@ class ComplianceBlocked(Conflict):
 def call_request_outbound(*, customer_id: int, workflow: str, reason: str, actor: Actor) -> Call:
     """Record an outbound call attempt and dial it after commit, if the compliance gate allows it
     now. Nothing is written when refused."""
-    customer = Customer.objects.filter(pk=customer_id).first()
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()  # one decision at a time
     if customer is None:
         raise InvalidReference("customer_id", f"No customer with id {customer_id}.")
     if workflow not in WORKFLOWS:

@@ -6,16 +6,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.analysis.analyzers import AnalysisUnavailable
 from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_run
+from apps.approvals.services import approval_decide
 from apps.calls.models import TraceEvent, TraceKind
+from apps.customers.models import Customer, DoNotCallEntry
 from apps.outreach.models import FollowUp
 from apps.promises.models import Promise
+from apps.promises.services import promise_record
 from tests.concurrency import concurrently
-from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
+from tests.factories import CallFactory, CustomerFactory, FollowUpFactory, PromiseFactory, TranscriptEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -320,3 +324,115 @@ def test_two_runs_at_once_on_postgres_leave_one_result(llm, force):
         promise.pk,
         followup.pk,
     )
+
+
+# --- re-runs and edge cases -----------------------------------------------------------------------
+
+
+def test_a_rerun_never_brings_back_a_promise_a_later_call_replaced(llm):
+    llm.script("primary", text=json.dumps(insights()))
+    llm.script("primary", text=json.dumps(insights()))
+    call = make_call()
+    analysis_run(call_id=call.pk)
+    first = Promise.objects.get(call=call)
+    later = promise_record(
+        customer_id=call.customer_id,
+        amount=Decimal("250.00"),
+        due_date=DUE + timedelta(days=5),
+        method="card",
+        source="staff",
+        actor="test",
+    )
+
+    analysis_run(call_id=call.pk, force=True)
+
+    assert list(Promise.objects.filter(customer=call.customer).order_by("pk").values_list("pk", "status")) == [
+        (first.pk, "superseded"),
+        (later.pk, "pending"),
+    ]
+    assert CallAnalysis.objects.get(call=call).promise["promise_id"] == first.pk
+
+
+def test_a_rerun_never_asks_again_for_an_action_a_person_decided(llm, supervisor):
+    waiver = insights(
+        promise={"made": False},
+        next_action={
+            "type": "fee_waiver",
+            "when": None,
+            "payload": {"fee": "late_fee", "amount": "35.00"},
+            "reason": "The customer asked to waive the late fee.",
+        },
+    )
+    llm.script("primary", text=json.dumps(waiver))
+    llm.script("primary", text=json.dumps(waiver))
+    call = make_call()
+    analysis_run(call_id=call.pk)
+    approval = call.approvals.get()
+    approval_decide(approval_id=approval.pk, decision="reject", note="Second waiver this year.", actor=supervisor)
+
+    analysis_run(call_id=call.pk, force=True)
+
+    assert list(call.approvals.values_list("pk", "status")) == [(approval.pk, "rejected")]
+    assert CallAnalysis.objects.get(call=call).next_action["approval_id"] == approval.pk
+
+
+def test_an_opt_out_found_by_the_analysis_puts_the_customer_on_the_do_not_call_list(llm):
+    opt_out = insights(
+        intent="opt_out",
+        promise={"made": False},
+        next_action={"type": "none", "when": None, "reason": "The customer asked not to be called."},
+    )
+    llm.script("primary", text=json.dumps(opt_out))
+    call = make_call()
+
+    analysis_run(call_id=call.pk)
+
+    assert Customer.objects.get(pk=call.customer_id).do_not_call is True
+    entry = DoNotCallEntry.objects.get(phone=call.customer.phone)
+    assert (entry.source, entry.reason) == ("call_opt_out", "The customer promised 400 by card.")
+    assert not FollowUp.objects.filter(customer=call.customer).exists()
+
+
+def test_a_callback_the_customer_asked_for_on_the_call_is_kept_as_they_chose(llm):
+    llm.script("primary", text=json.dumps(insights()))
+    call = make_call()
+    asked = FollowUpFactory(
+        customer=call.customer,
+        source_call=call,
+        requested_by_customer=True,
+        due_at=timezone.now() + timedelta(days=5),
+        reason="Call me Friday",
+    )
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert list(FollowUp.objects.filter(customer=call.customer)) == [asked]
+    assert FollowUp.objects.filter(pk=asked.pk).values_list("due_at", "reason").get() == (
+        asked.due_at,
+        "Call me Friday",
+    )
+    assert analysis.next_action["followup_id"] == asked.pk
+
+
+def test_a_promise_for_today_made_in_the_customers_evening_is_recorded(llm):
+    evening = datetime(2026, 11, 24, 18, 30, tzinfo=PACIFIC)  # already the 25th in UTC
+    with time_machine.travel(evening, tick=False):
+        llm.script("primary", text=json.dumps(insights(promise={"due_date": "2026-11-24"})))
+        call = make_call()  # ended at 18:23 Los Angeles time
+
+        analysis = analysis_run(call_id=call.pk)
+
+    assert Promise.objects.filter(call=call).values_list("due_date", flat=True).get() == date(2026, 11, 24)
+    assert [r for r in analysis.review_fields if r["field"] == "promise"] == []
+
+
+def test_a_customer_without_a_time_zone_is_read_in_the_numbers(llm):
+    llm.script("primary", text=json.dumps(insights()))
+    call = make_call(timezone="", phone="+14155550166")  # San Francisco
+
+    analysis = analysis_run(call_id=call.pk)
+
+    assert analysis.status == "completed"
+    [rule] = analysis.rule_overrides
+    assert rule["rule"] == "first_time_defaulter"
+    assert Promise.objects.filter(call=call).count() == 1

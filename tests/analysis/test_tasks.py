@@ -85,6 +85,8 @@ def test_analyses_whose_task_was_lost_are_sent_again(sent):
 
     assert analyses_resume.apply().get() == 1
     assert sent == [(TASK, (lost.pk,), {})]
+    assert analyses_resume.apply().get() == 0  # touched: not sent again while that send is on its way
+    assert len(sent) == 1
 
 
 def test_a_rerun_is_queued_after_commit_and_forced(sent, supervisor, django_capture_on_commit_callbacks):

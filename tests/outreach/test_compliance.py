@@ -151,3 +151,13 @@ def test_machines_and_inbound_calls_are_not_conversations():
     inbound = CallFactory(customer=customer, direction=Direction.INBOUND, status=CallStatus.COMPLETED)
     TranscriptEntryFactory(call=inbound, sequence=0, speaker="customer", text="Hi, about my bill.")
     assert compliance_check(customer, now=now).allowed is True
+
+
+def test_no_second_call_while_one_to_the_customer_is_open():
+    customer = consenting()
+    now = utc(2026, 11, 23, 18, 0)
+    ringing = dialed(customer, now - timedelta(minutes=1), status=CallStatus.RINGING, twilio_call_sid="CA" + "7" * 32)
+    assert compliance_check(customer, now=now) == type(compliance_check(customer, now=now))(
+        False, "A call to the customer is still open.", now + timedelta(minutes=30), "call_open"
+    )
+    assert compliance_check(customer, now=now, exclude_call_id=ringing.pk).allowed is True  # checking that very call

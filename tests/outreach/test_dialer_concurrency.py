@@ -59,3 +59,31 @@ def test_four_workers_dial_each_of_1000_follow_ups_once(fake_twilio, settings):
     assert Call.objects.count() == FOLLOWUPS
     assert Call.objects.exclude(twilio_call_sid="").count() == FOLLOWUPS
     assert dict(Counter(FollowUp.objects.values_list("status", "attempts"))) == {(FollowUpStatus.DIALING, 1): FOLLOWUPS}
+
+
+def test_two_follow_ups_of_one_customer_dialed_at_once_make_one_call(fake_twilio, settings):
+    customer = Customer.objects.create(
+        name="Maria Lopez",
+        phone="+14155550123",
+        account_number="ACC0042",
+        timezone="America/Los_Angeles",
+        consent_automated_calls=True,
+        consent_given_at=NOW - timedelta(days=30),
+        consent_source="web_form",
+    )
+    followups = FollowUp.objects.bulk_create(
+        FollowUp(customer=customer, reason=reason, due_at=NOW - timedelta(minutes=5), status=FollowUpStatus.CLAIMED)
+        for reason in ("Promise due", "Balance overdue")
+    )
+
+    with time_machine.travel(NOW, tick=True):
+        outcomes = concurrently(2, lambda i: followup_dial(followup_id=followups[i].pk, now=NOW).status)
+
+    assert sorted(outcomes) == [FollowUpStatus.BLOCKED, FollowUpStatus.DIALING]
+    assert len(fake_twilio.creates) == 1
+    blocked = FollowUp.objects.get(status=FollowUpStatus.BLOCKED)
+    assert (blocked.block_reason, blocked.due_at, blocked.attempts) == (
+        "A call to the customer is still open.",
+        NOW + timedelta(minutes=30),
+        0,
+    )

@@ -12,6 +12,7 @@ from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, too
 from apps.approvals.services import approval_request
 from apps.calls.models import Call
 from apps.core.errors import DomainError
+from apps.customers.selectors import customer_zone
 from apps.outreach.services import followup_schedule
 from apps.promises.models import PaymentMethod, PromiseSource
 from apps.promises.policy import CENT, POLICY
@@ -167,7 +168,7 @@ def schedule_callback(
     at: time | None = None,
 ) -> dict:
     customer = customer_for(ctx)
-    zone = ZoneInfo(customer.timezone) if customer.timezone else ZoneInfo("UTC")
+    zone = ZoneInfo(customer_zone(customer))
     when = day or ctx.today + timedelta(days=1)
     if when < ctx.today or when > ctx.today + timedelta(days=30):
         raise ToolInvalid("day", "a callback must be within the next 30 days")
@@ -176,7 +177,12 @@ def schedule_callback(
         raise ToolInvalid("at", "a callback must be between 08:00 and 20:00 the caller's time")
     due_at = datetime.combine(when, at, tzinfo=zone)
     followup = followup_schedule(
-        actor=ctx.actor, customer_id=customer.pk, due_at=due_at, reason=reason, requested_by_customer=True
+        actor=ctx.actor,
+        customer_id=customer.pk,
+        due_at=due_at,
+        reason=reason,
+        requested_by_customer=True,
+        source_call_id=ctx.call_id,  # the post-call analysis then keeps it instead of adding another
     )
     ctx.state.facts["callback"] = {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}
     return {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}
