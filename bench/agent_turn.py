@@ -31,6 +31,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench import percentile  # noqa: E402
 from bench.fake_llm import FakeModelProcess  # noqa: E402
 
 LLM_SCRIPT = [
@@ -44,11 +45,6 @@ LLM_SCRIPT = [
     "Alright, that helps",
 ]
 OFFLINE_SCRIPT = ["My zip code is 94607", "I can pay 300 dollars on Friday", "Yes", "No, that's all, thanks. Bye!"]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(name: str, samples: list[float]) -> str:

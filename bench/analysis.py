@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,8 +51,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench import cpu_model, percentile  # noqa: E402
 from bench.fake_llm import FakeModelProcess  # noqa: E402
-from bench.relay_turns import cpu_model, percentile  # noqa: E402
 
 
 def conversation(due) -> list[tuple[str, str]]:
@@ -173,11 +174,16 @@ def run(args: argparse.Namespace) -> None:
         wall = time.perf_counter() - started
 
     done = CallAnalysis.objects.filter(status=AnalysisStatus.COMPLETED, analyzer="bench-model").count()
-    duplicates = (Promise.objects.count() - args.calls) + (FollowUp.objects.count() - args.calls)
+    per_call = [
+        Counter(model.objects.values_list(field, flat=True))
+        for model, field in ((Promise, "call_id"), (FollowUp, "source_call_id"))
+    ]
+    duplicates = sum(n - 1 for counts in per_call for n in counts.values() if n > 1)
+    missing = sum(1 for counts in per_call for call_id in call_ids if counts[call_id] == 0)
     ours = [d - args.latency_ms for d in durations]
     print(f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {connection.vendor}")
     print(f"{args.calls} calls, {args.workers} workers, model latency {args.latency_ms} ms")
-    print(f"completed {done}/{args.calls}, duplicates {duplicates}")
+    print(f"completed {done}/{args.calls}; promises and follow-ups: duplicates {duplicates}, missing {missing}")
     ceiling = args.workers / (args.latency_ms / 1000)
     print(f"throughput {args.calls / wall:.2f} calls/s (ceiling {ceiling:.2f}: workers / model latency)")
     print(f"per call p50 / p95 ms: {percentile(durations, 0.5):.0f} / {percentile(durations, 0.95):.0f}")

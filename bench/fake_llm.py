@@ -84,8 +84,11 @@ class FakeModelProcess:
 
     def __enter__(self) -> str:
         self._process.start()
-        while not self._port.value:
-            time.sleep(0.01)  # waiting for the process to listen
+        deadline = time.monotonic() + 60
+        while not self._port.value:  # until the process listens (it sets the port)
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake model process did not start")
+            time.sleep(0.01)
         return f"http://127.0.0.1:{self._port.value}/v1"
 
     def __exit__(self, *exc) -> None:

@@ -36,6 +36,7 @@ from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import cpu_model, percentile  # noqa: E402
 from bench.fake_llm import FakeModelProcess, tag  # noqa: E402
 
 TOKEN = "bench-auth-token"
@@ -56,14 +57,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_model() -> str:
-    try:
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    except OSError:
-        found = None
-    return found.group(1).strip() if found else platform.machine()
-
-
 def seconds_range(text: str) -> tuple[float, float]:
     low, _, high = text.partition("-")
     try:
@@ -73,11 +66,6 @@ def seconds_range(text: str) -> tuple[float, float]:
     if not 0 <= low_s <= high_s:
         raise argparse.ArgumentTypeError(f"expected 0 <= low <= high, got {text!r}")
     return low_s, high_s
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def bench_database() -> tuple[str, str]:

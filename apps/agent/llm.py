@@ -49,14 +49,20 @@ def configured() -> bool:
     return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
 
 
-def chain() -> list[Endpoint]:
+def endpoint(entry: str) -> Endpoint:
+    """A model setting, "model" (the OPENAI_BASE_URL endpoint) or "model@base_url"."""
+    model, _, base_url = entry.partition("@")
     key = settings.OPENAI_API_KEY or "not-needed"  # local servers accept any key
+    return Endpoint(model.strip(), (base_url or settings.OPENAI_BASE_URL).strip(), key)
+
+
+def chain(first: str = "") -> list[Endpoint]:
+    """`first` (default LLM_MODEL), then LLM_FALLBACK_MODELS, each once."""
     endpoints = []
-    for entry in [settings.LLM_MODEL, *settings.LLM_FALLBACK_MODELS]:
-        model, _, base_url = entry.partition("@")
-        endpoint = Endpoint(model.strip(), (base_url or settings.OPENAI_BASE_URL).strip(), key)
-        if endpoint.model and endpoint not in endpoints:
-            endpoints.append(endpoint)
+    for entry in [first or settings.LLM_MODEL, *settings.LLM_FALLBACK_MODELS]:
+        candidate = endpoint(entry)
+        if candidate.model and candidate not in endpoints:
+            endpoints.append(candidate)
     return endpoints
 
 

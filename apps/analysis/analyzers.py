@@ -136,8 +136,7 @@ def _client(base_url: str, api_key: str, timeout: float, connect: float) -> open
 
 
 def analysis_chain() -> list[llm.Endpoint]:
-    first = llm.Endpoint(settings.ANALYSIS_MODEL, settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY or "not-needed")
-    return [first, *[endpoint for endpoint in llm.chain() if endpoint != first]]
+    return llm.chain(first=settings.ANALYSIS_MODEL)
 
 
 _TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)

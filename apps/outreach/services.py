@@ -102,7 +102,7 @@ def followup_block(followup: FollowUp, *, reason: str, until: datetime, rule: st
     followup.status = FollowUpStatus.BLOCKED
     followup.block_reason = reason[:255]
     followup.due_at = until
-    followup.save(update_fields=["status", "block_reason", "due_at", "updated_at"])
+    followup.save(update_fields=["status", "block_reason", "due_at", "attempts", "updated_at"])
     audit_record(
         actor=ACTOR,
         action="followup.blocked",
@@ -127,7 +127,6 @@ def followup_call_ended(*, call: Call) -> None:
             followup.status, followup.last_error = FollowUpStatus.DONE, ""
         elif call.error.startswith(BLOCKED_AT_DIAL):  # never reached Twilio: not an attempt
             followup.attempts = max(0, followup.attempts - 1)
-            followup.save(update_fields=["attempts", "updated_at"])
             followup_block(followup, reason=call.error.removeprefix(BLOCKED_AT_DIAL), until=now, rule="at_dial")
             return
         elif followup.attempts >= followup.max_attempts:

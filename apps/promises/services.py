@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
+from apps.customers.selectors import customer_zone
 from apps.outreach.models import FollowUp
 from apps.outreach.services import CANCELLABLE_STATUSES, followup_schedule, followups_cancel
 from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise, PromiseStatus
@@ -199,8 +200,8 @@ def promises_lapse(*, now: datetime | None = None) -> list[int]:
     own short transaction, skipping rows another worker holds; returns the ids broken."""
     now = now or timezone.now()
     grace = timedelta(days=settings.PROMISE_GRACE_DAYS)
-    # No time zone is a day ahead of UTC by more than 14 hours: this bound is a superset.
-    latest_due = (now + timedelta(days=1)).date() - grace - timedelta(days=1)
+    # Nowhere is the date more than a day ahead of UTC's, so only these can be past their grace.
+    latest_due = now.date() - grace
     candidates = Promise.objects.filter(status__in=OPEN_PROMISE_STATUSES, due_date__lte=latest_due)
     broken = []
     for promise_id in candidates.order_by("due_date", "id").values_list("pk", flat=True)[:LAPSE_BATCH]:
@@ -213,7 +214,7 @@ def promises_lapse(*, now: datetime | None = None) -> list[int]:
             )
             if promise is None:
                 continue
-            today = now.astimezone(ZoneInfo(promise.customer.timezone or settings.TIME_ZONE)).date()
+            today = now.astimezone(ZoneInfo(customer_zone(promise.customer))).date()
             if today <= promise.due_date + grace:
                 continue
             paid = f"{promise.amount_paid} of {promise.amount} {promise.currency} paid"

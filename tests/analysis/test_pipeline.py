@@ -314,7 +314,8 @@ def test_two_runs_at_once_on_postgres_leave_one_result(llm, force):
     outcomes = concurrently(2, lambda i: analysis_run(call_id=call.pk, force=force))
 
     assert [type(o).__name__ for o in outcomes] == ["CallAnalysis", "CallAnalysis"]
-    assert len(llm.requests) == 2  # both really ran the analysis, side by side
+    if force:  # both run the model; unforced, the later one may find the first finished and stop
+        assert len(llm.requests) == 2
     assert CallAnalysis.objects.filter(call=call).count() == 1
     promise = Promise.objects.get(customer=call.customer)
     followup = FollowUp.objects.get(customer=call.customer)

@@ -57,8 +57,12 @@ def test_every_customer_is_scored_from_their_history():
 
 @pytest.mark.django_db
 def test_the_task_runs_it():
-    CustomerFactory()
+    customer = CustomerFactory(days_overdue=60, risk_category="high", risk_score=None)
     assert customers_risk_score_task.apply().get() == 1
+    assert Customer.objects.filter(pk=customer.pk).values_list("risk_score", "risk_category").get() == (
+        Decimal("25.00"),
+        "low",
+    )
 
 
 def test_it_runs_daily_at_three_in_the_business_time_zone(settings):

@@ -112,7 +112,8 @@ def test_do_not_call_and_missing_consent_block_until_a_person_changes_them(field
 def test_a_number_on_the_do_not_call_list_is_blocked():
     customer = consenting(phone="+14155550124")
     DoNotCallEntry.objects.create(phone="+14155550124", source="sms_stop")
-    assert compliance_check(customer, now=utc(2026, 11, 23, 18, 0)).rule == "do_not_call"
+    verdict = compliance_check(customer, now=utc(2026, 11, 23, 18, 0))
+    assert verdict == type(verdict)(False, "+14155550124 is on the do-not-call list.", None, "do_not_call")
 
 
 def test_the_eighth_attempt_in_seven_days_is_blocked_until_the_first_is_a_week_old():

@@ -42,6 +42,14 @@ def sweep_and_dial(sent, django_capture_on_commit_callbacks) -> dict[str, int]:
     return counts
 
 
+def assert_held(followup: FollowUp, rule: str) -> None:
+    """Refused: no call row, no attempt counted, the refusal audited with its rule."""
+    assert not Call.objects.filter(followup=followup).exists()
+    assert FollowUp.objects.get(pk=followup.pk).attempts == 0
+    events = AuditEvent.objects.filter(action="followup.blocked", object_id=str(followup.pk))
+    assert [e.details["rule"] for e in events] == [rule]
+
+
 def ended(call: Call, status: str, answered_by: str = "") -> None:
     call.refresh_from_db()
     call_apply_status(StatusUpdate(call_sid=call.twilio_call_sid, status=status, answered_by=answered_by))
@@ -149,6 +157,7 @@ def test_no_dial_to_a_do_not_call_number_or_without_consent(
         NOW + timedelta(days=1),  # looked at again tomorrow: never silently dropped
     )
     assert fake_twilio.requests == []
+    assert_held(followup, "do_not_call" if customer.get("do_not_call") else "consent")
 
 
 def test_the_eighth_attempt_in_seven_days_is_blocked(fake_twilio, sent, django_capture_on_commit_callbacks):
@@ -167,6 +176,7 @@ def test_the_eighth_attempt_in_seven_days_is_blocked(fake_twilio, sent, django_c
     )
     assert followup.due_at == NOW + timedelta(hours=23)  # the oldest attempt turns 7 days old
     assert fake_twilio.requests == []
+    assert_held(followup, "frequency_attempts")
 
 
 def test_stop_over_sms_blocks_the_next_dial(settings, fake_twilio, sent, django_capture_on_commit_callbacks):
@@ -183,11 +193,13 @@ def test_stop_over_sms_blocks_the_next_dial(settings, fake_twilio, sent, django_
         "+14155550188 is on the do-not-call list.",
     )
     assert fake_twilio.creates == []
+    assert_held(followup, "do_not_call")
 
 
 def test_a_lost_dial_task_is_sent_again_and_an_unreported_end_is_settled(
-    fake_twilio, sent, django_capture_on_commit_callbacks
+    settings, fake_twilio, sent, django_capture_on_commit_callbacks
 ):
+    settings.FOLLOWUP_RETRY_MINUTES = 60
     lost = due()
     FollowUp.objects.filter(pk=lost.pk).update(status=FollowUpStatus.CLAIMED, updated_at=NOW - timedelta(minutes=6))
     dialing = due()
@@ -197,16 +209,30 @@ def test_a_lost_dial_task_is_sent_again_and_an_unreported_end_is_settled(
     counts = sweep_and_dial(sent, django_capture_on_commit_callbacks)
 
     assert counts == {"claimed": 0, "resent": 1, "settled": 1}
+    assert sent == [(DIAL_TASK, (lost.pk,), {})]
+    assert [r.form["To"] for r in fake_twilio.creates] == [[lost.customer.phone]]
     assert FollowUp.objects.get(pk=lost.pk).status == FollowUpStatus.DIALING
-    assert FollowUp.objects.get(pk=dialing.pk).status == FollowUpStatus.SCHEDULED
+    assert FollowUp.objects.filter(pk=dialing.pk).values_list("status", "due_at", "last_error").get() == (
+        FollowUpStatus.SCHEDULED,
+        NOW + timedelta(minutes=60),
+        "Attempt 1: busy.",
+    )
 
 
-def test_a_refused_dial_settles_the_follow_up_at_once(fake_twilio, sent, django_capture_on_commit_callbacks):
+def test_a_refused_dial_settles_the_follow_up_at_once(settings, fake_twilio, sent, django_capture_on_commit_callbacks):
+    settings.FOLLOWUP_RETRY_MINUTES = 60
     followup = due()
     fake_twilio.script_create(status=400, code=21211, message="Invalid 'To' Phone Number")
     sweep_and_dial(sent, django_capture_on_commit_callbacks)
     followup.refresh_from_db()
-    assert (followup.status, followup.last_error) == (FollowUpStatus.SCHEDULED, "Attempt 1: failed.")
+    assert (followup.status, followup.attempts, followup.due_at, followup.last_error) == (
+        FollowUpStatus.SCHEDULED,
+        1,
+        NOW + timedelta(minutes=60),
+        "Attempt 1: failed.",
+    )
+    assert followup.calls.values_list("status", "error").get() == ("failed", "21211: Invalid 'To' Phone Number")
+    assert len(fake_twilio.creates) == 1
 
 
 def test_the_gate_guards_the_api_too(api, fake_twilio, sent, django_capture_on_commit_callbacks):

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import AuditEvent
+from apps.customers.models import Customer
 from apps.outreach.models import FollowUp
 from apps.promises.models import Payment, Promise, PromiseSource, PromiseStatus
 from tests.admin import action_names, messages_of, run_action, signed_in
-from tests.factories import CustomerFactory, PromiseFactory
+from tests.factories import CustomerFactory, PaymentFactory, PromiseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_a_payment_added_in_the_admin_is_applied_like_one_from_the_api(superviso
     assert (payment.reference, payment.amount, payment.promise) == ("TELLER-55", Decimal("300.00"), promise)
     promise.refresh_from_db()
     assert (promise.status, promise.amount_paid) == (PromiseStatus.KEPT, Decimal("300.00"))
-    assert customer.__class__.objects.get(pk=customer.pk).balance == Decimal("500.00")
+    assert Customer.objects.get(pk=customer.pk).balance == Decimal("500.00")
     assert AuditEvent.objects.get(action="payment.record").actor == supervisor
 
 
@@ -61,17 +62,33 @@ def test_a_payment_dated_in_the_future_is_refused_on_the_form(supervisor):
         },
     )
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["received_at"][0].endswith("is in the future.")
+    assert response.context["adminform"].form.errors == {
+        "received_at": [f"{future.replace(microsecond=0).isoformat()} is in the future."]
+    }
     assert not Payment.objects.exists()
+    assert Customer.objects.get(pk=customer.pk).balance == Decimal("1250.00")
+    assert not AuditEvent.objects.filter(action="payment.record").exists()
 
 
 def test_recorded_payments_and_promises_are_read_only(supervisor):
-    promise = PromiseFactory()
+    promise = PromiseFactory(amount=Decimal("321.00"))
+    payment = PaymentFactory(customer=promise.customer, reference="WIRE-9", amount=Decimal("45.00"))
     client = signed_in(supervisor)
-    page = client.get(reverse("admin:promises_promise_change", args=[promise.pk])).content.decode()
-    assert 'name="status"' not in page
-    assert 'name="amount"' not in page
-    assert 'name="_save"' not in page
+    for url, shown in (
+        (reverse("admin:promises_promise_change", args=[promise.pk]), "321.00"),
+        (reverse("admin:promises_payment_change", args=[payment.pk]), "WIRE-9"),
+    ):
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert response.context["title"].startswith("View ")
+        assert shown in page
+        assert 'name="amount"' not in page
+        assert 'name="_save"' not in page
+        assert client.post(url, {"amount": "1.00", "status": "kept"}).status_code == 403
+
+    assert Promise.objects.filter(pk=promise.pk).values_list("amount", "status").get() == (Decimal("321.00"), "pending")
+    assert Payment.objects.get(pk=payment.pk).amount == Decimal("45.00")
 
 
 def test_a_promise_added_in_the_admin_supersedes_the_open_one(supervisor):
@@ -132,5 +149,8 @@ def test_managers_read_promises_but_cannot_close_them(manager):
     promise = PromiseFactory()
     client = signed_in(manager)
     assert action_names(client.get(PROMISES)) & {"mark_kept", "mark_broken"} == set()
-    run_action(client, PROMISES, "mark_kept", [promise], post="yes", reason="sneaky")
+    audited = AuditEvent.objects.count()
+    response = run_action(client, PROMISES, "mark_kept", [promise], post="yes", reason="sneaky")
+    assert response.status_code == 200  # the list again: not an action they may choose
     assert Promise.objects.get(pk=promise.pk).status == PromiseStatus.PENDING
+    assert AuditEvent.objects.count() == audited

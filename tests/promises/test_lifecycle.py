@@ -156,7 +156,10 @@ def test_closing_needs_an_outcome_and_a_reason(supervisor, status, reason, error
 
 def test_a_closed_promise_cannot_be_closed_again(supervisor):
     promise = PromiseFactory(status=PromiseStatus.KEPT, amount_paid=Decimal("300.00"))
+    audited = AuditEvent.objects.count()
     with pytest.raises(Conflict) as raised:
         promise_close(promise_id=promise.pk, status="broken", reason="oops", actor=supervisor)
     assert raised.value.message == f"Promise {promise.pk} is kept; only open promises close."
+    assert Promise.objects.get(pk=promise.pk).status == PromiseStatus.KEPT
     assert not FollowUp.objects.exists()
+    assert AuditEvent.objects.count() == audited

@@ -100,7 +100,7 @@ def test_a_call_over_the_relay_streams_replies_and_records_the_promise(answered)
         await ws.send_to(text_data=prompt("Yes"))
         await reply(ws)
         await ws.send_to(text_data=prompt("No, that's all. Bye!"))
-        _, goodbye = await reply(ws)
+        goodbye, _ = await reply(ws)
         end = json.loads(await ws.receive_from(timeout=5))
         await ws.disconnect()
         return balance, messages, goodbye, end
@@ -109,7 +109,7 @@ def test_a_call_over_the_relay_streams_replies_and_records_the_promise(answered)
     assert balance.startswith("Thanks, Maria. Your balance is one thousand two hundred fifty dollars and fifty cents")
     assert all(set(m) == {"type", "token", "last"} for m in messages)  # nothing but protocol messages
     assert messages[-1] == {"type": "text", "token": "", "last": True}
-    assert goodbye[-1]["last"] is True
+    assert goodbye == "Thank you, Maria. Take care, goodbye."
     assert end["type"] == "end"
     assert json.loads(end["handoffData"]) == {"handoff": False, "reason": "closed", "call_id": answered}
     assert Promise.objects.get().call_id == answered
