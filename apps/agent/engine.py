@@ -168,7 +168,12 @@ class AgentSession(LLMAnswering):
     async def reply(self, caller_text: str) -> AsyncIterator[Event]:
         async with self._lock:
             if self.state.ended:
-                yield Ended(self.state.end_reason or "the conversation is over")
+                # Said again if a turn that closed was cut off (the caller spoke over the goodbye
+                # before the channel acted on it): a hand-off stays a hand-off.
+                if self.state.handoff:
+                    yield Handoff(reason=self.state.handoff["reason"], summary=self.handoff_summary())
+                else:
+                    yield Ended(self.state.end_reason or "the conversation is over")
                 return
             self.state.turn += 1
             self.state.last_reply_sequence = None  # the caller spoke: earlier replies are past interrupting

@@ -7,6 +7,7 @@
   hour. Hitting one hands off.
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.core.redaction import redact
+
+logger = logging.getLogger(__name__)
 
 INJECTION = re.compile(
     r"ignore\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+|above\s+|earlier\s+)*(?:instructions|rules|prompts?|guidelines)"
@@ -86,13 +89,25 @@ class Budget:
         return None
 
 
+# What Twilio puts in From for a caller who withholds the number: all such callers would share one count.
+WITHHELD_NUMBERS = frozenset({"", "anonymous", "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
+
+
 async def too_many_conversations(caller: str) -> bool:
-    """Count a new conversation for this caller; True past the hourly limit (shared through the cache)."""
+    """Count a new conversation for this caller; True past the hourly limit (shared through the
+    cache). A withheld number is not counted, and a cache that does not answer lets the call in:
+    a caller is never turned away because the limiter is down."""
+    if caller.lower() in WITHHELD_NUMBERS:
+        return False
     key = f"agent-conversations:{caller}"
-    await cache.aadd(key, 0, timeout=3600)
     try:
-        count = await cache.aincr(key)
-    except ValueError:  # expired between add and incr
-        await cache.aset(key, 1, timeout=3600)
-        count = 1
+        await cache.aadd(key, 0, timeout=3600)
+        try:
+            count = await cache.aincr(key)
+        except ValueError:  # expired between add and incr
+            await cache.aset(key, 1, timeout=3600)
+            count = 1
+    except Exception:
+        logger.warning("Conversation rate limit unavailable (cache error); letting %s in", caller, exc_info=True)
+        return False
     return count > settings.AGENT_CONVERSATIONS_PER_HOUR

@@ -1,8 +1,9 @@
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
 
-from apps.agent.guardrails import Budget, commitment_violation, guard_input
+from apps.agent.guardrails import Budget, commitment_violation, guard_input, too_many_conversations
 
 
 @pytest.mark.parametrize(
@@ -83,3 +84,27 @@ def test_budget():
     assert budget.exhausted(999, Decimal("0.09")) is None
     assert budget.exhausted(1000, Decimal("0")) == "token budget of 1000 used"
     assert budget.exhausted(10, Decimal("0.10")) == "cost budget of $0.10 used"
+
+
+def test_the_conversation_limit_counts_each_caller(settings):
+    settings.AGENT_CONVERSATIONS_PER_HOUR = 2
+    counts = [async_to_sync(too_many_conversations)("+14155550123") for _ in range(3)]
+    assert counts == [False, False, True]
+    assert async_to_sync(too_many_conversations)("+14155550124") is False
+
+
+def test_withheld_numbers_share_no_count(settings):
+    settings.AGENT_CONVERSATIONS_PER_HOUR = 1
+    assert [async_to_sync(too_many_conversations)("+266696687") for _ in range(3)] == [False, False, False]
+
+
+def test_a_cache_that_does_not_answer_lets_the_caller_in(settings):
+    settings.AGENT_CONVERSATIONS_PER_HOUR = 0  # anyone counted would be refused
+    settings.CACHES = {  # nothing listens on port 1: every cache call fails
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    assert async_to_sync(too_many_conversations)("+14155550123") is False

@@ -135,6 +135,26 @@ def test_asking_for_a_person_ends_the_session_with_handoff_data(answered):
     assert Call.objects.get(pk=answered).handoff_reason == "the caller asked for a person"
 
 
+def test_speaking_over_the_hand_off_keeps_it_a_hand_off(answered):
+    async def scenario():
+        ws = socket()
+        await ws.connect()
+        await ws.send_to(text_data=json.dumps(setup_message(answered)))
+        await ws.send_to(text_data=prompt("Let me talk to a representative"))
+        await reply(ws)
+        first = json.loads(await ws.receive_from(timeout=5))
+        # The caller says "ok" before Twilio acts on the end (or the turn was cut off before it).
+        await ws.send_to(text_data=prompt("Okay, thanks"))
+        again = json.loads(await ws.receive_from(timeout=5))
+        await ws.disconnect()
+        return first, again
+
+    first, again = async_to_sync(scenario)()
+    assert first["type"] == again["type"] == "end"
+    assert json.loads(again["handoffData"]) == json.loads(first["handoffData"])
+    assert json.loads(again["handoffData"])["handoff"] is True
+
+
 def test_pressing_star_asks_for_a_person(answered):
     async def scenario():
         ws = socket()
