@@ -254,18 +254,22 @@ def test_without_a_model_the_offline_analyzer_fills_the_schema(settings):
     assert Promise.objects.count() == 1
 
 
-def test_a_high_impact_suggestion_waits_for_approval(llm):
-    waiver = insights(
-        intent="fee_waiver_request",
+def waiver(**overrides) -> dict:
+    """The model suggests waiving the late fee: an action only a person may approve."""
+    return insights(
         next_action={
             "type": "fee_waiver",
             "when": None,
             "payload": {"fee": "late_fee", "amount": "35.00"},
             "reason": "The customer asked to waive the late fee.",
         },
+        **overrides,
     )
-    llm.script("primary", text=json.dumps(waiver))
-    llm.script("primary", text=json.dumps(waiver))
+
+
+def test_a_high_impact_suggestion_waits_for_approval(llm):
+    for _ in range(2):
+        llm.script("primary", text=json.dumps(waiver(intent="fee_waiver_request")))
     call = make_call()
 
     analysis_run(call_id=call.pk)
@@ -355,17 +359,8 @@ def test_a_rerun_never_brings_back_a_promise_a_later_call_replaced(llm):
 
 
 def test_a_rerun_never_asks_again_for_an_action_a_person_decided(llm, supervisor):
-    waiver = insights(
-        promise={"made": False},
-        next_action={
-            "type": "fee_waiver",
-            "when": None,
-            "payload": {"fee": "late_fee", "amount": "35.00"},
-            "reason": "The customer asked to waive the late fee.",
-        },
-    )
-    llm.script("primary", text=json.dumps(waiver))
-    llm.script("primary", text=json.dumps(waiver))
+    for _ in range(2):
+        llm.script("primary", text=json.dumps(waiver(promise={"made": False})))
     call = make_call()
     analysis_run(call_id=call.pk)
     approval = call.approvals.get()
