@@ -260,6 +260,18 @@ LLM_FALLBACK_MODELS = env.list("LLM_FALLBACK_MODELS", default=["gpt-4o-mini"])
 LLM_CONNECT_TIMEOUT = env.float("LLM_CONNECT_TIMEOUT", default=2.0)
 LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=4.0)
 LLM_STREAM_IDLE_TIMEOUT = env.float("LLM_STREAM_IDLE_TIMEOUT", default=5.0)
+# One time budget per turn, across the whole chain: the caller hears the first words this many
+# seconds after they stopped speaking, whatever the models do (the offline engine answers, or a
+# holding phrase is said while a tool path completes). No fallback model starts after it.
+LLM_TURN_FIRST_AUDIO_S = env.float("LLM_TURN_FIRST_AUDIO_S", default=1.2)
+# After a holding phrase ("One moment while I check that."), how long the model has to start
+# answering before the offline engine does: about as long as the phrase takes to say.
+LLM_TURN_HOLD_S = env.float("LLM_TURN_HOLD_S", default=2.0)
+# Circuit breakers per model and endpoint, shared through the cache: after this many timeouts
+# or 5xx in a row (within the window), the endpoint is skipped for the cool-down, then one probe.
+BREAKER_FAILURES = env.int("BREAKER_FAILURES", default=3)
+BREAKER_WINDOW_S = env.int("BREAKER_WINDOW_S", default=120)
+BREAKER_COOLDOWN_S = env.float("BREAKER_COOLDOWN_S", default=30.0)
 # USD per million tokens (input, output), for cost traces and budgets.
 LLM_PRICES = env.json(
     "LLM_PRICES",
@@ -278,6 +290,9 @@ AGENT_DISCLOSURE = env.str("AGENT_DISCLOSURE", default="I'm an AI assistant, and
 AGENT_MAX_INPUT_CHARS = 1000
 # Seconds a tool may wait on the database during a live turn before it counts as unavailable.
 AGENT_TOOL_DB_TIMEOUT = env.float("AGENT_TOOL_DB_TIMEOUT", default=2.0)
+# A turn's save that fails (the database stalls or is down) is retried with backoff for this
+# long; the next prompt is answered only once the state it builds on is stored.
+AGENT_SAVE_RETRY_S = env.float("AGENT_SAVE_RETRY_S", default=4.0)
 AGENT_CALL_TOKEN_BUDGET = env.int("AGENT_CALL_TOKEN_BUDGET", default=60000)
 AGENT_CALL_COST_BUDGET = env.float("AGENT_CALL_COST_BUDGET", default=0.50)
 AGENT_TURNS_PER_MINUTE = env.int("AGENT_TURNS_PER_MINUTE", default=20)
@@ -294,6 +309,11 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 # Another base URL for Twilio's REST API (staging, or a local fake in tests). Empty: Twilio's own.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="").rstrip("/")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+# Twilio places an account's outbound calls at its calls-per-second rate and queues the rest on its
+# side; the dialer hands it no more than this, across all workers (apps/telephony/pacing.py).
+TWILIO_CALLS_PER_SECOND = env.float("TWILIO_CALLS_PER_SECOND", default=1.0)
+if TWILIO_CALLS_PER_SECOND <= 0:
+    raise ImproperlyConfigured("TWILIO_CALLS_PER_SECOND must be above 0.")
 # The SharedKey secret, when webhooks are signed with HMAC-SHA256 (X-Twilio-Webhooks-Signature-Settings).
 TWILIO_WEBHOOK_SECRET = env.str("TWILIO_WEBHOOK_SECRET", default="")
 
@@ -314,6 +334,9 @@ RELAY_SPEECH_MODEL = env.str("RELAY_SPEECH_MODEL", default="nova-3-general")
 RELAY_INTERRUPTIBLE = env.str("RELAY_INTERRUPTIBLE", default="any")
 RELAY_DTMF_DETECTION = env.bool("RELAY_DTMF_DETECTION", default=True)
 RELAY_REPORT_INPUT_DURING_AGENT_SPEECH = env.str("RELAY_REPORT_INPUT_DURING_AGENT_SPEECH", default="none")
+# When a call's relay socket fails (a web process died mid-call), Twilio ends the <Connect>; the
+# call is reconnected to the agent this many times, then handed to a person.
+RELAY_RECONNECTS = env.int("RELAY_RECONNECTS", default=2)
 
 # Outbound calls: the longest a call may last, and when a call stuck in a live status is
 # checked against Twilio (missed status callbacks).

@@ -46,7 +46,8 @@ def fake_llm(settings):
     settings.OPENAI_API_KEY = "sk-test"
     settings.LLM_MODEL = "primary"
     settings.LLM_FALLBACK_MODELS = ["backup"]
-    settings.LLM_FIRST_TOKEN_TIMEOUT = 1.0
+    # Within the turn's 1.2 s budget a model that hangs leaves the next one time to answer.
+    settings.LLM_FIRST_TOKEN_TIMEOUT = 0.5
     settings.LLM_CONNECT_TIMEOUT = 1.0
     settings.LLM_STREAM_IDLE_TIMEOUT = 1.0
     settings.LLM_PRICES = {"primary": [1.0, 2.0], "backup": [0.5, 1.0]}

@@ -25,8 +25,15 @@ class LLMAnswering:
         log.mode = "llm"
         regenerated = False
         correction: str | None = None
-        said: list[str] = []
+        said: list[str] = []  # the model's words this turn (a holding phrase is the engine's)
+        ttft = 0.0  # how long the last model round took to start answering
         for _ in range(MAX_LLM_ROUNDS):
+            if ttft and self.clock.would_miss(ttft):
+                # A tool ran and the model must answer again: rather than silence past the
+                # budget, the caller hears a holding phrase at once, and the model gets its window.
+                log.held = True
+                log.trace(TraceKind.GUARDRAIL, "holding_phrase", payload={"why": "tool path", "ttft_ms": ttft * 1000})
+                yield Token(self.clock.hold())
             forced = self.workflow.pending_required(self.state)
             step = self.workflow.step(self.state.step)
             schemas = [TOOLS[name].openai_schema for name in step.tools]
@@ -40,7 +47,7 @@ class LLMAnswering:
             completion = llm.Completion()
             log.llm_started()
             try:
-                async with aclosing(llm.stream(messages, schemas, choice, completion)) as pieces:
+                async with aclosing(llm.stream(messages, schemas, choice, completion, self.clock)) as pieces:
                     async for piece in pieces:
                         if forced:
                             continue  # a forced round is a tool round: no words before the tool runs
@@ -75,10 +82,11 @@ class LLMAnswering:
                     continue
                 # Something already went out: close it off and say it from the record instead.
                 repair = ("— sorry, let me correct that. " if said else "") + self._offline_reply([])
-                async for event in self._say(repair, log, prefix=said):
+                async for event in self._say(repair, log):
                     yield event
                 return
             tool_calls = answer.tool_calls if answer else []
+            ttft = (answer.ttft_ms or 0.0) / 1000 if answer else 0.0
             if forced and not any(call.name == forced for call in tool_calls):
                 log.trace(TraceKind.GUARDRAIL, "required_tool_skipped", ok=False, payload={"tool": forced})
                 tool_calls = [llm.ToolCall(id=f"forced_{forced}", name=forced, arguments="{}")]
@@ -102,15 +110,15 @@ class LLMAnswering:
                 break
         self._track_understanding(u, progressed=True)
         if self.state.handoff or self._is_terminal():
-            async for event in self._close_or_hand_off(log, prefix=said):
+            async for event in self._close_or_hand_off(log):
                 yield event
             return
         if self.state.fact("system_down") and not said:
             async for event in self._say(self._offline_reply([]), log):
                 yield event
             return
-        text = "".join(said)
-        if not text.strip():
+        if not "".join(said).strip():
             raise llm.LLMUnavailable("the model produced no reply")
+        text = "".join(self.said)  # everything the caller heard, a holding phrase included
         yield ReplyEnd(text)
         self._agent_said(text, log)

@@ -20,9 +20,10 @@ The events are in events.py; the LLM path of a turn is in answer_llm.py.
 import asyncio
 import json
 import logging
+import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -30,10 +31,12 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import IntegrityError
 from django.utils import timezone
 
 from apps.agent import llm, offline
 from apps.agent.answer_llm import LLMAnswering
+from apps.agent.clock import TurnClock
 from apps.agent.context import load_customer, session_today
 from apps.agent.events import Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.grounding import figures, grounded_forms
@@ -84,6 +87,9 @@ class AgentSession(LLMAnswering):
         self._opening: TurnLog | None = None
         self._prompts_seen: set[str] = set()
         self._saving: asyncio.Task | None = None  # the latest queued save; each waits for the one before
+        self._unsaved: list[dict[str, Any]] = []  # turn records the database refused so far, in order
+        self.clock = TurnClock()  # this turn's time budget
+        self.said: list[str] = []  # what the caller has been sent this turn
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -152,6 +158,7 @@ class AgentSession(LLMAnswering):
 
     async def greet(self) -> AsyncIterator[Event]:
         async with self._lock:
+            self.said = []
             log, self._opening = self._opening or TurnLog(turn=0), None
             if self.state.handoff:
                 async for event in self._close_or_hand_off(log):
@@ -162,6 +169,31 @@ class AgentSession(LLMAnswering):
                 yield ReplyEnd(text)
                 self._agent_said(text, log)
             self._save(log)
+
+    async def rejoin(self, attempt: int) -> str:
+        """Back on the line after the channel lost the caller (its process died mid-call): say so,
+        and repeat the question they last heard, as recorded, so that nothing already verified or
+        agreed is asked again. Said and recorded once per attempt, however often the channel asks."""
+        async with self._lock:
+            said = self.state.fact("rejoined") or {}
+            if said.get("attempt", 0) >= attempt:
+                return said["text"]
+            opening = "Sorry, we were cut off."
+            history = reversed(self.state.history)
+            last = next((m["content"] for m in history if m["role"] == "assistant" and m.get("content")), "")
+            split = last.removeprefix(opening).replace("? ", "?\n").replace(". ", ".\n").replace("! ", "!\n")
+            sentences = [sentence.strip() for sentence in split.splitlines() if sentence.strip()]
+            asked = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
+            where = "What were you saying?"  # they heard no question: they were speaking, or about to
+            if asked:
+                i = asked[-1]  # a short question ("Is that right?") needs the sentence before it
+                where = " ".join(sentences[i - 1 if i and len(sentences[i]) < 40 else i : i + 1])
+            text = f"{opening} {where}"
+            log = TurnLog(turn=self.state.turn, timed=False)
+            self._agent_said(text, log)
+            self.state.facts["rejoined"] = {"attempt": attempt, "text": text}
+            self._save(log)
+            return text
 
     # --- a turn ------------------------------------------------------------------------------
 
@@ -175,34 +207,71 @@ class AgentSession(LLMAnswering):
                 else:
                     yield Ended(self.state.end_reason or "the conversation is over")
                 return
+            self.clock, self.said = TurnClock(), []
             self.state.turn += 1
             self.state.last_reply_sequence = None  # the caller spoke: earlier replies are past interrupting
             log = TurnLog(turn=self.state.turn, prompts_seen=self._prompts_seen)
-            emitted: list[str] = []
             try:
-                async for event in self._turn(caller_text, log, emitted):
+                async for event in self._within_budget(self._turn(caller_text, log), log):
                     if isinstance(event, Token):
                         log.first_token()
-                        emitted.append(event.text)
+                        self.said.append(event.text)
                     yield event
             except asyncio.CancelledError:
                 # Interrupted mid-reply: keep what was said; the channel corrects it to what was heard.
-                if emitted:
-                    self._agent_said("".join(emitted), log, interrupted=True)
+                if self.said:
+                    self._agent_said("".join(self.said), log, interrupted=True)
                 self._save(log)
                 raise
             except Exception as exc:  # never leave the caller in silence: a person takes over
                 logger.exception("turn %s of call %s failed", self.state.turn, self.call_id)
                 log.trace(TraceKind.ERROR, "turn_failed", ok=False, payload={"error": repr(exc)[:300]})
                 self.state.handoff = {"reason": "internal error"}
-                async for event in self._close_or_hand_off(log, prefix=emitted):
+                async for event in self._close_or_hand_off(log):
                     yield event
             self._save(log)
 
-    async def _turn(self, caller_text: str, log: TurnLog, emitted: list[str]) -> AsyncIterator[Event]:
+    async def _within_budget(self, events: AsyncIterator[Event], log: TurnLog) -> AsyncIterator[Event]:
+        """Relay the turn's events; if nothing was said when the first-audio budget runs out (a
+        slow tool, the database, a model streaming slowly behind the grounding gate), say the
+        holding phrase and let the turn go on behind it."""
+        pending: asyncio.Future | None = None
+        try:
+            while not self.clock.spoke:
+                pending = asyncio.ensure_future(anext(events))
+                done, _ = await asyncio.wait({pending}, timeout=max(self.clock.left(), 0))
+                if not done:
+                    log.held = True
+                    log.trace(TraceKind.GUARDRAIL, "holding_phrase", payload={"why": "first-audio budget"})
+                    yield Token(self.clock.hold())
+                try:
+                    event = await pending
+                except StopAsyncIteration:
+                    return
+                finally:
+                    pending = None
+                self.clock.spoke = self.clock.spoke or isinstance(event, Token)
+                yield event
+            async for event in events:  # the caller is hearing the reply: no more racing the clock
+                yield event
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.wait({pending})
+            await events.aclose()
+
+    async def _turn(self, caller_text: str, log: TurnLog) -> AsyncIterator[Event]:
         guarded = guard_input(caller_text)
         u = understand(guarded.text, today=self.today)
         self._caller_said(guarded, u, log)
+        if not await self._stored():
+            # The state this turn would build on never reached the database: answering on it
+            # could lose what the caller agrees next. A person takes over, with what is known.
+            log.trace(TraceKind.ERROR, "state_not_stored", ok=False)
+            self.state.handoff = {"reason": "the conversation could not be saved"}
+            async for event in self._close_or_hand_off(log):
+                yield event
+            return
 
         if reason := self._handoff_reason(u):
             self.state.handoff = {"reason": reason}
@@ -227,9 +296,8 @@ class AgentSession(LLMAnswering):
                         yield event
                     return
                 except llm.LLMUnavailable as exc:
+                    # Also after a holding phrase: the offline engine completes the turn.
                     log.trace(TraceKind.ERROR, "llm_unavailable", ok=False, payload={"error": str(exc)})
-                    if emitted:
-                        return
             async for event in self._offline_answer(u, log):
                 yield event
             return
@@ -257,9 +325,9 @@ class AgentSession(LLMAnswering):
         async for event in self._say(self._offline_reply(results), log):
             yield event
 
-    async def _say(self, text: str, log: TurnLog, prefix: list[str] | None = None) -> AsyncIterator[Event]:
-        """Say a template reply (grounded by construction) after whatever was already said."""
-        before = "".join(prefix or [])
+    async def _say(self, text: str, log: TurnLog) -> AsyncIterator[Event]:
+        """Say a template reply (grounded by construction) after whatever was already said this turn."""
+        before = "".join(self.said)
         yield Token(text)
         full = f"{before}{text}"
         yield ReplyEnd(full)
@@ -271,17 +339,17 @@ class AgentSession(LLMAnswering):
         self.state.ended, self.state.end_reason = True, ended
         yield Ended(ended)
 
-    async def _close_or_hand_off(self, log: TurnLog, prefix: list[str] | None = None) -> AsyncIterator[Event]:
+    async def _close_or_hand_off(self, log: TurnLog) -> AsyncIterator[Event]:
         if self.state.handoff:
             reason = self.state.handoff["reason"]
             log.trace(TraceKind.GUARDRAIL, "handoff", payload={"reason": reason})
             reply = offline.handoff_reply(self.state.channel, system_down=bool(self.state.fact("system_down")))
-            async for event in self._say(reply, log, prefix=prefix):
+            async for event in self._say(reply, log):
                 yield event
             self.state.ended, self.state.end_reason = True, f"handoff: {reason}"
             yield Handoff(reason=reason, summary=self.handoff_summary())
             return
-        async for event in self._say(self._offline_reply([]), log, prefix=prefix):
+        async for event in self._say(self._offline_reply([]), log):
             yield event
         self.state.ended, self.state.end_reason = True, self.state.step
         yield Ended(self.state.step)
@@ -480,24 +548,63 @@ class AgentSession(LLMAnswering):
         log.utterances.clear()
         self._after_saves(call_record_turn, **record)
 
-    def _after_saves(self, write, **arguments) -> None:
+    def _after_saves(self, write: Callable[..., Any] | None = None, **arguments: Any) -> None:
+        """Queue a write behind the ones before it (None: only retry what the database refused)."""
         previous = self._saving if self._saving is not None and not self._saving.done() else None
-        self._saving = asyncio.create_task(self._write_after(previous, write, arguments))
+        item = (write, arguments) if write is not None else None
+        self._saving = asyncio.create_task(self._write_after(previous, item))
 
-    async def _write_after(self, previous: asyncio.Task | None, write, arguments: dict) -> None:
+    async def _write_after(self, previous: asyncio.Task | None, item: tuple[Callable[..., Any], dict] | None) -> None:
         if previous is not None:
             await asyncio.wait([previous])
-        try:
-            message = await database_sync_to_async(write)(**arguments)
-        except Exception:
-            logger.exception("could not save call %s", self.call_id)
-            return
-        if message:
-            await self._publish(message)
+        if item is not None:
+            self._unsaved.append(item)
+        while self._unsaved:
+            write, arguments = self._unsaved[0]
+            try:
+                message = await self._write_retrying(write, arguments)
+            except Exception:
+                # Kept, in order, for the next save; the next prompt is not answered on it.
+                logger.exception("could not save call %s; %s writes pending", self.call_id, len(self._unsaved))
+                return
+            self._unsaved.pop(0)
+            if message:
+                await self._publish(message)
+
+    async def _write_retrying(self, write: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+        """A write that fails (a stalled or unreachable database) is tried again with backoff for
+        AGENT_SAVE_RETRY_S. Each try is one transaction: a failed one left nothing behind."""
+        give_up = time.monotonic() + settings.AGENT_SAVE_RETRY_S
+        delay, retried = 0.05, False
+        while True:
+            try:
+                return await database_sync_to_async(write)(**arguments)
+            except IntegrityError:
+                if not retried:
+                    raise
+                # The try before failed after its commit (the connection broke on the answer):
+                # the rows are there, and writing them again is what the constraint refuses.
+                logger.warning("call %s: a retried save was already stored", self.call_id)
+                return None
+            except Exception as exc:
+                if time.monotonic() + delay > give_up:
+                    raise
+                logger.warning("call %s: save failed (%s); retrying in %.2f s", self.call_id, exc, delay)
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
+                delay, retried = min(delay * 2, 1.0), True
+
+    async def _stored(self) -> bool:
+        """Whether every turn so far is in the database: the next prompt is answered only then."""
+        await self.flush()
+        return not self._unsaved
 
     async def flush(self) -> None:
-        """Wait until everything said so far is saved (a channel calls this before it lets go)."""
+        """Wait until everything said so far is saved (a channel calls this before it lets go).
+        When the database refused a save, it gets one more bounded try first."""
         if self._saving is not None and not self._saving.done():
+            await asyncio.wait([self._saving])
+        if self._unsaved:
+            self._after_saves()
             await asyncio.wait([self._saving])
 
     async def _publish(self, message: dict) -> None:

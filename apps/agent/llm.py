@@ -3,7 +3,9 @@
 The chain is LLM_MODEL then LLM_FALLBACK_MODELS, each "model" (same endpoint) or "model@base_url".
 A model that fails before it has said anything (connection, timeout, 5xx, bad response) is
 skipped for the next; when all fail the caller gets LLMUnavailable and the offline engine
-answers. Live turns have tight timeouts, and the client never retries on its own.
+answers. Every turn has one time budget across the chain (apps/agent/clock.py), and each
+endpoint a circuit breaker shared by all processes (apps/core/breakers.py). The client never
+retries on its own.
 """
 
 import asyncio
@@ -13,15 +15,19 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import certifi
 import openai
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from openai import AsyncStream
+
+from apps.agent.clock import TurnClock
+from apps.core import breakers
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,15 @@ def endpoint(entry: str) -> Endpoint:
     model, _, base_url = entry.partition("@")
     key = settings.OPENAI_API_KEY or "not-needed"  # local servers accept any key
     return Endpoint(model.strip(), (base_url or settings.OPENAI_BASE_URL).strip(), key)
+
+
+def degraded() -> str:
+    """For /healthz: the models whose circuit breakers are open (live turns and analysis)."""
+    endpoints = {e.label: e for e in chain() + chain(first=settings.ANALYSIS_MODEL)}
+    if not configured():
+        return ""
+    readings = breakers.read(list(endpoints))
+    return ", ".join(f"circuit open: {label}" for label, r in readings.items() if r.open_until is not None)
 
 
 def chain(first: str = "") -> list[Endpoint]:
@@ -137,6 +152,12 @@ class Attempt:
     error: str = ""
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    breaker: list[str] = field(default_factory=list)  # "probe", "opened", "closed": what this attempt did to it
+
+    def answering(self) -> None:
+        """The model started answering: text, or a tool call (a role-only chunk is not an answer)."""
+        if self.ttft_ms is None:
+            self.ttft_ms = (time.perf_counter() - self.started) * 1000
 
     @property
     def cost(self) -> Decimal:
@@ -148,14 +169,59 @@ class Completion:
     """What the chain produced for one request: events arrive through `stream`, attempts for the trace."""
 
     attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[Endpoint] = field(default_factory=list)  # their circuit breakers were open
 
     @property
     def answered(self) -> Attempt | None:
         return next((a for a in self.attempts if not a.error), None)
 
 
-async def _next_chunk(iterator, wait: float):
-    return await asyncio.wait_for(anext(iterator), timeout=wait)
+async def _within(awaitable, deadline: Callable[[], float]):
+    """Await `awaitable` until `deadline()` (re-read while waiting: a holding phrase moves it)."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while True:
+            left = deadline() - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("no answer within the time allowed")
+            done, _ = await asyncio.wait({task}, timeout=left)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+
+
+async def _breakers(endpoints: list[Endpoint]) -> dict[str, breakers.Reading]:
+    return await sync_to_async(breakers.read, thread_sensitive=False)([e.label for e in endpoints])
+
+
+async def _breaker_state(endpoint: Endpoint, reading: breakers.Reading | None) -> breakers.State:
+    if reading is None or reading.open_until is None:
+        return breakers.State.CLOSED  # the healthy path asks the cache nothing more
+    return await sync_to_async(breakers.state, thread_sensitive=False)(endpoint.label, reading)
+
+
+async def _report(endpoint: Endpoint, attempt: "Attempt", state: breakers.State, reading, *, failed: bool) -> None:
+    probing = state == breakers.State.PROBE
+    if failed:
+        change = await sync_to_async(breakers.failed, thread_sensitive=False)(endpoint.label, probing=probing)
+    elif probing or (reading is not None and reading.fails):
+        change = await sync_to_async(breakers.succeeded, thread_sensitive=False)(
+            endpoint.label, probing=probing, reading=reading
+        )
+    else:
+        change = ""
+    if change:
+        attempt.breaker.append(change)
+
+
+def _transient(exc: BaseException) -> bool:
+    """What counts against an endpoint's breaker: it did not answer in time, or answered 5xx/429."""
+    if isinstance(exc, TimeoutError | openai.APITimeoutError | openai.APIConnectionError):
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code == 429)
 
 
 async def stream(
@@ -163,13 +229,33 @@ async def stream(
     tools: list[dict[str, Any]],
     tool_choice: str | dict[str, Any],
     completion: Completion,
+    clock: TurnClock,
 ) -> AsyncIterator[str]:
-    """Yield the reply's text as it arrives; tool calls and usage land in `completion.attempts`."""
-    for endpoint in chain():
+    """Yield the reply's text as it arrives; tool calls and usage land in `completion.attempts`.
+
+    A model must start answering by `clock.answer_by()` and within LLM_FIRST_TOKEN_TIMEOUT; the
+    next model is tried only while the turn's budget lasts; an endpoint whose breaker is open is
+    skipped (its turn goes to the next, or to the offline engine)."""
+    endpoints = chain()
+    readings = await _breakers(endpoints)
+    for endpoint in endpoints:
+        if completion.attempts and clock.spent():
+            break  # no fallback starts after the budget: the offline engine answers at once
+        reading = readings.get(endpoint.label)
+        state = await _breaker_state(endpoint, reading)
+        if state == breakers.State.OPEN:
+            completion.skipped.append(endpoint)
+            continue
         attempt = Attempt(endpoint=endpoint, started=time.perf_counter())
+        if state == breakers.State.PROBE:
+            attempt.breaker.append("probe")
         completion.attempts.append(attempt)
         said_something = False
         response = None
+
+        def answer_by(attempt: Attempt = attempt) -> float:
+            return min(attempt.started + settings.LLM_FIRST_TOKEN_TIMEOUT, clock.answer_by())
+
         try:
             kwargs: dict[str, Any] = {
                 "model": endpoint.model,
@@ -182,7 +268,7 @@ async def stream(
             # The body is plain JSON already, and chunks are read as plain dicts: the SDK still
             # does HTTP, auth and SSE, without its per-message transform and per-chunk models
             # (measured: most of the client's CPU on a live turn).
-            response = await asyncio.wait_for(
+            response = await _within(
                 _client(endpoint.base_url, endpoint.api_key).post(
                     "/chat/completions",
                     body=kwargs,
@@ -191,19 +277,18 @@ async def stream(
                     stream_cls=AsyncStream[dict],
                     options={"security": {"bearer_auth": True}},
                 ),
-                timeout=settings.LLM_FIRST_TOKEN_TIMEOUT,
+                answer_by,
             )
             iterator = aiter(response)
             partial: dict[int, ToolCall] = {}
-            timeout = settings.LLM_FIRST_TOKEN_TIMEOUT - (time.perf_counter() - attempt.started)
             while True:
                 try:
-                    chunk = await _next_chunk(iterator, max(timeout, 0.05))
+                    if attempt.ttft_ms is None:  # until the model starts answering, the turn's clock rules
+                        chunk = await _within(anext(iterator), answer_by)
+                    else:
+                        chunk = await asyncio.wait_for(anext(iterator), timeout=settings.LLM_STREAM_IDLE_TIMEOUT)
                 except StopAsyncIteration:
                     break
-                timeout = settings.LLM_STREAM_IDLE_TIMEOUT
-                if attempt.ttft_ms is None:
-                    attempt.ttft_ms = (time.perf_counter() - attempt.started) * 1000
                 if usage := chunk.get("usage"):
                     attempt.prompt_tokens = usage.get("prompt_tokens") or 0
                     attempt.completion_tokens = usage.get("completion_tokens") or 0
@@ -216,8 +301,10 @@ async def stream(
                             current.id = call["id"]
                         current.name += function.get("name") or ""
                         current.arguments += function.get("arguments") or ""
+                        attempt.answering()
                     if content := delta.get("content"):
                         said_something = True
+                        attempt.answering()
                         attempt.text += content
                         yield content
             attempt.tool_calls = [call for _, call in sorted(partial.items()) if call.name]
@@ -227,14 +314,18 @@ async def stream(
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             if not said_something and not attempt.tool_calls:
                 raise ValueError("empty response")
+            await _report(endpoint, attempt, state, reading, failed=False)
             return
         except (openai.OpenAIError, TimeoutError, ValueError, KeyError, TypeError, AttributeError) as exc:
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             attempt.error = f"{type(exc).__name__}: {exc}"[:300]
             logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
+            if _transient(exc):
+                await _report(endpoint, attempt, state, reading, failed=True)
             if said_something:
                 raise LLMStreamBroken(attempt.error) from exc
         finally:
             if response is not None:
                 await response.close()  # also when the caller stops reading mid-stream
-    raise LLMUnavailable("; ".join(a.error for a in completion.attempts) or "no model configured")
+    reasons = [a.error for a in completion.attempts] + [f"{e.label}: circuit open" for e in completion.skipped]
+    raise LLMUnavailable("; ".join(reasons) or "no model configured")

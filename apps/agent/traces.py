@@ -41,6 +41,7 @@ class TurnLog:
         self.timed = timed  # False for records outside a turn (an interruption's correction)
         self.started = time.perf_counter()
         self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
+        self.held = False  # a holding phrase went out while a slower path completed
         self.step_changed = False
         self.utterances: list[Utterance] = []
         self._traces: list[TraceEvent] = []
@@ -96,6 +97,13 @@ class TurnLog:
             self._llm_wait_ms += (until - self._round_started) * 1000
         prompt = traced_prompt(messages, self.prompts_seen)
         for attempt in completion.attempts:
+            for change in attempt.breaker:
+                self.trace(
+                    TraceKind.BREAKER,
+                    f"{change}: {attempt.endpoint.model}",
+                    ok=change != "opened",
+                    payload={"endpoint": attempt.endpoint.label, "change": change},
+                )
             self.trace(
                 TraceKind.LLM_CALL,
                 attempt.endpoint.model,
@@ -120,6 +128,7 @@ class TurnLog:
         first_ms = (first - self.started) * 1000
         return {
             "mode": self.mode,
+            "held": self.held,
             "first_token_ms": round(first_ms, 3),
             "llm_wait_ms": round(self._llm_wait_ms, 3),
             "overhead_ms": round(max(first_ms - self._llm_wait_ms, 0.0), 3),

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from apps.agent import llm
 from apps.agent.nlu import understand
 from apps.analysis.schemas import CallInsights
+from apps.core import breakers
 from apps.core.redaction import redact
 
 PROMPT = """You analyse a finished contact-center call for {company}. Answer with one JSON object
@@ -44,8 +45,9 @@ Rules:
 
 
 class AnalysisFailed(Exception):
-    def __init__(self, attempts: list["Attempt"]) -> None:
-        super().__init__("; ".join(f"{a.model}: {a.error}" for a in attempts))
+    def __init__(self, attempts: list["Attempt"], skipped: list[str] = ()) -> None:
+        reasons = [f"{a.model}: {a.error}" for a in attempts] + [f"{model}: circuit open" for model in skipped]
+        super().__init__("; ".join(reasons))
         self.attempts = attempts
 
 
@@ -65,6 +67,7 @@ class Attempt:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str = ""
+    breaker: list[str] = field(default_factory=list)  # "probe", "opened", "closed": what this attempt did to it
 
 
 @dataclass
@@ -167,12 +170,23 @@ def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     user = f"{context}\n\nTranscript:\n{transcript_text(lines)}"
 
     attempts: list[Attempt] = []
+    skipped: list[str] = []
     transient = False
-    for endpoint in analysis_chain():
+    endpoints = analysis_chain()
+    readings = breakers.read([e.label for e in endpoints])
+    for endpoint in endpoints:
+        # The live agent's breakers: an endpoint that is failing calls is skipped here too.
+        state = breakers.state(endpoint.label, readings.get(endpoint.label))
+        if state == breakers.State.OPEN:
+            skipped.append(endpoint.model)
+            transient = True  # it may answer later: the task retries
+            continue
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         for _ in range(2):  # a second try on the same model, told what was wrong
             started = time.perf_counter()
             attempt = Attempt(endpoint.model, endpoint.base_url, 0.0)
+            if state == breakers.State.PROBE:
+                attempt.breaker.append("probe")
             attempts.append(attempt)
             try:
                 response = _client(
@@ -186,12 +200,18 @@ def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
             except _TRANSIENT as exc:
                 attempt.error, transient = f"{type(exc).__name__}: {exc}"[:500], True
                 attempt.latency_ms = (time.perf_counter() - started) * 1000
+                if change := breakers.failed(endpoint.label, probing=state == breakers.State.PROBE):
+                    attempt.breaker.append(change)
                 break  # this model is down: the next one
             except openai.APIError as exc:  # 4xx: this model will not do it
                 attempt.error = f"{type(exc).__name__}: {exc}"[:500]
                 attempt.latency_ms = (time.perf_counter() - started) * 1000
                 break
             attempt.latency_ms = (time.perf_counter() - started) * 1000
+            probing, state = state == breakers.State.PROBE, breakers.State.CLOSED  # it answered
+            if change := breakers.succeeded(endpoint.label, probing=probing, reading=readings.get(endpoint.label)):
+                attempt.breaker.append(change)
+            readings.pop(endpoint.label, None)
             if response.usage:
                 attempt.prompt_tokens = response.usage.prompt_tokens
                 attempt.completion_tokens = response.usage.completion_tokens
@@ -204,7 +224,7 @@ def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
                 {"role": "assistant", "content": content},
                 {"role": "user", "content": f"That answer is invalid: {problem}\nAnswer again with valid JSON only."},
             ]
-    raise (AnalysisUnavailable if transient else InvalidOutput)(attempts)
+    raise (AnalysisUnavailable if transient else InvalidOutput)(attempts, skipped)
 
 
 def _validate(content: str, lines: list[Line]) -> tuple[str, CallInsights | None]:

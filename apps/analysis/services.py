@@ -21,6 +21,8 @@ from django.utils import timezone
 from apps.agent import llm
 from apps.analysis.analyzers import (
     Analysis,
+    AnalysisUnavailable,
+    Attempt,
     CallFacts,
     InvalidOutput,
     Line,
@@ -113,6 +115,10 @@ def analysis_run(*, call_id: int, force: bool = False) -> CallAnalysis:
     if llm.configured():
         try:
             result = llm_analyze(lines, facts)
+        except AnalysisUnavailable as exc:
+            # Nothing is written for a run the task will retry, but a breaker's change is traced.
+            TraceEvent.objects.bulk_create(e for a in exc.attempts for e in _breaker_events(call_id, a))
+            raise
         except InvalidOutput as exc:
             result = offline_analyze(lines, facts)
             review.append({"field": "analysis", "reason": f"No model gave valid analysis ({exc}); offline result."})
@@ -211,20 +217,42 @@ def _apply(analysis: CallAnalysis, call: Call, result: Analysis, reason: str, re
     analysis.review_fields = review
     analysis.needs_review = bool(review)
     analysis.save()
-    TraceEvent.objects.bulk_create(
+    _trace_attempts(call.pk, result.attempts)
+
+
+def _breaker_events(call_id: int, attempt: Attempt) -> list[TraceEvent]:
+    """What a model request did to its endpoint's circuit breaker (probe, opened, closed)."""
+    return [
         TraceEvent(
-            call=call,
-            kind=TraceKind.LLM_CALL,
-            name=f"analysis: {attempt.model}"[:100],
-            ok=not attempt.error,
-            latency_ms=attempt.latency_ms,
-            prompt_tokens=attempt.prompt_tokens,
-            completion_tokens=attempt.completion_tokens,
-            cost_usd=llm.cost_usd(attempt.model, attempt.prompt_tokens, attempt.completion_tokens),
-            payload={"endpoint": attempt.endpoint, "error": attempt.error, "purpose": "post-call analysis"},
+            call_id=call_id,
+            kind=TraceKind.BREAKER,
+            name=f"{change}: {attempt.model}"[:100],
+            ok=change != "opened",
+            payload={"endpoint": attempt.endpoint, "change": change, "purpose": "post-call analysis"},
         )
-        for attempt in result.attempts
-    )
+        for change in attempt.breaker
+    ]
+
+
+def _trace_attempts(call_id: int, attempts: list[Attempt]) -> None:
+    """Each model request of the analysis, and its breaker changes."""
+    events = []
+    for attempt in attempts:
+        events += _breaker_events(call_id, attempt)
+        events.append(
+            TraceEvent(
+                call_id=call_id,
+                kind=TraceKind.LLM_CALL,
+                name=f"analysis: {attempt.model}"[:100],
+                ok=not attempt.error,
+                latency_ms=attempt.latency_ms,
+                prompt_tokens=attempt.prompt_tokens,
+                completion_tokens=attempt.completion_tokens,
+                cost_usd=llm.cost_usd(attempt.model, attempt.prompt_tokens, attempt.completion_tokens),
+                payload={"endpoint": attempt.endpoint, "error": attempt.error, "purpose": "post-call analysis"},
+            )
+        )
+    TraceEvent.objects.bulk_create(events)
 
 
 def _evidence(insights: CallInsights, name: str) -> str:

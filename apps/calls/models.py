@@ -85,6 +85,11 @@ class Call(TimeStampedModel):
     state = models.JSONField(default=dict, blank=True, help_text="Conversation state, saved after every turn.")
     handoff_reason = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
+    # ConversationRelay sessions of this call that failed (e.g. a web process died mid-call): the
+    # first RELAY_RECONNECTS are reconnected, then a person takes over. The last one counted is
+    # kept so that Twilio's retry of the same failure does not count twice.
+    relay_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    relay_failed_session = models.CharField(max_length=64, blank=True, editable=False)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
@@ -148,6 +153,7 @@ class TraceKind(models.TextChoices):
     STEP_CHANGE = "step_change", "Step change"
     TURN = "turn", "Turn"
     ERROR = "error", "Error"
+    BREAKER = "breaker", "Circuit breaker"
 
 
 class TraceEvent(models.Model):

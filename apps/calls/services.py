@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
+from apps.core.db import limit_database_time
 from apps.core.effects import enqueue
 from apps.outreach.services import followup_call_ended
 
@@ -75,7 +76,9 @@ def call_record_turn(
     ended: bool = False,
 ) -> dict[str, Any] | None:
     """Save a turn: what was said, what happened, and the state to resume from. Returns the
-    message for the call's live monitors, to send once this has committed."""
+    message for the call's live monitors, to send once this has committed. A stalled database
+    fails it quickly: the engine retries, and answers nothing more until it is stored."""
+    limit_database_time()
     entries = TranscriptEntry.objects.bulk_create(
         TranscriptEntry(
             call_id=call_id,

@@ -1,4 +1,9 @@
-"""Readiness of what a request or task depends on: database, cache, broker, channel layer."""
+"""Readiness of what a request or task depends on: database, cache, broker, channel layer.
+
+"down" (503) when one of them does not answer. "degraded" (200) when all answer but a part serves
+worse than it should: an app registers what it can tell of itself (the live agent: an LLM
+endpoint's circuit breaker is open, so calls go to the next model or the offline engine).
+"""
 
 import asyncio
 import logging
@@ -67,7 +72,30 @@ async def _run(name: str, check: Callable[[], Awaitable[None]]) -> str:
     return "ok"
 
 
-async def health_report() -> tuple[bool, dict[str, str]]:
+# name -> a function that says what is degraded ("" when nothing is); apps register theirs when ready.
+DEGRADATIONS: dict[str, Callable[[], str]] = {}
+
+
+def register_degradation(name: str, check: Callable[[], str]) -> None:
+    DEGRADATIONS[name] = check
+
+
+def _degradations() -> dict[str, str]:
+    found = {}
+    for name, check in DEGRADATIONS.items():
+        try:
+            if note := check():
+                found[name] = f"degraded ({note})"
+        except Exception as exc:
+            logger.warning("health note %s failed: %r", name, exc)
+    return found
+
+
+async def health_report() -> tuple[str, dict[str, str]]:
+    """("ok" | "degraded" | "down", a line per check)."""
     results = await asyncio.gather(*(_run(name, check) for name, check in CHECKS.items()))
     checks = dict(zip(CHECKS, results, strict=True))
-    return all(result == "ok" for result in checks.values()), checks
+    if any(result != "ok" for result in checks.values()):
+        return "down", checks
+    degraded = await sync_to_async(_degradations, thread_sensitive=False)()
+    return ("degraded" if degraded else "ok"), {**checks, **degraded}

@@ -8,5 +8,5 @@ from apps.core.health import health_report
 @never_cache
 @require_GET
 async def healthz(request: HttpRequest) -> JsonResponse:
-    healthy, checks = await health_report()
-    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    status, checks = await health_report()
+    return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)

@@ -180,6 +180,7 @@ def test_llm_calls_are_traced_with_tokens_cost_and_timings(chat, fake_llm):
     turn = TraceEvent.objects.get(kind=TraceKind.TURN)
     assert set(turn.payload) == {
         "mode",
+        "held",
         "first_token_ms",
         "llm_wait_ms",
         "overhead_ms",

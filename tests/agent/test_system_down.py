@@ -15,13 +15,13 @@ pytestmark = pytest.mark.postgres
 class TableLock:
     """Another session holding an exclusive lock on a table: to the agent, that system is down."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, mode: str = "ACCESS EXCLUSIVE") -> None:
         db = connection.settings_dict
         self.conn = psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"])
-        self.table = table
+        self.table, self.mode = table, mode
 
     def __enter__(self) -> "TableLock":
-        self.conn.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")  # held until __exit__
+        self.conn.execute(f"LOCK TABLE {self.table} IN {self.mode} MODE")  # held until __exit__
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils import timezone
 from apps.analysis.models import AnalysisStatus, CallAnalysis
 from apps.analysis.services import analysis_request
 from apps.analysis.tasks import MAX_RETRIES, analyses_resume, call_analyze_task
-from apps.calls.models import CallStatus
+from apps.calls.models import CallStatus, TraceEvent, TraceKind
 from apps.core.errors import Conflict
 from apps.core.models import AuditEvent
 from apps.promises.models import Promise
@@ -42,12 +43,17 @@ def test_an_outage_is_retried_then_recorded_as_failed(llm):
 
     call_analyze_task.apply(args=[call.pk])  # eager: each retry runs at once
 
-    assert [r.model for r in llm.requests] == ["primary", "backup"] * runs
+    # After BREAKER_FAILURES failures in a row each endpoint's breaker is open: the later
+    # retries ask neither model (the live calls would not either) until the cool-down ends.
+    assert settings.BREAKER_FAILURES == 3 < runs
+    assert [r.model for r in llm.requests] == ["primary", "backup"] * 3
     analysis = CallAnalysis.objects.get(call=call)
     assert analysis.status == AnalysisStatus.FAILED
-    assert analysis.error == "; ".join(
-        f"{m}: InternalServerError: Error code: 503 - scripted failure" for m in ("primary", "backup")
-    )
+    assert analysis.error == "primary: circuit open; backup: circuit open"
+    assert list(TraceEvent.objects.filter(call=call, kind=TraceKind.BREAKER).values_list("name", flat=True)) == [
+        "opened: primary",
+        "opened: backup",
+    ]
     assert not Promise.objects.filter(call=call).exists()
 
 

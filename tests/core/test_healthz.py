@@ -5,6 +5,8 @@ import socket
 import pytest
 from django.test import override_settings
 
+from apps.core import breakers
+
 pytestmark = pytest.mark.django_db
 
 
@@ -67,3 +69,26 @@ def test_channel_layer_down(client, dead_redis_url):
 
 def test_only_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_an_open_circuit_breaker_is_degraded_not_down(client, settings):
+    settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = "http://llm.test/v1", "sk-test"
+    settings.LLM_MODEL, settings.LLM_FALLBACK_MODELS, settings.ANALYSIS_MODEL = "primary", ["backup"], "primary"
+    settings.BREAKER_FAILURES = 1
+    breakers.failed("backup@http://llm.test/v1")
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {
+            "database": "ok",
+            "cache": "ok",
+            "broker": "ok",
+            "channel_layer": "ok",
+            "llm": "degraded (circuit open: backup@http://llm.test/v1)",
+        },
+    }
+    breakers.succeeded("backup@http://llm.test/v1", probing=True)
+    assert client.get("/healthz").json()["status"] == "ok"

@@ -118,6 +118,10 @@ class FakeOpenAI(FakeService):
     def script(self, model: str, **reply: Any) -> None:
         self._scripts[model].append(Reply(**reply))
 
+    def answer_by_default(self, **reply: Any) -> None:
+        """What every request gets once its model's script is used up (e.g. `delay=60`: it hangs)."""
+        self._default = Reply(**reply)
+
     def wait_for_requests(self, count: int, timeout: float) -> bool:
         """Block until `count` requests have arrived (True) or `timeout` seconds pass (False)."""
         with self._arrived:

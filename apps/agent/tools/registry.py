@@ -19,11 +19,11 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from apps.agent.state import ConversationState
+from apps.core.db import limit_database_time
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,6 @@ def tool(*, description: str, side_effect: bool = False) -> Callable:
     return register
 
 
-def _limit_database_time() -> None:
-    """A caller is waiting: a locked row or a slow query fails the tool quickly instead of hanging."""
-    if connection.vendor == "postgresql":
-        ms = int(settings.AGENT_TOOL_DB_TIMEOUT * 1000)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}")
-
-
 def args_key(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, sort_keys=True, default=str)
 
@@ -133,7 +125,7 @@ def run_tool(
         return previous  # the same call twice has one effect
     try:
         with transaction.atomic():  # a tool's writes happen together or not at all
-            _limit_database_time()
+            limit_database_time()
             result = spec.fn(ctx, **arguments)
     except ToolRefused as exc:
         return {"status": "refused", "reason": str(exc)}

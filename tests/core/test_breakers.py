@@ -1,0 +1,76 @@
+"""Circuit breakers, shared through the cache: open after repeated failures, one probe after the
+cool-down, closed when it answers; a cache that is down leaves every endpoint in use."""
+
+import socket
+
+import time_machine
+from django.test import override_settings
+
+from apps.core import breakers
+from apps.core.breakers import State
+
+NAME = "primary@http://llm.internal/v1"
+
+
+def current(name: str = NAME) -> State:
+    return breakers.state(name, breakers.read([name]).get(name))
+
+
+def test_failures_in_a_row_open_it_and_a_success_between_them_resets_the_count(settings):
+    settings.BREAKER_FAILURES = 3
+    assert [breakers.failed(NAME), breakers.failed(NAME)] == ["", ""]
+    assert breakers.succeeded(NAME, reading=breakers.read([NAME])[NAME]) == ""
+    assert breakers.read([NAME]) == {}  # the count started again
+    assert [breakers.failed(NAME) for _ in range(3)] == ["", "", "opened"]
+    assert current() == State.OPEN
+    assert breakers.failed(NAME) == ""  # already open: reported once
+
+
+def test_after_the_cool_down_exactly_one_caller_probes_and_its_answer_closes_it(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_COOLDOWN_S = 1, 30
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        assert breakers.failed(NAME) == "opened"
+        clock.shift(29)
+        assert current() == State.OPEN
+        clock.shift(2)
+        assert [current(), current(), current()] == [State.PROBE, State.OPEN, State.OPEN]
+        assert breakers.succeeded(NAME, probing=True) == "closed"
+        assert current() == State.CLOSED
+        assert breakers.read([NAME]) == {}
+
+
+def test_a_failed_probe_opens_it_for_another_cool_down(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_COOLDOWN_S = 1, 30
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        breakers.failed(NAME)
+        clock.shift(31)
+        assert current() == State.PROBE
+        assert breakers.failed(NAME, probing=True) == "opened"
+        assert current() == State.OPEN
+        clock.shift(31)
+        assert current() == State.PROBE  # the next cool-down ended: a new probe
+
+
+def test_each_endpoint_has_its_own_breaker(settings):
+    settings.BREAKER_FAILURES = 1
+    breakers.failed(NAME)
+    other = "backup@http://llm.internal/v1"
+    assert (current(NAME), current(other)) == (State.OPEN, State.CLOSED)
+
+
+def test_a_cache_that_is_down_leaves_every_endpoint_in_use(settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.BREAKER_FAILURES = 1
+    with override_settings(CACHES=dead):
+        assert breakers.failed(NAME) == ""
+        assert breakers.read([NAME]) == {}
+        assert current() == State.CLOSED
