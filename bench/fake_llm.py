@@ -4,13 +4,15 @@ It speaks the same protocol as the tests' fake (tests/fakes/openai_server.py), s
 but on asyncio: a hundred concurrent streams cost it little. It also times itself: for each request
 whose last user message carries a tag like "(ref abc)", the time from the request's arrival to
 its first content token leaving, so a benchmark can subtract the model's own time to first token
-(the set TTFT plus however late this process was) and keep only what is ours.
+(the set TTFT plus however late this process was) and keep only what is ours. With `hang_share`,
+that share of requests is accepted and never answered (a flaky model).
 """
 
 import asyncio
 import json
 import multiprocessing
 import queue
+import random
 import re
 import time
 
@@ -22,17 +24,24 @@ def tag(number: int) -> str:
     return "(ref " + "".join(chr(ord("a") + int(d)) for d in str(number)) + ")"
 
 
-def _serve(ttft_ms: int, text: str, port, stop, results) -> None:
+def _serve(ttft_ms: int, text: str, hang_share: float, port, stop, results) -> None:
     from aiohttp import web
 
     from tests.fakes.openai_server import FakeOpenAI, Reply
 
     reply = Reply(text=text)
     timings: dict[str, float] = {}
+    rng = random.Random(7)  # the same requests hang on every run
 
     async def completions(request: web.Request) -> web.StreamResponse:
         arrived = time.perf_counter()  # CLOCK_MONOTONIC: comparable with the benchmark's clock
         body = await request.json()
+        if hang_share and rng.random() < hang_share:
+            # Accept the request and never answer, until the client gives up on it.
+            # (aiohttp does not tell a handler that its client went away: it looks.)
+            while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            return web.Response(status=499)
         await asyncio.sleep(ttft_ms / 1000)
         if not body.get("stream"):  # a whole answer (post-call analysis): the TTFT is its latency
             return web.json_response(FakeOpenAI._completion(body["model"], reply))
@@ -74,11 +83,12 @@ class FakeModelProcess:
         self,
         ttft_ms: int,
         text: str = "I can help with that. Could you tell me the last four digits of your account number?",
+        hang_share: float = 0.0,
     ) -> None:
         spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, not a fork of this one
         self._port, self._stop, self._results = spawn.Value("i", 0), spawn.Event(), spawn.Queue()
         self._process = spawn.Process(
-            target=_serve, args=(ttft_ms, text, self._port, self._stop, self._results), daemon=True
+            target=_serve, args=(ttft_ms, text, hang_share, self._port, self._stop, self._results), daemon=True
         )
         self.timings: dict[str, float] = {}
 

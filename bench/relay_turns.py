@@ -11,7 +11,11 @@ remains is ours: both socket hops, the engine, the HTTP round trip to the model,
 the event loop was busy with for the other calls. Failed calls are counted, never dropped.
 
     python bench/relay_turns.py [--calls 100] [--turns 5] [--ttft-ms 300] [--ramp-s 5] [--pause-s 0.5-2]
-                                [--web-processes 2]
+                                [--web-processes 2] [--hang-share 0.2]
+
+With --hang-share, that share of model requests is accepted and never answered: the line "time to
+first words" is then what callers hear (the target: p95 <= 1.3 s, max <= 1.5 s), and the server
+counts who answered each turn (the model, or the offline engine once the turn's budget ran out).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 python bench/relay_turns.py
 """
 
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -118,6 +123,7 @@ class Load:
         self.pause_s = args.pause_s
         self.turns_timed: list[tuple[str, float]] = []  # (prompt, ms from sending it to the first token)
         self.errors: list[str] = []
+        self.ended: list[str] = []  # calls the agent ended or handed off before their last turn, and why
         self.ready: set[int] = set()
         self.all_in_session = asyncio.Event()
         self.talking_from = self.talking_until = 0.0  # the measured phase: every call in session, talking
@@ -167,6 +173,11 @@ async def one_call(http: aiohttp.ClientSession, load: Load, index: int) -> None:
                     first = time.perf_counter()
                 if message["type"] == "end" or (message["type"] == "text" and message["last"]):
                     break
+            if first is None and message["type"] == "end":
+                # The agent closed the call after its last reply (e.g. a hand-off after three turns
+                # it could not make sense of): the call is over, not broken.
+                load.ended.append(json.loads(message["handoffData"]).get("reason", ""))
+                return
             if first is None:
                 raise RuntimeError(f"turn {turn} ended without a token: {message}")
             load.turns_timed.append((words, (first - sent) * 1000))
@@ -196,11 +207,14 @@ def main() -> None:
     parser.add_argument("--ramp-s", type=float, default=5.0, help="calls ring in over this many seconds")
     parser.add_argument("--pause-s", type=seconds_range, default=(0.5, 2.0), help="after each reply, e.g. 5-9")
     parser.add_argument("--web-processes", type=int, default=1, help="daphne processes (production: one per core)")
+    parser.add_argument(
+        "--hang-share", type=float, default=0.0, help="a flaky model: this share of requests never answers, e.g. 0.2"
+    )
     args = parser.parse_args()
 
     database_url, vendor = bench_database()
     bases = [f"http://127.0.0.1:{free_port()}" for _ in range(args.web_processes)]
-    model = FakeModelProcess(args.ttft_ms)
+    model = FakeModelProcess(args.ttft_ms, hang_share=args.hang_share)
     with model as model_url:
         env = {
             **os.environ,
@@ -216,6 +230,7 @@ def main() -> None:
             "OPENAI_API_KEY": "bench",
             "LLM_MODEL": "bench-model",
             "LLM_FALLBACK_MODELS": "",
+            # The turn's budget (LLM_TURN_FIRST_AUDIO_S, 1.2 s by default) bounds the wait on a model.
             "LLM_FIRST_TOKEN_TIMEOUT": str(args.ttft_ms / 1000 + 10),
             "AGENT_CONVERSATIONS_PER_HOUR": "100000",
         }
@@ -261,16 +276,24 @@ def main() -> None:
     )
     print(
         f"{args.calls} concurrent calls x {args.turns} turns, pauses {args.pause_s[0]:g}-{args.pause_s[1]:g} s, "
-        f"fake model TTFT {args.ttft_ms} ms: {load.turns_per_s:.0f} turns/s over {elapsed:.1f} s"
+        f"fake model TTFT {args.ttft_ms} ms"
+        + (f", {args.hang_share:.0%} of its requests hang" if args.hang_share else "")
+        + f": {load.turns_per_s:.0f} turns/s over {elapsed:.1f} s"
     )
+    print(line("time to first words: prompt -> first text token", [latency for _, latency in load.turns_timed]))
     print(line("overhead: prompt -> first token - model's TTFT", overheads))
     print(line("  (minus the nominal TTFT instead)", [latency - args.ttft_ms for _, latency in load.turns_timed]))
     print(f"errors: {len(load.errors)} calls failed; {untimed} turns the model has no timing for")
+    if load.ended:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in Counter(load.ended).most_common())
+        print(f"calls the agent closed before their last turn: {len(load.ended)} ({reasons})")
     for error in load.errors[:10]:
         print(f"  {error}")
     # The server's own split of the same turns (the "turn" traces the engine records).
-    for name, values in server_timings(database_url).items():
+    timings, modes = server_timings(database_url)
+    for name, values in timings.items():
         print(line(f"  server: {name}", values))
+    print("  server: turns by who answered: " + ", ".join(f"{mode} {count}" for mode, count in sorted(modes.items())))
 
 
 def line(name: str, values: list[float]) -> str:
@@ -280,12 +303,12 @@ def line(name: str, values: list[float]) -> str:
     )
 
 
-def server_timings(database_url: str) -> dict[str, list[float]]:
+def server_timings(database_url: str) -> tuple[dict[str, list[float]], Counter]:
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_DEBUG": "true"}
     script = (
         "import json\n"
         "from apps.calls.models import TraceEvent\n"
-        "rows = list(TraceEvent.objects.filter(kind='turn', payload__mode='llm').values_list('payload', flat=True))\n"
+        "rows = list(TraceEvent.objects.filter(kind='turn').values_list('payload', flat=True))\n"
         "print(json.dumps(rows))\n"
     )
     out = subprocess.run(
@@ -297,10 +320,12 @@ def server_timings(database_url: str) -> dict[str, list[float]]:
         text=True,
     ).stdout
     rows = json.loads(out.strip().splitlines()[-1])
+    modes = Counter(r["mode"] + (" after a holding phrase" if r.get("held") else "") for r in rows)
+    rows = [r for r in rows if r["mode"] == "llm"]
     return {
         "engine overhead (excl. the model)": [r["overhead_ms"] for r in rows],
         "waiting on the model (incl. HTTP)": [r["llm_wait_ms"] for r in rows],
-    }
+    }, modes
 
 
 if __name__ == "__main__":

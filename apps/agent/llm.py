@@ -199,21 +199,14 @@ async def _breakers(endpoints: list[Endpoint]) -> dict[str, breakers.Reading]:
 
 async def _breaker_state(endpoint: Endpoint, reading: breakers.Reading | None) -> breakers.State:
     if reading is None or reading.open_until is None:
-        return breakers.State.CLOSED  # the healthy path asks the cache nothing more
+        return breakers.State.CLOSED  # closed: no second look
     return await sync_to_async(breakers.state, thread_sensitive=False)(endpoint.label, reading)
 
 
-async def _report(endpoint: Endpoint, attempt: "Attempt", state: breakers.State, reading, *, failed: bool) -> None:
+async def _report(endpoint: Endpoint, attempt: "Attempt", state: breakers.State, *, failed: bool) -> None:
+    report = breakers.failed if failed else breakers.succeeded
     probing = state == breakers.State.PROBE
-    if failed:
-        change = await sync_to_async(breakers.failed, thread_sensitive=False)(endpoint.label, probing=probing)
-    elif probing or (reading is not None and reading.fails):
-        change = await sync_to_async(breakers.succeeded, thread_sensitive=False)(
-            endpoint.label, probing=probing, reading=reading
-        )
-    else:
-        change = ""
-    if change:
+    if change := await sync_to_async(report, thread_sensitive=False)(endpoint.label, probing=probing):
         attempt.breaker.append(change)
 
 
@@ -241,8 +234,7 @@ async def stream(
     for endpoint in endpoints:
         if completion.attempts and clock.spent():
             break  # no fallback starts after the budget: the offline engine answers at once
-        reading = readings.get(endpoint.label)
-        state = await _breaker_state(endpoint, reading)
+        state = await _breaker_state(endpoint, readings.get(endpoint.label))
         if state == breakers.State.OPEN:
             completion.skipped.append(endpoint)
             continue
@@ -314,14 +306,14 @@ async def stream(
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             if not said_something and not attempt.tool_calls:
                 raise ValueError("empty response")
-            await _report(endpoint, attempt, state, reading, failed=False)
+            await _report(endpoint, attempt, state, failed=False)
             return
         except (openai.OpenAIError, TimeoutError, ValueError, KeyError, TypeError, AttributeError) as exc:
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             attempt.error = f"{type(exc).__name__}: {exc}"[:300]
             logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
             if _transient(exc):
-                await _report(endpoint, attempt, state, reading, failed=True)
+                await _report(endpoint, attempt, state, failed=True)
             if said_something:
                 raise LLMStreamBroken(attempt.error) from exc
         finally:

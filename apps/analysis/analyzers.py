@@ -208,10 +208,9 @@ def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
                 attempt.latency_ms = (time.perf_counter() - started) * 1000
                 break
             attempt.latency_ms = (time.perf_counter() - started) * 1000
-            probing, state = state == breakers.State.PROBE, breakers.State.CLOSED  # it answered
-            if change := breakers.succeeded(endpoint.label, probing=probing, reading=readings.get(endpoint.label)):
+            if change := breakers.succeeded(endpoint.label, probing=state == breakers.State.PROBE):
                 attempt.breaker.append(change)
-            readings.pop(endpoint.label, None)
+            state = breakers.State.CLOSED  # it answered: a second try is no probe
             if response.usage:
                 attempt.prompt_tokens = response.usage.prompt_tokens
                 attempt.completion_tokens = response.usage.completion_tokens

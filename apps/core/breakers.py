@@ -1,7 +1,8 @@
 """Circuit breakers for the endpoints we call (one per LLM model and endpoint), shared by every
 process through the cache (Redis in production), so a dead endpoint is skipped everywhere at once.
 
-    closed ── BREAKER_FAILURES failures in a row (timeouts, 5xx) ──▶ open
+    closed ── BREAKER_FAILURES failures, and at least BREAKER_FAILURE_RATE of the requests
+              in the window (timeouts, 5xx, 429) ──▶ open
     open ── BREAKER_COOLDOWN_S later, one caller gets the probe ──▶ probing
     probing ── the probe answers ──▶ closed;  it fails ──▶ open again
 
@@ -41,25 +42,17 @@ def _now() -> float:
 @dataclass(frozen=True)
 class Reading:
     open_until: float | None = None  # set while open: when it may be probed
-    fails: int = 0  # failures in a row, while closed
 
 
 def read(names: list[str]) -> dict[str, Reading]:
     """The breakers of `names` (one cache round trip); a name missing from the answer is closed."""
-    keys = {_key(name, part): (name, part) for name in names for part in ("open", "fails")}
+    keys = {_key(name, "open"): name for name in names}
     try:
         found = cache.get_many(list(keys))
     except Exception:  # the cache is down: no breaker is known to be open
         logger.warning("circuit breakers unreadable (cache down)", exc_info=True)
         return {}
-    readings: dict[str, dict[str, float]] = {}
-    for key, value in found.items():
-        name, part = keys[key]
-        readings.setdefault(name, {})[part] = value
-    return {
-        name: Reading(open_until=float(v["open"]) if "open" in v else None, fails=int(v.get("fails", 0)))
-        for name, v in readings.items()
-    }
+    return {keys[key]: Reading(open_until=float(until)) for key, until in found.items()}
 
 
 def state(name: str, reading: Reading | None) -> State:
@@ -79,44 +72,51 @@ def state(name: str, reading: Reading | None) -> State:
     return State.OPEN
 
 
+def _count(name: str, part: str) -> int:
+    """Add one to this window's count (the window starts with the first count, BREAKER_WINDOW_S long)."""
+    key = _key(name, part)
+    cache.add(key, 0, timeout=int(settings.BREAKER_WINDOW_S))
+    return cache.incr(key)
+
+
 def failed(name: str, *, probing: bool = False) -> str:
-    """Report a timeout, connection error or 5xx. Returns "opened" when this opened the breaker."""
+    """Report a timeout, connection error, 5xx or 429. Returns "opened" when this opened it."""
     try:
         if probing:
-            _open(name)
+            _open(name, again=True)
             cache.delete(_key(name, "probe"))
             logger.warning("circuit breaker %s: probe failed, open again", name)
             return "opened"
-        fails_key = _key(name, "fails")
-        cache.add(fails_key, 0, timeout=int(settings.BREAKER_WINDOW_S))
-        fails = cache.incr(fails_key)
-        if fails >= settings.BREAKER_FAILURES and cache.get(_key(name, "open")) is None:
-            _open(name)
-            logger.warning("circuit breaker %s: open after %s failures", name, fails)
+        fails, total = _count(name, "fails"), _count(name, "total")
+        # Enough failures, and most requests failing: a model that is merely flaky (one request
+        # in five hangs) stays in use; the turn's budget covers its slow turns.
+        if fails >= settings.BREAKER_FAILURES and fails / total >= settings.BREAKER_FAILURE_RATE and _open(name):
+            logger.warning("circuit breaker %s: open after %s of %s requests failed", name, fails, total)
             return "opened"
     except Exception:
         logger.warning("circuit breaker %s: not updated (cache down)", name, exc_info=True)
     return ""
 
 
-def succeeded(name: str, *, probing: bool = False, reading: Reading | None = None) -> str:
-    """Report an answer. Returns "closed" when this closed an open breaker (a probe answered).
-    A breaker read as closed with no failures is left alone: no write on the healthy path."""
-    if not probing and (reading is None or (reading.open_until is None and not reading.fails)):
-        return ""
+def succeeded(name: str, *, probing: bool = False) -> str:
+    """Report an answer. Returns "closed" when this closed an open breaker (a probe answered)."""
     try:
-        cache.delete_many([_key(name, "fails"), _key(name, "open"), _key(name, "probe")])
+        if probing:
+            cache.delete_many([_key(name, part) for part in ("fails", "total", "open", "probe")])
+            logger.info("circuit breaker %s: closed (the probe answered)", name)
+            return "closed"
+        _count(name, "total")
     except Exception:
         logger.warning("circuit breaker %s: not updated (cache down)", name, exc_info=True)
-        return ""
-    if probing:
-        logger.info("circuit breaker %s: closed (the probe answered)", name)
-        return "closed"
     return ""
 
 
-def _open(name: str) -> None:
-    until = _now() + settings.BREAKER_COOLDOWN_S
-    # Kept well past the cool-down, so a probe that never reports back still leaves it open.
-    cache.set(_key(name, "open"), until, timeout=int(settings.BREAKER_COOLDOWN_S * 10) + 60)
-    cache.delete(_key(name, "fails"))
+def _open(name: str, *, again: bool = False) -> bool:
+    """Open it; False when another process just did. The key outlives the cool-down well, so a
+    probe that never reports back still leaves it open."""
+    until, timeout = _now() + settings.BREAKER_COOLDOWN_S, int(settings.BREAKER_COOLDOWN_S * 10) + 60
+    cache.delete_many([_key(name, "fails"), _key(name, "total")])
+    if again:  # the probe failed: only its holder gets here
+        cache.set(_key(name, "open"), until, timeout=timeout)
+        return True
+    return cache.add(_key(name, "open"), until, timeout=timeout)

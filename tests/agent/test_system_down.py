@@ -5,6 +5,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from apps.agent.engine import Token
 from apps.calls.models import Call, TraceEvent, TraceKind
 from apps.dispatch.models import Dispatch
 from apps.outreach.models import FollowUp
@@ -82,3 +83,20 @@ def test_roadside_hands_a_stranded_driver_to_a_person_when_dispatch_is_down(mari
     assert c.handoff.reason == "dispatch_technician unavailable"
     assert not Dispatch.objects.exists()
     assert "minutes" not in c.tokens  # no ETA was invented
+
+
+def test_a_tool_slower_than_the_turns_budget_is_covered_by_a_holding_phrase(maria, converse, settings):
+    settings.AGENT_TOOL_DB_TIMEOUT = 2.0  # the lookup waits on the lock past the 1.2 s budget
+    c = converse(workflow="collections", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    with TableLock("promises_payment"):
+        reply = c.say("My zip code is 94607")
+    tokens = [e.text for e in c.events if isinstance(e, Token)]
+    assert tokens[-2:] == [
+        "One moment while I check that. ",
+        "I'm sorry, I can't reach our account system right now, so I've scheduled a call back for Sunday, "
+        "November 22. Is there anything else I can help with?",
+    ]
+    assert reply == "".join(tokens[-2:])  # the transcript holds all the caller heard
+    turn = TraceEvent.objects.filter(call_id=c.session.call_id, kind=TraceKind.TURN).last()
+    assert (turn.payload["mode"], turn.payload["held"]) == ("offline", True)
+    assert 1150 < turn.payload["first_token_ms"] < 1500

@@ -16,14 +16,19 @@ def current(name: str = NAME) -> State:
     return breakers.state(name, breakers.read([name]).get(name))
 
 
-def test_failures_in_a_row_open_it_and_a_success_between_them_resets_the_count(settings):
-    settings.BREAKER_FAILURES = 3
-    assert [breakers.failed(NAME), breakers.failed(NAME)] == ["", ""]
-    assert breakers.succeeded(NAME, reading=breakers.read([NAME])[NAME]) == ""
-    assert breakers.read([NAME]) == {}  # the count started again
-    assert [breakers.failed(NAME) for _ in range(3)] == ["", "", "opened"]
+def test_enough_failures_open_it_when_most_requests_fail(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_FAILURE_RATE = 3, 0.5
+    assert [breakers.failed(NAME), breakers.failed(NAME), breakers.failed(NAME)] == ["", "", "opened"]
     assert current() == State.OPEN
     assert breakers.failed(NAME) == ""  # already open: reported once
+
+
+def test_a_flaky_endpoint_that_mostly_answers_stays_in_use(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_FAILURE_RATE = 3, 0.5
+    for _ in range(5):  # one request in three fails: 5 failures of 15
+        assert [breakers.succeeded(NAME), breakers.succeeded(NAME), breakers.failed(NAME)] == ["", "", ""]
+    assert current() == State.CLOSED
+    assert [breakers.failed(NAME) for _ in range(5)] == [""] * 4 + ["opened"]  # now 10 of 20
 
 
 def test_after_the_cool_down_exactly_one_caller_probes_and_its_answer_closes_it(settings):
@@ -37,6 +42,7 @@ def test_after_the_cool_down_exactly_one_caller_probes_and_its_answer_closes_it(
         assert breakers.succeeded(NAME, probing=True) == "closed"
         assert current() == State.CLOSED
         assert breakers.read([NAME]) == {}
+        assert breakers.failed(NAME) == "opened"  # counting starts afresh (BREAKER_FAILURES is 1 here)
 
 
 def test_a_failed_probe_opens_it_for_another_cool_down(settings):
