@@ -22,7 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd, Token
-from apps.calls.models import Call, TraceEvent, TraceKind
+from apps.calls.models import TERMINAL_STATUSES, Call, TraceEvent, TraceKind
 from apps.telephony.signatures import relay_url, signature_valid
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        # Twilio does not reconnect: the <Connect> ends and its action URL is called.
+        # Twilio does not reconnect: the <Connect> ends and its action URL is called, which may
+        # answer with a new <Connect> for this call (services.relay_session_ended).
         await self._cancel_turn()
         if self.session is not None:
             await self.session.flush()
@@ -107,7 +108,12 @@ class RelayConsumer(AsyncWebsocketConsumer):
             logger.error("ConversationRelay setup for an unknown call (call_id=%s, CallSid=%s)", call_id, call_sid)
             await self._end({"handoff": True, "reason": "the conversation could not be found"})
             return
-        self.session = await AgentSession.resume(call.pk)
+        if call.status in TERMINAL_STATUSES:
+            # Nobody is on this call any more (a late or replayed socket): nothing to resume or write.
+            logger.warning("ConversationRelay setup for call %s, which is %s", call.pk, call.status)
+            await self.close()
+            return
+        self.session = await AgentSession.resume(call.pk)  # also after a reconnect: where it was
 
     async def _start_turn(self, text: str) -> None:
         await self._cancel_turn()  # the caller spoke again: the older reply is moot

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -11,7 +11,17 @@ from django.utils import timezone
 
 from apps.agent.engine import AgentSession, ReplyEnd
 from apps.agent.workflows import WORKFLOWS
-from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker, TranscriptEntry
+from apps.calls.models import (
+    TERMINAL_STATUSES,
+    Call,
+    CallStatus,
+    Channel,
+    Direction,
+    Speaker,
+    TraceEvent,
+    TraceKind,
+    TranscriptEntry,
+)
 from apps.calls.services import StatusUpdate, call_apply_status
 from apps.core.effects import enqueue
 from apps.customers.models import Customer
@@ -119,26 +129,76 @@ async def answer_outbound(*, call_id: int, call_sid: str) -> Answer:
     return await _start(call=call, workflow=workflow, direction=Direction.OUTBOUND)
 
 
+UNRESUMABLE = "the conversation could not be resumed"
+
+
 @dataclass(frozen=True)
 class SessionEnd:
-    outcome: str  # "hang_up", "hand_off", "closed", "failed"
+    outcome: str  # "hang_up", "hand_off", "closed", "failed", "reconnect"
     call_id: int | None
     summary: str = ""
+    cut_off: bool = False  # a hand-off because the session failed: the caller hears why
+    attempt: int = 0  # for "reconnect": which reconnect of this call
+    greeting: str = ""  # for "reconnect": what the caller hears first on the new session
+    language: str = ""
+
+
+async def relay_session_ended(
+    *,
+    call_sid: str,
+    session_id: str,
+    session_status: str,
+    call_status: str,
+    handoff_data: str,
+    error_code: str,
+    error_message: str,
+) -> SessionEnd:
+    """What Twilio reports when the <Connect> ends, and what to do with the live call next. A
+    failed session of a live conversation (its web process died) is reconnected to the agent."""
+    end = await database_sync_to_async(_session_ended)(
+        call_sid=call_sid,
+        session_id=session_id,
+        session_status=session_status,
+        call_status=call_status,
+        handoff_data=handoff_data,
+        error_code=error_code,
+        error_message=error_message,
+    )
+    if end.outcome != "reconnect":
+        return end
+    try:
+        session = await AgentSession.resume(end.call_id)
+        greeting = await session.rejoin(end.attempt)  # recorded once per attempt, whatever Twilio retries
+        await session.flush()  # the new socket resumes this conversation from the database
+    except Exception:  # a caller still on the line never gets Twilio's error message: a person takes over
+        logger.exception("could not resume call %s after its relay session failed", end.call_id)
+        await Call.objects.filter(pk=end.call_id, handoff_reason="").aupdate(
+            handoff_reason=UNRESUMABLE, updated_at=timezone.now()
+        )
+        return replace(end, outcome="hand_off", cut_off=True)
+    return replace(end, greeting=greeting, language=session.customer.on_file.get("language", ""))
 
 
 @transaction.atomic
-def relay_session_ended(
-    *, call_sid: str, session_status: str, handoff_data: str, error_code: str, error_message: str
+def _session_ended(
+    *,
+    call_sid: str,
+    session_id: str,
+    session_status: str,
+    call_status: str,
+    handoff_data: str,
+    error_code: str,
+    error_message: str,
 ) -> SessionEnd:
-    """What Twilio reports when the <Connect> ends, and what to do with the live call next."""
     call = Call.objects.select_for_update().filter(twilio_call_sid=call_sid).first()
     call_id = call.pk if call else None
     if session_status == "failed":
-        if call:
-            call.error = f"ConversationRelay failed: {error_code} {error_message}".strip()[:1000]
-            call.save(update_fields=["error", "updated_at"])
         logger.error("ConversationRelay failed on %s: %s %s", call_sid, error_code, error_message)
-        return SessionEnd("failed", call_id)
+        if call is None:
+            return SessionEnd("failed", None)
+        return _session_failed(
+            call, session_id=session_id, call_status=call_status, error=f"{error_code} {error_message}".strip()
+        )
     if session_status == "completed":  # the caller hung up
         call_apply_status(StatusUpdate(call_sid=call_sid, status=CallStatus.COMPLETED))
         return SessionEnd("closed", call_id)
@@ -152,6 +212,47 @@ def relay_session_ended(
             call.save(update_fields=["handoff_reason", "updated_at"])
         return SessionEnd("hand_off", call_id, str(data.get("summary", ""))[:500])
     return SessionEnd("hang_up", call_id)
+
+
+def _session_failed(call: Call, *, session_id: str, call_status: str, error: str) -> SessionEnd:
+    """The socket failed while the call may still be up (the caller did not hang up: that is
+    `completed`). A live conversation is reconnected, at most RELAY_RECONNECTS times, then handed
+    to a person; the caller is never simply hung up on. The row is locked by the caller."""
+    call.error = f"ConversationRelay failed: {error}"[:1000]
+    fields = ["error", "updated_at"]
+    state = call.state or {}
+    if call.status in TERMINAL_STATUSES or call_status in TERMINAL_STATUSES:
+        outcome = SessionEnd("failed", call.pk)  # nobody is on the line any more
+    elif state.get("ended"):
+        # The conversation had finished: a hand-off still goes to a person; after a goodbye, as before.
+        outcome = SessionEnd("hand_off" if state.get("handoff") else "failed", call.pk)
+    else:
+        # Twilio's retry of the same failure (same session) is answered alike and counts once.
+        # Its retries come before the reconnect's new session exists, so the last one suffices.
+        retried = bool(session_id) and session_id == call.relay_failed_session
+        failures = call.relay_failures + (0 if retried else 1)
+        reconnect = bool(state) and failures <= settings.RELAY_RECONNECTS
+        if not retried:
+            call.relay_failures, call.relay_failed_session = failures, session_id[:64]
+            fields += ["relay_failures", "relay_failed_session"]
+            TraceEvent.objects.create(
+                call=call,
+                kind=TraceKind.ERROR,
+                name="relay_reconnect" if reconnect else "relay_hand_off",
+                ok=False,
+                payload={"session_id": session_id, "failures": failures, "error": error[:500]},
+            )
+        if reconnect:
+            outcome = SessionEnd("reconnect", call.pk, attempt=call.relay_failures)
+        else:
+            if not call.handoff_reason:
+                call.handoff_reason = (
+                    f"the connection to the agent failed {call.relay_failures} times" if state else UNRESUMABLE
+                )
+                fields.append("handoff_reason")
+            outcome = SessionEnd("hand_off", call.pk, cut_off=True)
+    call.save(update_fields=fields)
+    return outcome
 
 
 def record_answered_by(*, call_sid: str, answered_by: str) -> None:

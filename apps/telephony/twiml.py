@@ -8,6 +8,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from apps.telephony.signatures import public_url, relay_url
 
 APOLOGY = "We're sorry, something went wrong on our side. Please call us back later. Goodbye."
+CUT_OFF = "We're sorry, we were cut off."
 CONNECTING = "Connecting you with a specialist now. Please hold."
 QUEUED = "All our specialists are helping other callers. Please stay on the line; you're next in the queue."
 

@@ -55,17 +55,22 @@ def outbound(request: HttpRequest, call_id: int) -> HttpResponse:
 @twilio_webhook
 def relay_action(request: HttpRequest) -> HttpResponse:
     post = request.POST
-    end = relay_session_ended(
+    end = async_to_sync(relay_session_ended)(
         call_sid=post.get("CallSid", ""),
+        # One failure, however often Twilio retries it: the session's id, else the retry token.
+        session_id=post.get("SessionId", "") or request.headers.get("I-Twilio-Idempotency-Token", ""),
         session_status=post.get("SessionStatus", ""),
+        call_status=post.get("CallStatus", ""),
         handoff_data=post.get("HandoffData", ""),
         error_code=post.get("ErrorCode", ""),
         error_message=post.get("ErrorMessage", ""),
     )
+    if end.outcome == "reconnect" and end.call_id:
+        return twiml.twiml(twiml.conversation_relay(call_id=end.call_id, greeting=end.greeting, language=end.language))
     if end.outcome == "failed":
         return twiml.twiml(twiml.apology_and_hang_up())
     if end.outcome == "hand_off" and end.call_id:
-        return twiml.twiml(twiml.hand_off(call_id=end.call_id))
+        return twiml.twiml(twiml.hand_off(call_id=end.call_id, say_first=twiml.CUT_OFF if end.cut_off else ""))
     if end.outcome == "hang_up":
         return twiml.twiml(twiml.hang_up())
     return twiml.twiml(twiml.empty())

@@ -250,11 +250,30 @@ def test_a_caller_hang_up_closes_the_call(live_call):
     assert CallAnalysis.objects.filter(call=live_call).count() == 1
 
 
-def test_a_failed_session_is_recorded_and_the_caller_hears_an_apology(live_call):
+def test_a_failed_session_after_the_caller_left_is_recorded_with_an_apology(live_call):
+    live_call.status = "completed"
+    live_call.save()
     xml = parse(relay_action(SessionStatus="failed", ErrorCode="39001", ErrorMessage="WebSocket unreachable"))
     assert [child.tag for child in xml] == ["Say", "Hangup"]
     live_call.refresh_from_db()
     assert live_call.error == "ConversationRelay failed: 39001 WebSocket unreachable"
+    assert live_call.relay_failures == 0
+
+
+def test_a_failed_session_without_a_conversation_goes_to_a_person(live_call):
+    xml = parse(relay_action(SessionStatus="failed", SessionId="VX1", ErrorCode="39001"))
+    assert [child.tag for child in xml] == ["Say", "Say", "Enqueue"]
+    assert xml.find("Say").text == "We're sorry, we were cut off."
+    live_call.refresh_from_db()
+    assert (live_call.error, live_call.handoff_reason) == (
+        "ConversationRelay failed: 39001",
+        "the conversation could not be resumed",
+    )
+
+
+def test_a_failed_session_of_an_unknown_call_hears_an_apology(live_db):
+    xml = parse(relay_action(SessionStatus="failed", CallSid="CA" + "0" * 32))
+    assert [child.tag for child in xml] == ["Say", "Hangup"]
 
 
 def test_answering_machine_detection_is_recorded(live_db):

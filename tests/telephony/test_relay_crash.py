@@ -1,0 +1,246 @@
+"""A web process is SIGKILLed in the middle of a call; another one takes the call back where it was.
+
+Two real daphne processes, one after the other, share this test's PostgreSQL database. The call is
+driven the way Twilio drives it: signed webhooks, and the ConversationRelay socket with a signed
+handshake. Once identity is verified the first daphne is killed with the socket open; Twilio then
+posts SessionStatus=failed to the <Connect action>, which the second daphne answers with a new
+<Connect>. On the new socket the conversation goes on: identity is not asked again, the promise is
+recorded, and the transcript holds every line once, in order.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+import requests
+from django.db import connection
+from twilio.request_validator import RequestValidator
+
+from apps.calls.models import Call, TraceEvent, TranscriptEntry
+from apps.promises.models import Promise
+from tests.telephony import AUTH_TOKEN, PUBLIC_BASE_URL
+
+pytestmark = pytest.mark.postgres  # both web processes and this test must see one database
+
+ROOT = Path(__file__).resolve().parents[2]
+SID = "CA" + "f" * 32
+RELAY = "wss://cc.example.com/ws/twilio/relay/"  # what Twilio connects to and signs: the public URL
+
+
+def deadline_poll(check, what: str, timeout: float = 30, log: Path | None = None):
+    """Return check()'s first truthy value, polling until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.02)  # the poll interval, not a wait for something to happen
+    raise AssertionError(f"timed out waiting for {what}" + (f":\n{log.read_text()}" if log else ""))
+
+
+class Daphne:
+    """`daphne contactcenter.asgi:application` on a free loopback port, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url, self.log = f"http://127.0.0.1:{port}", log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(  # noqa: S603 (our own command line)
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline_poll(self._ready, f"daphne on {self.url}", timeout=60, log=log)
+
+    def _ready(self) -> bool:
+        assert self.process.poll() is None, f"daphne exited:\n{self.log.read_text()}"
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def post(self, path: str, params: dict[str, str]) -> ET.Element:
+        """A webhook, signed as Twilio signs it: over the public URL, whichever process receives it."""
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_BASE_URL}{path}", params)
+        response = requests.post(
+            f"{self.url}{path}", data=params, headers={"X-Twilio-Signature": signature}, timeout=15
+        )
+        assert response.status_code == 200, self.log.read_text()
+        return ET.fromstring(response.content)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+
+class Relay:
+    """One ConversationRelay socket, as Twilio drives it, from this synchronous test."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, daphne: Daphne, call_id: str) -> None:
+        self.loop = loop
+        self.http, self.ws = self._run(self._open(daphne.url.replace("http://", "ws://"), call_id))
+
+    async def _open(self, origin: str, call_id: str):
+        http = aiohttp.ClientSession()
+        headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(RELAY, {})}
+        ws = await http.ws_connect(f"{origin}/ws/twilio/relay/", headers=headers)
+        setup = {"type": "setup", "callSid": SID, "callStatus": "IN-PROGRESS", "customParameters": {"call_id": call_id}}
+        await ws.send_json(setup)
+        return http, ws
+
+    def _run(self, awaitable):
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout=15))
+
+    def say(self, words: str) -> str:
+        """The caller speaks; returns the agent's reply."""
+        self._run(self.ws.send_json({"type": "prompt", "voicePrompt": words, "lang": "en-US", "last": True}))
+        tokens, last = [], False
+        while not last:
+            message = self._run(self.ws.receive_json())
+            assert message["type"] == "text", message
+            tokens.append(message["token"])
+            last = message["last"]
+        return "".join(tokens)
+
+    def receive(self) -> dict:
+        return self._run(self.ws.receive_json())
+
+    def dropped(self) -> bool:
+        """The server went away: the socket closes under us."""
+        return self._run(self.ws.receive()).type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+
+    def close(self) -> None:
+        self._run(self.ws.close())
+        self._run(self.http.close())
+
+
+@pytest.fixture
+def web_env():
+    database = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "contactcenter.settings",
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:{database['PORT']}"
+            f"/{database['NAME']}"
+        ),
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": "",  # nothing reaches Twilio's REST API (a promise's text is skipped)
+        "HUMAN_AGENT_NUMBER": "",
+        "RELAY_RECONNECTS": "2",
+        "OPENAI_API_KEY": "",  # the offline engine: deterministic replies
+        "OPENAI_BASE_URL": "",
+        "AGENT_CONVERSATIONS_PER_HOUR": "1000",  # a shared Redis remembers earlier runs' calls
+    }
+
+
+def test_a_web_process_killed_mid_call_is_replaced_and_the_call_goes_on(maria, web_env, tmp_path):
+    loop = asyncio.new_event_loop()
+    first = Daphne(web_env, tmp_path / "daphne-1.log")
+    second = relay = None
+    try:
+        answer = first.post(
+            "/twilio/voice/inbound/",
+            {"CallSid": SID, "From": maria.phone, "To": "+14155550100", "CallStatus": "ringing"},
+        )
+        call_id = answer.find("Connect/ConversationRelay/Parameter").attrib["value"]
+        relay = Relay(loop, first, call_id)
+        balance = relay.say("My zip code is 94607")
+        assert balance.startswith("Thanks, Maria. Your balance is one thousand two hundred fifty dollars")
+        # The reply goes out before its turn is saved: kill only once what was said is stored.
+        deadline_poll(lambda: TranscriptEntry.objects.filter(call_id=call_id).count() == 3, "the turn's save")
+
+        first.stop(signal.SIGKILL)  # mid-call, the socket open: a crash, the OOM killer, a hard deploy
+        assert relay.dropped()
+        relay.close()
+        second = Daphne(web_env, tmp_path / "daphne-2.log")
+        action = {
+            "AccountSid": "AC" + "0" * 32,
+            "CallSid": SID,
+            "CallStatus": "in-progress",
+            "SessionId": "VX" + "1" * 32,
+            "SessionStatus": "failed",
+            "ErrorCode": "39001",
+            "ErrorMessage": "WebSocket closed",
+        }
+        reconnect = second.post("/twilio/voice/relay-action/", action)
+        rejoined = reconnect.find("Connect/ConversationRelay").attrib["welcomeGreeting"]
+        assert reconnect.find("Connect/ConversationRelay/Parameter").attrib == {"name": "call_id", "value": call_id}
+
+        relay = Relay(loop, second, call_id)
+        confirm = relay.say("I can pay 300 dollars on Friday")
+        all_set = relay.say("Yes")
+        goodbye = relay.say("No, that's all. Bye!")
+        end = relay.receive()
+        hang_up = second.post(
+            "/twilio/voice/relay-action/",
+            {**action, "SessionId": "VX" + "2" * 32, "SessionStatus": "ended", "HandoffData": end["handoffData"]},
+        )
+    finally:
+        if relay is not None:
+            relay.close()
+        for daphne in (first, second):
+            if daphne is not None:
+                daphne.stop()
+        loop.close()
+
+    assert rejoined == "Sorry, we were cut off. Can you pay that in full, or would you like a payment plan?"
+    assert confirm.startswith("So that's three hundred dollars on Friday")
+    assert all_set.startswith("You're all set, Maria: three hundred dollars on Friday")
+    assert goodbye == "Thank you, Maria. Take care, goodbye."
+    assert end["type"] == "end"
+    assert json.loads(end["handoffData"]) == {"handoff": False, "reason": "closed", "call_id": int(call_id)}
+    assert [child.tag for child in hang_up] == ["Hangup"]
+
+    # Every line once, in order; identity asked once, before the crash, and never again.
+    lines = list(TranscriptEntry.objects.filter(call_id=call_id).values_list("sequence", "speaker", "text"))
+    assert [(sequence, speaker) for sequence, speaker, _ in lines] == [
+        (0, "agent"),
+        (1, "customer"),
+        (2, "agent"),
+        (3, "agent"),
+        (4, "customer"),
+        (5, "agent"),
+        (6, "customer"),
+        (7, "agent"),
+        (8, "customer"),
+        (9, "agent"),
+    ]
+    texts = [text for _, _, text in lines]
+    assert texts[1:] == [
+        "My zip code is 94607",
+        balance,
+        rejoined,
+        "I can pay 300 dollars on Friday",
+        confirm,
+        "Yes",
+        all_set,
+        "No, that's all. Bye!",
+        goodbye,
+    ]
+    assert [text for text in texts if "verify your identity" in text] == [texts[0]]
+
+    call = Call.objects.get(pk=call_id)
+    assert (call.relay_failures, call.handoff_reason, call.state["ended"]) == (1, "", True)
+    assert [entry["name"] for entry in call.state["tool_log"]].count("verify_identity") == 1
+    promise = Promise.objects.get(customer=maria)
+    assert (promise.call_id, promise.amount, promise.due_date.weekday()) == (call.pk, Decimal("300.00"), 4)
+    assert list(TraceEvent.objects.filter(call=call, name__startswith="relay_").values_list("name", flat=True)) == [
+        "relay_reconnect"
+    ]
