@@ -5,8 +5,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES, filesystem
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
@@ -67,8 +70,47 @@ app.conf.beat_schedule = {
     },
 }
 
+
+class BeatScheduler(PersistentScheduler):
+    """Celery's file-backed schedule (the last run of each entry), in a folder beat makes itself:
+    on a fresh clone `var/` does not exist yet, and only beat writes there."""
+
+    def setup_schedule(self) -> None:
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()
+
+
+app.conf.beat_scheduler = "contactcenter.celery:BeatScheduler"
+
 # The filesystem broker (embedded default) needs its folders before the first message.
 for option in ("data_folder_in", "data_folder_out", "control_folder"):
     folder = (app.conf.broker_transport_options or {}).get(option)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+class FilesystemTransport(filesystem.Transport):
+    """Kombu's filesystem broker, drained in short waits. For a broker without async I/O Celery's
+    worker looks for a stop request only between waits of up to 2 s, and waits once more after
+    it: it began shutting down 2-4 s after SIGTERM."""
+
+    def drain_events(self, connection, timeout=None):
+        return super().drain_events(connection, timeout=timeout if timeout is None else min(timeout, 0.5))
+
+
+if (app.conf.broker_url or "").startswith("filesystem://"):
+    # On `make run`'s Ctrl-C the worker overran honcho's 5 s and was killed: the waits above, then
+    # the prefork pool's teardown (2-3 s more). Threads have nothing to tear down; they enforce no
+    # time limits, which is fine on one development machine (production, on Redis, keeps prefork).
+    TRANSPORT_ALIASES["filesystem"] = "contactcenter.celery:FilesystemTransport"  # filesystem:// URLs only
+    app.conf.worker_pool = "threads"
+
+
+@worker_process_init.connect
+def _pool_process_own_group(**kwargs) -> None:
+    """Each prefork pool process leads its own process group. Supervisors (honcho, foreman) send
+    SIGTERM to the worker's whole group: pool processes died of it mid-task (logged as errors)
+    while the main process was still shutting down in order. Now only the main process hears it,
+    finishes the running tasks and closes the pool; billiard's time limits signal a leader's
+    group, and Celery's parent-death signal still kills these processes if the worker dies."""
+    os.setpgid(0, 0)

@@ -184,7 +184,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's record of each entry's last run (a shelve file; beat makes its folder, see celery.py).
+# Every periodic task is an idempotent sweep, so the file may be lost: a beat that starts without
+# it runs each entry first one interval later, and a stale one makes overdue entries run at once.
+# Point it elsewhere where the project folder is read-only.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 # Beat's daily jobs (the 03:00 risk scoring) follow the business's clock, DST included.
 BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="America/New_York")
 CELERY_TIMEZONE = BUSINESS_TIME_ZONE
@@ -267,9 +271,11 @@ LLM_TURN_FIRST_AUDIO_S = env.float("LLM_TURN_FIRST_AUDIO_S", default=1.2)
 # After a holding phrase ("One moment while I check that."), how long the model has to start
 # answering before the offline engine does: about as long as the phrase takes to say.
 LLM_TURN_HOLD_S = env.float("LLM_TURN_HOLD_S", default=2.0)
-# Circuit breakers per model and endpoint, shared through the cache: after this many timeouts
-# or 5xx in a row (within the window), the endpoint is skipped for the cool-down, then one probe.
+# Circuit breakers per model and endpoint, shared through the cache: after this many timeouts,
+# 5xx or 429 within the window, when they are at least this share of its requests, the endpoint
+# is skipped for the cool-down, then one probe.
 BREAKER_FAILURES = env.int("BREAKER_FAILURES", default=3)
+BREAKER_FAILURE_RATE = env.float("BREAKER_FAILURE_RATE", default=0.5)
 BREAKER_WINDOW_S = env.int("BREAKER_WINDOW_S", default=120)
 BREAKER_COOLDOWN_S = env.float("BREAKER_COOLDOWN_S", default=30.0)
 # USD per million tokens (input, output), for cost traces and budgets.

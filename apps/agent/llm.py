@@ -176,6 +176,12 @@ class Completion:
         return next((a for a in self.attempts if not a.error), None)
 
 
+# A model attempt needs at least this long to be worth starting; one the turn's budget cut off
+# sooner than FAIR_WAIT_S was not given a fair chance, and its timeout is not held against it.
+MIN_WAIT_S = 0.05
+FAIR_WAIT_S = 0.5
+
+
 async def _within(awaitable, deadline: Callable[[], float]):
     """Await `awaitable` until `deadline()` (re-read while waiting: a holding phrase moves it)."""
     task = asyncio.ensure_future(awaitable)
@@ -234,6 +240,8 @@ async def stream(
     for endpoint in endpoints:
         if completion.attempts and clock.spent():
             break  # no fallback starts after the budget: the offline engine answers at once
+        if clock.answer_by() - time.perf_counter() < MIN_WAIT_S:
+            break  # no time left to wait on any model this turn
         state = await _breaker_state(endpoint, readings.get(endpoint.label))
         if state == breakers.State.OPEN:
             completion.skipped.append(endpoint)
@@ -312,7 +320,7 @@ async def stream(
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             attempt.error = f"{type(exc).__name__}: {exc}"[:300]
             logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
-            if _transient(exc):
+            if _transient(exc) and (attempt.latency_ms >= FAIR_WAIT_S * 1000 or not isinstance(exc, TimeoutError)):
                 await _report(endpoint, attempt, state, failed=True)
             if said_something:
                 raise LLMStreamBroken(attempt.error) from exc
