@@ -87,7 +87,9 @@ class AgentSession(LLMAnswering):
         self._opening: TurnLog | None = None
         self._prompts_seen: set[str] = set()
         self._saving: asyncio.Task | None = None  # the latest queued save; each waits for the one before
-        self._unsaved: list[dict[str, Any]] = []  # turn records the database refused so far, in order
+        # Writes the database did not take yet, in order; and whether one was refused for good.
+        self._unsaved: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        self._refused = False
         self.clock = TurnClock()  # this turn's time budget
         self.said: list[str] = []  # what the caller has been sent this turn
 
@@ -563,6 +565,13 @@ class AgentSession(LLMAnswering):
             write, arguments = self._unsaved[0]
             try:
                 message = await self._write_retrying(write, arguments)
+            except IntegrityError:
+                # Refused for good (its rows clash with rows another writer stored): it can never be
+                # stored, so it must not hold up the writes behind it; the next prompt is not answered.
+                logger.exception("call %s: a save was refused by the database's constraints", self.call_id)
+                self._unsaved.pop(0)
+                self._refused = True
+                continue
             except Exception:
                 # Kept, in order, for the next save; the next prompt is not answered on it.
                 logger.exception("could not save call %s; %s writes pending", self.call_id, len(self._unsaved))
@@ -596,7 +605,7 @@ class AgentSession(LLMAnswering):
     async def _stored(self) -> bool:
         """Whether every turn so far is in the database: the next prompt is answered only then."""
         await self.flush()
-        return not self._unsaved
+        return not (self._unsaved or self._refused)
 
     async def flush(self) -> None:
         """Wait until everything said so far is saved (a channel calls this before it lets go).

@@ -135,3 +135,23 @@ def test_when_the_database_stays_unreachable_the_caller_is_handed_off_with_what_
     ]
     call = Call.objects.get(pk=session.call_id)
     assert call.handoff_reason == "the conversation could not be saved"
+
+
+def test_a_save_the_database_refuses_for_good_never_blocks_the_rest_and_the_caller_goes_to_a_person(maria, converse):
+    c = converse(workflow="collections", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    # Another writer took the sequence number this turn's words will get.
+    TranscriptEntry.objects.create(call_id=c.session.call_id, sequence=1, speaker="customer", text="someone else")
+
+    c.say("My zip code is 94607")  # its save is refused by the (call, sequence) constraint
+    after = c.say("I can pay 300 dollars on Friday")
+
+    assert after == "I'm handing this conversation to a specialist, who will continue with you here."
+    assert c.handoff.reason == "the conversation could not be saved"
+    assert not Promise.objects.exists()
+    # The refused turn is not retried forever: the hand-off behind it was stored.
+    assert [(s, who, t) for s, who, t in transcript(c.session.call_id)][:2] == [
+        (0, "agent", c.greeting),
+        (1, "customer", "someone else"),
+    ]
+    assert [who for _, who, _ in transcript(c.session.call_id)][2:] == ["customer", "agent"]
+    assert Call.objects.get(pk=c.session.call_id).handoff_reason == "the conversation could not be saved"
