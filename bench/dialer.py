@@ -1,16 +1,24 @@
-"""Dialer throughput: N due follow-ups, W worker processes, each follow-up dialed exactly once.
+"""Dialer pacing and throughput: N due follow-ups, W worker processes, each dialed exactly once.
 
 Creates a throwaway test database (`test_<name>` on the DATABASE_URL server: PostgreSQL, since the
 workers claim with SKIP LOCKED), N consenting customers with a follow-up due now, and a local fake
 Twilio REST API (tests/fakes/twilio_server.py, in this process). W worker processes then do what
 the `dialer` queue's workers do: claim due follow-ups in short transactions, run the compliance
-gate, write the call row, and send one `calls.create` each. Printed: dials per second, and
-duplicates (numbers dialed more than once: must be 0) and misses (follow-ups never dialed).
+gate, write the call row, wait for a send slot (TWILIO_CALLS_PER_SECOND = --rate, shared through
+Redis when REDIS_URL is set), judge the call again and send one `calls.create` each.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/dialer.py [--followups 10000] [--workers 4]
+Printed: the rate held at the fake Twilio (the most requests in any one-second window, by arrival
+time, and the average), how long calls waited for their slot, the longest time from the gate's
+decision to the request reaching Twilio, duplicates (numbers dialed more than once: must be 0) and
+misses (follow-ups never dialed). A --rate far above what the dialer can do measures its throughput.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 \
+        python bench/dialer.py [--followups 2000] [--workers 4] [--rate 50]
 """
 
 import argparse
+import bisect
+import gc
 import multiprocessing
 import os
 import platform
@@ -31,8 +39,9 @@ ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER = "AC" + "be" * 16, "bench-token", "+141555
 ZONES = ["America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo", "Pacific/Honolulu"]
 
 
-def _work(database_url: str, twilio_url: str, start, results) -> None:
+def _work(database_url: str, twilio_url: str, rate: float, ready, start, results) -> None:
     os.environ.update(
+        TWILIO_CALLS_PER_SECOND=str(rate),
         DATABASE_URL=database_url,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
@@ -55,6 +64,7 @@ def _work(database_url: str, twilio_url: str, start, results) -> None:
     from apps.outreach.dialer import followup_dial
     from apps.outreach.services import followups_claim_due
 
+    ready.put(os.getpid())
     start.wait()
     dialed, began = 0, time.perf_counter()
     while ids := followups_claim_due(now=timezone.now(), limit=50):
@@ -66,8 +76,9 @@ def _work(database_url: str, twilio_url: str, start, results) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--followups", type=int, default=10_000)
+    parser.add_argument("--followups", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=50, help="TWILIO_CALLS_PER_SECOND")
     args = parser.parse_args()
 
     import django
@@ -76,7 +87,8 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import setup_test_environment
 
-    from bench import cpu_model
+    from apps.calls.models import Call
+    from bench import cpu_model, percentile
     from tests.fakes.twilio_server import FakeTwilio
 
     if connection.vendor != "postgresql":
@@ -88,16 +100,24 @@ def main() -> None:
     try:
         zone = seed(args.followups)
         spawn = multiprocessing.get_context("spawn")
-        start, results = spawn.Event(), spawn.Queue()
+        ready, start, results = spawn.Queue(), spawn.Event(), spawn.Queue()
         workers = [
-            spawn.Process(target=_work, args=(database_url, twilio.url, start, results)) for _ in range(args.workers)
+            spawn.Process(target=_work, args=(database_url, twilio.url, args.rate, ready, start, results))
+            for _ in range(args.workers)
         ]
         for worker in workers:
             worker.start()
+        # The fake Twilio shares this process: what the set-up made is frozen out of the garbage
+        # collector, whose pauses (70-130 ms) had held up requests that were sent on time.
+        gc.freeze()
+        for _ in workers:  # all set up (Django's start-up is CPU-heavy) before the first dial
+            ready.get(timeout=120)
         start.set()
         outcomes = [results.get(timeout=3600) for _ in workers]
         for worker in workers:
             worker.join()
+        timing = request_timing(twilio.creates)
+        sent_back = Call.objects.filter(dialed_at=None, status="queued").count()
     finally:
         twilio.stop()
         connection.close()
@@ -107,10 +127,43 @@ def main() -> None:
     wall = max(end for _, _, end in outcomes) - min(began for _, began, _ in outcomes)
     numbers = Counter(r.form["To"][0] for r in twilio.creates)
     duplicates = sum(count - 1 for count in numbers.values())
+    arrived = sorted(r.at for r in twilio.creates)
+    busiest = max(bisect.bisect_left(arrived, at + 1) - i for i, at in enumerate(arrived))
+    average = (len(arrived) - 1) / (arrived[-1] - arrived[0])
+    waited, judged = timing
+    pacer = "Redis, shared" if os.environ.get("REDIS_URL") else "in-process: each worker paces alone"
     print(f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL")
     print(f"{args.followups} due follow-ups (customers in {zone}), {args.workers} worker processes")
-    print(f"dialed {dialed} in {wall:.1f} s: {dialed / wall:.0f} dials/s; per worker {[n for n, _, _ in outcomes]}")
+    print(f"TWILIO_CALLS_PER_SECOND {args.rate:g} (pacer: {pacer})")
+    print(f"dialed {dialed} in {wall:.1f} s: {dialed / wall:.1f} dials/s; per worker {[n for n, _, _ in outcomes]}")
+    print(f"at Twilio: at most {busiest} requests in any one second, {average:.2f}/s on average")
+    print(
+        f"waited for a send slot (follow-up's gate to the request): p50 {percentile(waited, 0.5):.3f} s, "
+        f"max {max(waited):.3f} s"
+    )
+    print(
+        f"gate's decision to the request at Twilio: p50 {percentile(judged, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(judged, 0.99) * 1000:.1f} ms, max {max(judged) * 1000:.1f} ms"
+    )
     print(f"requests to Twilio {len(twilio.creates)}, duplicates {duplicates}, missed {args.followups - len(numbers)}")
+    if sent_back:  # no worker here reads the broker; a real one would dial them after the countdown
+        print(f"of the missed, sent back to the broker by the pacer: {sent_back}")
+
+
+def request_timing(creates) -> tuple[list[float], list[float]]:
+    """Per request, in seconds: from the follow-up's gate to its arrival at Twilio (the wait for
+    a send slot, mostly), and from the gate's last decision to its arrival. call_place claims the
+    call and judges it at one instant, `dialed_at`, after any wait; the request follows."""
+    from apps.calls.models import Call
+
+    dialed = Call.objects.exclude(dialed_at=None).values_list("pk", "followup__last_attempt_at", "dialed_at")
+    when = {call_id: (gated.timestamp(), judged.timestamp()) for call_id, gated, judged in dialed}
+    waited, decided = [], []
+    for request in creates:
+        gated, judged = when[int(request.form["Url"][0].rstrip("/").rsplit("/", 1)[1])]
+        waited.append(request.at - gated)
+        decided.append(request.at - judged)
+    return waited, decided
 
 
 def seed(count: int) -> str:

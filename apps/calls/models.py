@@ -61,7 +61,8 @@ class Call(TimeStampedModel):
     status = models.CharField(max_length=12, choices=CallStatus, default=CallStatus.QUEUED)
     # The SequenceNumber of the last status callback applied: older or repeated ones change nothing.
     status_sequence = models.IntegerField(null=True, blank=True, editable=False)
-    # Set (once) just before the REST request that places an outbound call: never dial twice.
+    # Set just before the REST request that places an outbound call: never dial twice. Cleared only
+    # when Twilio answered 429 (nothing was placed) or the dial gave its send slot up unsent.
     dialed_at = models.DateTimeField(null=True, blank=True, editable=False)
     from_number = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32, blank=True)

@@ -2,16 +2,22 @@
 
     beat ─▶ followups_sweep ─▶ claims due rows (SKIP LOCKED) ─▶ followup_dial_task (dialer queue)
                                                                   ├─ gate refuses ─▶ blocked until the next allowed time
-                                                                  └─ gate allows ─▶ Call row ─▶ call_place (one POST)
+                                                                  └─ gate allows ─▶ Call row ─▶ call_place
+                                                                       (send slot, gate again, one POST)
 
 A follow-up is claimed once (the claim is a status change under a row lock), its call row is
 written before the dial, and call_place sends at most one request per call row: two workers, two
 beats or a redelivered task dial nobody twice. The call's end moves the follow-up on
 (`followup_call_ended`).
+
+Twilio takes TWILIO_CALLS_PER_SECOND calls a second (apps/telephony/pacing.py), so a sweep claims
+at most a minute's worth: the rest stay scheduled, and are judged by the gate when their turn comes.
 """
 
+import math
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -31,16 +37,19 @@ from apps.outreach.services import (
 )
 from apps.telephony.client import telephony_missing_settings
 from apps.telephony.outbound import call_create_outbound, call_place
+from apps.telephony.pacing import Pacer
 
 WORKFLOW = "collections"  # follow-ups chase promises and balances
 CLAIM_BATCH = 500
-SWEEP_LIMIT = 5000  # follow-ups claimed per sweep; the rest are claimed by the next one
+SWEEP_LIMIT = 5000  # follow-ups claimed per sweep at most; the rest are claimed by the next one
+SWEEP_EVERY = timedelta(minutes=1)  # beat's schedule (contactcenter/celery.py)
 LOST_AFTER = timedelta(minutes=5)  # a claimed follow-up whose dial task never ran
 RECHECK_TWILIO = timedelta(minutes=15)
 
 
-def followup_dial(*, followup_id: int, now: datetime | None = None) -> FollowUp:
-    """Dial one claimed follow-up if the gate allows it now; otherwise block it until it may."""
+def followup_dial(*, followup_id: int, now: datetime | None = None, pacer: Pacer | None = None) -> FollowUp:
+    """Dial one claimed follow-up if the gate allows it now; otherwise block it until it may.
+    The call then waits for its send slot in call_place (`pacer`: the settings' by default)."""
     now = now or timezone.now()
     with transaction.atomic():
         followup = (
@@ -74,7 +83,7 @@ def followup_dial(*, followup_id: int, now: datetime | None = None) -> FollowUp:
         followup.block_reason = ""
         followup.save(update_fields=["status", "attempts", "last_attempt_at", "block_reason", "updated_at"])
     # Outside the transaction: the follow-up and its call row are committed before the one request.
-    call = call_place(call_id=call.pk, gate_passed=True)
+    call = call_place(call_id=call.pk, pacer=pacer)
     if call.status in TERMINAL_STATUSES:  # refused or stopped before ringing: no callback will come
         followup_call_ended(call=call)
     followup.refresh_from_db()
@@ -97,11 +106,14 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
     for call in ended.order_by("pk")[:CLAIM_BATCH]:
         followup_call_ended(call=call)
         counts["settled"] += 1
-    while counts["claimed"] < SWEEP_LIMIT:
-        ids = followups_claim_due(now=now, limit=CLAIM_BATCH)
+    # What Twilio can take before the next sweep: claiming more would only make calls wait.
+    budget = min(SWEEP_LIMIT, math.ceil(settings.TWILIO_CALLS_PER_SECOND * SWEEP_EVERY.total_seconds()))
+    while counts["claimed"] < budget:
+        limit = min(CLAIM_BATCH, budget - counts["claimed"])
+        ids = followups_claim_due(now=now, limit=limit)
         for followup_id in ids:
             enqueue(tasks.followup_dial_task, followup_id)
         counts["claimed"] += len(ids)
-        if len(ids) < CLAIM_BATCH:
+        if len(ids) < limit:
             break
     return counts

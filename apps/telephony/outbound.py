@@ -3,18 +3,25 @@
 Twilio has no idempotency key for creating a call, so the attempt row comes first:
 
     call_request_outbound ──(after commit)──▶ call_place_task ──▶ call_place
-        Call(status=queued)                     claims the row by setting dialed_at, then one POST
+        Call(status=queued)                     waits for a send slot (pacing), claims the row by
+                                                setting dialed_at, runs the gate, then one POST
 
 A POST whose outcome we never learned (timeout, connection error, 5xx) is not retried: the call
 keeps its dialed_at and no CallSid, and `calls_reconcile` later asks Twilio which call (if any)
-that request placed.
+that request placed. A 429 (Too Many Requests) placed nothing for certain: that call is released
+and dialed again after a backoff.
 """
 
 import logging
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+
+# The client imports its Calls resource on first use (~30-80 ms): imported here, when the process
+# starts, so that cost never falls between a dial's send slot and its request (see pacing).
+import twilio.rest.api.v2010.account.call  # noqa: F401
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,7 +31,7 @@ from twilio.rest import Client
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Direction
 from apps.calls.services import StatusUpdate, call_apply_status
-from apps.core.effects import enqueue
+from apps.core.effects import after_commit, enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.models import AuditEvent
 from apps.core.services import Actor, audit_record
@@ -34,6 +41,7 @@ from apps.outreach.models import FollowUp
 from apps.outreach.services import BLOCKED_AT_DIAL, NOT_A_PERSON
 from apps.telephony import tasks, twiml
 from apps.telephony.client import TelephonyNotConfigured, telephony_ensure_configured, twilio_client
+from apps.telephony.pacing import Pacer, dial_pacer
 from apps.telephony.signatures import public_url
 
 logger = logging.getLogger(__name__)
@@ -48,6 +56,19 @@ RECONCILE_LIST_LIMIT = 20
 RECONCILE_BATCH = 100
 # Failures that leave the sweep going: the network, Twilio's errors, and nothing else.
 NETWORK_ERRORS = (TwilioException, requests.RequestException)
+# Pacing (apps/telephony/pacing.py): a dial waits for its send slot this long at most, so no
+# worker is held for minutes (the request's TWILIO_HTTP_TIMEOUT comes on top, inside the task's
+# 30 s soft limit). A slot further off sends the call back to the broker for about that long,
+# capped below UNCLEAR_DIAL_GRACE so reconciliation does not send it again meanwhile.
+PACING_MAX_WAIT = 10.0
+PACING_MAX_DEFER = 60.0
+# A dial that stalled past its slot takes the next free one (within PACING_MAX_WAIT in all).
+PACING_TRIES = 3
+# Twilio's 429 Too Many Requests: nothing was placed; the call is tried again after a backoff
+# (2 s doubling, with jitter, capped at PACING_MAX_DEFER) this many times, then failed.
+TOO_MANY_REQUESTS = 429
+THROTTLED_RETRIES = 6
+THROTTLED_BACKOFF = 2.0
 
 _OPEN = {"status__in": [s for s in CallStatus.values if s not in TERMINAL_STATUSES]}
 
@@ -126,46 +147,80 @@ def _end_undialed(call: Call, *, status: str, error: str, now: datetime) -> bool
     )
 
 
-def call_place(*, call_id: int, gate_passed: bool = False) -> Call:
-    """Place the call with Twilio: at most one REST request per Call row, ever.
-
-    Must run outside any transaction: the claim commits before the request goes out, and the
-    request must not hold row locks while it waits on the network. The compliance gate is run
-    again here unless the caller ran it a moment ago (`gate_passed`: the follow-up dialer).
-    """
-    now = timezone.now()
-    # The claim: one conditional UPDATE. Whoever sets dialed_at is the only one who may dial;
-    # a second worker, a redelivered task or a retry finds nothing to claim.
-    claimed = Call.objects.filter(
+def _undialed(call_id: int):
+    return Call.objects.filter(
         pk=call_id,
         dialed_at__isnull=True,
         twilio_call_sid="",
         status=CallStatus.QUEUED,
         direction=Direction.OUTBOUND,
         channel=Channel.VOICE,
-    ).update(dialed_at=now, updated_at=now)
-    call = Call.objects.select_related("customer", "followup").get(pk=call_id)
-    if not claimed:
+    )
+
+
+def call_place(*, call_id: int, pacer: Pacer | None = None, throttled: int = 0) -> Call:
+    """Place the call with Twilio: at most one REST request per Call row at a time, one call ever.
+
+    Must run outside any transaction: the claim commits before the request goes out, and the
+    request must not hold row locks while it waits on the network. The call waits for its send
+    slot (pacing) and is claimed; the compliance gate judges it then, after any wait, so a call
+    whose calling window closed while it waited is blocked, not placed. `throttled` counts the
+    429 answers Twilio gave this call so far.
+    """
+    if not _undialed(call_id).exists():  # no slot spent on a call that is not to be dialed
+        call = Call.objects.get(pk=call_id)
         logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
         return call
+    pacer = pacer or dial_pacer()
+    give_up_at = pacer.clock() + PACING_MAX_WAIT
+    call, claimed_at = None, None
+    for _ in range(PACING_TRIES):
+        slot = pacer.acquire(max_wait=max(0.0, give_up_at - pacer.clock()))
+        if not slot.granted:
+            break
+        now = timezone.now()
+        if claimed_at is None:
+            # The claim: one conditional UPDATE. Whoever sets dialed_at is the only one who may
+            # dial; a second worker, a redelivered task or a retry finds nothing to claim.
+            claimed = _undialed(call_id).update(dialed_at=now, updated_at=now)
+            call = Call.objects.select_related("customer", "followup").get(pk=call_id)
+            if not claimed:
+                logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
+                return call
+        else:  # a later slot: dialed_at stays the moment the dial was decided
+            Call.objects.filter(pk=call_id, dialed_at=claimed_at).update(dialed_at=now)
+        claimed_at = now
+        verdict = _judge(call, now=now)
+        if not verdict.allowed:
+            return _block(call, verdict)
+        if pacer.on_time(slot):
+            return _request(call, claimed_at=claimed_at, throttled=throttled)
+        # Stalled past its slot (a pause, a slow query): sent now it would crowd the next slots.
+    if call is not None:
+        _release(call, claimed_at=claimed_at)
+    # Spread over [wait, 1.5 wait], so the calls sent back together do not return together.
+    countdown = min(PACING_MAX_DEFER, max(slot.wait, 1.0) * random.uniform(1, 1.5))  # noqa: S311
+    return _dial_later(call_id, countdown=countdown, throttled=throttled)
 
-    # Again just before the dial: an opt-out, or a queue that delayed the task past the window.
-    verdict = (
-        compliance_check(
-            call.customer,
-            now=now,
-            requested_by_customer=bool(call.followup_id and call.followup.requested_by_customer),
-            exclude_call_id=call.pk,
-        )
-        if call.customer_id and not gate_passed
-        else ALLOWED
-    )
-    if not verdict.allowed:
-        _end_undialed(call, status=CallStatus.CANCELED, error=BLOCKED_AT_DIAL + verdict.reason, now=timezone.now())
-        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": verdict.reason})
-        call.refresh_from_db()
-        return call
 
+def _judge(call: Call, *, now: datetime) -> Verdict:
+    """The gate, at the moment of the dial: an opt-out since the request, or a wait (for the send
+    slot, or in the broker) that ran past the calling window."""
+    if not call.customer_id:
+        return ALLOWED
+    requested = bool(call.followup_id and call.followup.requested_by_customer)
+    return compliance_check(call.customer, now=now, requested_by_customer=requested, exclude_call_id=call.pk)
+
+
+def _block(call: Call, verdict: Verdict) -> Call:
+    _end_undialed(call, status=CallStatus.CANCELED, error=BLOCKED_AT_DIAL + verdict.reason, now=timezone.now())
+    audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": verdict.reason})
+    call.refresh_from_db()
+    return call
+
+
+def _request(call: Call, *, claimed_at: datetime, throttled: int) -> Call:
+    """The one POST, and what its answer means for the call."""
     try:
         client = twilio_client()
         placed = client.calls.create(
@@ -188,6 +243,15 @@ def call_place(*, call_id: int, gate_passed: bool = False) -> Call:
         audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": exc.message})
     except Exception as exc:
         rest = _rest_error(exc)
+        if rest is not None and rest[0] == TOO_MANY_REQUESTS and throttled < THROTTLED_RETRIES:
+            # Twilio turned it away for now: nothing was placed. The claim is released and the
+            # call dialed again later, waiting longer each time (never a tight loop).
+            _release(call, claimed_at=claimed_at, error=f"throttled: {rest[1]}")
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "throttled", "error": rest[1]})
+            logger.warning("Twilio throttled call %s (%d so far): %s", call.pk, throttled + 1, rest[1])
+            delay = min(PACING_MAX_DEFER, THROTTLED_BACKOFF * 2**throttled)
+            countdown = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311
+            return _dial_later(call.pk, countdown=countdown, throttled=throttled + 1)
         if rest is not None and 400 <= rest[0] < 500:
             # Twilio refused the request: definitely no call. Retrying would be refused again.
             _end_undialed(call, status=CallStatus.FAILED, error=rest[1], now=timezone.now())
@@ -208,6 +272,25 @@ def call_place(*, call_id: int, gate_passed: bool = False) -> Call:
     return call
 
 
+def _release(call: Call, *, claimed_at: datetime, error: str = "") -> None:
+    """Give back a claim that sent nothing (for certain), so the call can be dialed later."""
+    Call.objects.filter(pk=call.pk, dialed_at=claimed_at, twilio_call_sid="").update(
+        dialed_at=None, error=error, updated_at=timezone.now()
+    )
+
+
+def _dial_later(call_id: int, *, countdown: float, throttled: int) -> Call:
+    """Send the call back to the broker; when its task runs again it is dialed as above, gate and
+    all. Touched, so reconciliation does not take it for a lost task meanwhile."""
+    Call.objects.filter(pk=call_id).update(updated_at=timezone.now())
+    after_commit(
+        lambda: tasks.call_place_task.apply_async(
+            args=[call_id], kwargs={"throttled": throttled}, countdown=round(countdown, 3)
+        )
+    )
+    return Call.objects.select_related("customer", "followup").get(pk=call_id)
+
+
 # --- answering machines ------------------------------------------------------------------------
 
 
@@ -224,8 +307,8 @@ def call_machine_answered(*, call_id: int) -> str:
     (said after the beep), or end the call. Once per call: the audit entry is written, under the
     call's lock, before the one request."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().filter(pk=call_id).first()
-        if call is None or not call.twilio_call_sid or call.status in TERMINAL_STATUSES:
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if not call.twilio_call_sid or call.status in TERMINAL_STATUSES:
             return "ended"
         if not call.answered_by.startswith(NOT_A_PERSON):
             return "person"

@@ -9,15 +9,18 @@ records every request it gets.
     twilio.script_create(status=400, code=21211, message="Invalid 'To' Phone Number")
     twilio.script_create(delay=2)            # stalls, places nothing: the client times out
     twilio.script_create(slow_response=2)    # places the call, then answers too late
+    twilio.script_too_many_requests(2)       # the next 2 creates get Twilio's 429 (20429)
     twilio.set_call(sid, status="completed", duration="95", answered_by="human")
     twilio.stall_fetch(sid, 2)               # reading this call times out
     twilio.updates                           # calls.update requests (voicemail TwiML, hang-ups)
     twilio.script_message(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
+    [r.at for r in twilio.creates]           # when each request arrived (time.time())
 """
 
 import base64
 import json
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -52,6 +55,7 @@ class Request:
     user: str
     password: str
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = 0.0  # time.time() when the request arrived (headers read, body not yet)
 
 
 def _rfc2822(moment: datetime | None) -> str | None:
@@ -103,6 +107,11 @@ class FakeTwilio(FakeService):
     def script_create(self, **script: Any) -> None:
         self._scripts.append(CreateScript(**script))
 
+    def script_too_many_requests(self, count: int = 1) -> None:
+        """The next `count` call creates are turned away as Twilio does past an account's limits."""
+        for _ in range(count):
+            self.script_create(status=429, code=20429, message="Too Many Requests")
+
     def script_message(self, **script: Any) -> None:
         self._message_scripts.append(CreateScript(**script))
 
@@ -145,6 +154,7 @@ class FakeTwilio(FakeService):
         return f"{API}/Accounts/{self.account_sid}/Messages.json"
 
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        arrived = time.time()
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length).decode() if length else ""
@@ -157,6 +167,7 @@ class FakeTwilio(FakeService):
             user=user,
             password=password,
             headers={k.lower(): v for k, v in handler.headers.items()},
+            at=arrived,
         )
         with self._lock:
             self.requests.append(request)
