@@ -13,6 +13,7 @@ from apps.customers.models import Customer
 from apps.outreach.dialer import followup_dial
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import followups_claim_due
+from apps.telephony.outbound import call_place
 from apps.telephony.pacing import ARRIVAL_SLACK
 from tests.concurrency import concurrently
 
@@ -44,6 +45,21 @@ def due_customers(count: int) -> list[Customer]:
     return customers
 
 
+def deliver_deferred(sent) -> int:
+    """A dial that stalled past its send slot on a busy machine goes back to the broker with a
+    countdown (apps/telephony/outbound.py): run those as a worker would, until none is left."""
+    delivered = 0
+    for _ in range(10):
+        pending = [args[0] for name, args, _ in sent if name == "apps.telephony.tasks.call_place_task"]
+        sent.clear()
+        if not pending:
+            return delivered
+        for call_id in pending:
+            call_place(call_id=call_id)
+        delivered += len(pending)
+    raise AssertionError("dials kept going back to the broker")
+
+
 def worker(index: int) -> int:
     """What a dialer worker does: claim due follow-ups in small batches and dial each."""
     dialed = 0
@@ -54,13 +70,14 @@ def worker(index: int) -> int:
     return dialed
 
 
-def test_four_workers_dial_each_of_1000_follow_ups_once(fake_twilio, settings):
+def test_four_workers_dial_each_of_1000_follow_ups_once(fake_twilio, settings, sent):
     settings.TWILIO_HTTP_TIMEOUT = 5.0
     settings.TWILIO_CALLS_PER_SECOND = 100_000  # this one is about claims and duplicates, not pacing
     customers = due_customers(FOLLOWUPS)
 
     with time_machine.travel(NOW, tick=True):
         outcomes = concurrently(WORKERS, worker)
+        deliver_deferred(sent)
 
     assert sum(outcomes) == FOLLOWUPS, outcomes
     assert all(o > 0 for o in outcomes), outcomes  # every worker took a share
@@ -73,7 +90,7 @@ def test_four_workers_dial_each_of_1000_follow_ups_once(fake_twilio, settings):
     assert dict(Counter(FollowUp.objects.values_list("status", "attempts"))) == {(FollowUpStatus.DIALING, 1): FOLLOWUPS}
 
 
-def test_four_workers_together_stay_within_twilios_calls_per_second(fake_twilio, settings):
+def test_four_workers_together_stay_within_twilios_calls_per_second(fake_twilio, settings, sent):
     """Pacing shared by the workers (in Redis when REDIS_URL is set, else in this process)."""
     settings.TWILIO_HTTP_TIMEOUT = 5.0
     settings.TWILIO_CALLS_PER_SECOND = rate = 20
@@ -81,6 +98,7 @@ def test_four_workers_together_stay_within_twilios_calls_per_second(fake_twilio,
 
     with time_machine.travel(NOW, tick=True):
         outcomes = concurrently(WORKERS, worker)
+        deliver_deferred(sent)
 
     assert sum(outcomes) == 50, outcomes
     to_numbers = Counter(r.form["To"][0] for r in fake_twilio.creates)
