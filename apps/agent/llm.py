@@ -209,9 +209,20 @@ async def _breaker_state(endpoint: Endpoint, reading: breakers.Reading | None) -
     return await sync_to_async(breakers.state, thread_sensitive=False)(endpoint.label, reading)
 
 
+# Counts of healthy answers being written to the breakers: kept so they are not collected mid-way.
+_counting: set[asyncio.Task] = set()
+
+
 async def _report(endpoint: Endpoint, attempt: "Attempt", state: breakers.State, *, failed: bool) -> None:
-    report = breakers.failed if failed else breakers.succeeded
     probing = state == breakers.State.PROBE
+    if not failed and not probing:
+        # An answer only adds to the endpoint's request count: off the reply's path (its last
+        # token waits for nothing), as it changes no breaker.
+        task = asyncio.create_task(sync_to_async(breakers.succeeded, thread_sensitive=False)(endpoint.label))
+        _counting.add(task)
+        task.add_done_callback(_counting.discard)
+        return
+    report = breakers.failed if failed else breakers.succeeded
     if change := await sync_to_async(report, thread_sensitive=False)(endpoint.label, probing=probing):
         attempt.breaker.append(change)
 
