@@ -12,7 +12,13 @@ Protocol (JSON messages over `WS /ws/chat/`, for signed-in users with the consol
     {"type": "reply", "text": "…", "step": "…"}  the whole reply, once complete
     {"type": "handoff", "reason": "…", "summary": "…"}
     {"type": "ended", "reason": "…"}
+    {"type": "test_effect", "action": "promise_record", …}  what would have happened, had it not been a test
     {"type": "error", "detail": "…"}
+
+Every chat is a test call (Call.is_test): staff trying the agent. Nothing it does touches real
+records (promises, approvals, follow-ups, do-not-call, dispatches, texts); the would-be effects
+are recorded on the call, sent as `test_effect`, and audited in the name of the person. A chat
+belongs to the person who started it: only they may resume it.
 """
 
 import asyncio
@@ -24,6 +30,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
+from apps.core.services import Person
 from apps.customers.models import Customer
 
 MAX_MESSAGE_CHARS = 2000
@@ -87,6 +94,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             customer_id=customer_id,
             reason=f"Web chat test by {self.scope['user'].get_username()}",
             caller=f"user:{self.scope['user'].pk}",
+            started_by=Person(self.scope["user"].pk, self.scope["user"].get_username()),
+            test=True,  # staff are trying the agent: nothing real is touched
         )
         await self._started()
         await self._relay(self.session.greet())
@@ -100,6 +109,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         if call is None or not call.state:
             return await self._error(f"No web chat with id {call_id}.")
+        if call.started_by_id != self.scope["user"].pk:
+            # A chat belongs to the person who started it: others may watch it, not type into it.
+            return await self._error("That chat was started by someone else; only they can continue it.")
         if call.status in TERMINAL_STATUSES:
             return await self._error("That conversation has ended.")
         self.session = await AgentSession.resume(call.pk)
@@ -127,11 +139,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "workflow": state.workflow,
                 "version": state.version,
                 "step": state.step,
+                "test": state.test,
             }
         )
 
     async def _relay(self, events: AsyncIterator[Event]) -> None:
+        self._effects_shown = len(self.session.state.fact("test_effects", []))
         async for event in events:
+            await self._show_effects()
             if isinstance(event, Token):
                 await self.send_json({"type": "token", "text": event.text})
             elif isinstance(event, ReplyEnd):
@@ -140,8 +155,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "handoff", "reason": event.reason, "summary": event.summary})
             elif isinstance(event, Ended):
                 await self.send_json({"type": "ended", "reason": event.reason})
+        await self._show_effects()
         if self.session.state.ended:
             await self.session.flush()
+
+    async def _show_effects(self) -> None:
+        """What the turn would have done to real records, as soon as it is known."""
+        effects = self.session.state.fact("test_effects", [])
+        for effect in effects[self._effects_shown :]:
+            await self.send_json({"type": "test_effect", **effect})
+        self._effects_shown = len(effects)
 
     async def _error(self, detail: str) -> None:
         await self.send_json({"type": "error", "detail": detail})

@@ -36,6 +36,10 @@ class ConversationState:
     handoff: dict[str, str] | None = None
     ended: bool = False
     end_reason: str = ""
+    # A test conversation (Call.is_test) and the staff member behind it, {"id", "username"}: its
+    # side effects are recorded, not done, and the audit trail names that person.
+    test: bool = False
+    started_by: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow: the values are already plain JSON (dataclasses.asdict's deep copy is slow, and

@@ -33,7 +33,7 @@ from apps.analysis.models import AnalysisStatus, CallAnalysis
 from apps.analysis.rules import Account, apply_rules
 from apps.analysis.schemas import CallInsights, NextAction
 from apps.approvals.models import Approval, ApprovalStatus
-from apps.approvals.services import approval_request
+from apps.approvals.services import approval_request, call_flags
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
@@ -177,6 +177,11 @@ def _apply(analysis: CallAnalysis, call: Call, result: Analysis, reason: str, re
             has_broken_promise=customer.promises.filter(status=PromiseStatus.BROKEN).exists(),
         )
         action, overrides = apply_rules(insights, account, workflow=call.workflow_name, now=now)
+    if call.is_test:
+        # Staff trying the agent: the analysis is shown, nothing is acted on and nobody reviews it.
+        review = []
+        _trace_not_done(call, insights, action)
+    elif customer is not None:
         if insights.intent == "opt_out":  # heard in the transcript, quoted as evidence: honour it
             customer_opt_out(
                 customer_id=customer.pk, source=DoNotCallSource.CALL_OPT_OUT, actor=ACTOR, reason=insights.summary[:255]
@@ -215,9 +220,34 @@ def _apply(analysis: CallAnalysis, call: Call, result: Analysis, reason: str, re
     analysis.rule_overrides = overrides
     analysis.confidence = min(confidences.values()) if confidences else None
     analysis.review_fields = review
-    analysis.needs_review = bool(review)
+    analysis.needs_review = bool(review) and not call.is_test
     analysis.save()
     _trace_attempts(call.pk, result.attempts)
+
+
+def _trace_not_done(call: Call, insights: CallInsights, action: NextAction) -> None:
+    """What the analysis of a test call would have acted on, recorded on the call."""
+    would = []
+    if insights.intent == "opt_out":
+        would.append(("customer_opt_out", {"source": DoNotCallSource.CALL_OPT_OUT}))
+    if insights.promise.made and insights.promise.amount and insights.promise.due_date:
+        would.append(
+            (
+                "promise_record",
+                {"amount": str(insights.promise.amount), "due_date": insights.promise.due_date.isoformat()},
+            )
+        )
+    if action.type != "none":
+        would.append((f"next_action.{action.type}", action.model_dump(mode="json")))
+    TraceEvent.objects.bulk_create(
+        TraceEvent(
+            call_id=call.pk,
+            kind=TraceKind.SANDBOXED,
+            name=f"analysis: {name}"[:100],
+            payload={"action": name, "by": "post-call analysis", **details},
+        )
+        for name, details in would
+    )
 
 
 def _breaker_events(call_id: int, attempt: Attempt) -> list[TraceEvent]:
@@ -363,6 +393,7 @@ def _approval(
             reasoning=action.reason or insights.summary,
             confidence=action.confidence,
             actor=ACTOR,
+            **call_flags(call.state.get("facts", {})),
         )
     except InvalidReference as exc:
         review.append({"field": "next_action", "reason": f"The suggested {action.type} is not valid: {exc}"})

@@ -6,7 +6,7 @@ from django.template.defaultfilters import linebreaksbr, pluralize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.approvals.models import Approval
+from apps.approvals.models import FLAG_LABELS, Approval
 from apps.approvals.services import NOTE_MAX_LENGTH, approval_decide
 from apps.core.admin import AuditedModelAdmin, ConfirmRow, confirm_action, flat, pretty_json, run_each, status_pill
 
@@ -27,6 +27,7 @@ class ApprovalAdmin(AuditedModelAdmin):
         "customer",
         "status_badge",
         "confidence",
+        "flags_shown",
         "expires_at",
         "decided_by_label",
         "decided_at",
@@ -42,6 +43,8 @@ class ApprovalAdmin(AuditedModelAdmin):
         "payload_json",
         "reasoning",
         "confidence",
+        "flags_shown",
+        "caller_words",
         "status",
         "expires_at",
         ("decided_by_label", "decided_at"),
@@ -66,6 +69,10 @@ class ApprovalAdmin(AuditedModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, approval: Approval) -> str:
         return status_pill(approval.status, approval.get_status_display())
+
+    @admin.display(description="warnings")
+    def flags_shown(self, approval: Approval) -> str:
+        return ", ".join(FLAG_LABELS.get(flag, flag) for flag in approval.flags) or "none"
 
     @admin.display(description="payload")
     def payload_json(self, approval: Approval) -> str:
@@ -109,7 +116,7 @@ class ApprovalAdmin(AuditedModelAdmin):
             action=f"{decision}_selected",
             verb=verb,
             intro=f"{verb} the selected approvals? {outcome} Approvals no longer pending are skipped and reported.",
-            columns=("Customer", "Kind", "Payload", "Reasoning", "Confidence", "Expires", "Status"),
+            columns=("Customer", "Kind", "Payload", "Reasoning", "Warnings", "Confidence", "Expires", "Status"),
             rows=(
                 ConfirmRow(
                     approval.pk,
@@ -123,6 +130,11 @@ class ApprovalAdmin(AuditedModelAdmin):
                         approval.get_kind_display(),
                         format_html_join(mark_safe("<br>"), "{}: {}", approval.payload.items()),
                         linebreaksbr(approval.reasoning),
+                        format_html(
+                            "{}<br>{}",
+                            ", ".join(FLAG_LABELS.get(flag, flag) for flag in approval.flags) or "none",
+                            f"The caller said: “{approval.caller_words}”" if approval.caller_words else "",
+                        ),
                         f"{approval.confidence}%",
                         approval.expires_at,
                         approval.get_status_display(),

@@ -30,6 +30,10 @@ DECIDED_STATUSES = (
 )
 
 
+# The warnings an approval can carry from its call, as a person reads them.
+FLAG_LABELS = {"prompt_injection": "the caller tried to instruct the AI"}
+
+
 class Approval(TimeStampedModel):
     """A high-impact action the AI suggested; it runs only after a person approves it."""
 
@@ -41,6 +45,11 @@ class Approval(TimeStampedModel):
     payload = models.JSONField(default=dict, blank=True, help_text="What would be done, e.g. the amount to waive.")
     reasoning = models.TextField(help_text="Why the AI suggested it.")
     confidence = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)], help_text="0–100")
+    # Where the suggestion came from: warnings raised in the call (e.g. "prompt_injection": the
+    # caller tried to instruct the agent), and the caller's own (redacted) words that raised them,
+    # shown beside the model's reasoning. A flagged suggestion's confidence is capped.
+    flags = models.JSONField(default=list, blank=True, help_text="Warnings from the call, e.g. prompt_injection.")
+    caller_words = models.TextField(blank=True, help_text="What the caller said that raised the flags (redacted).")
     status = models.CharField(max_length=10, choices=ApprovalStatus, default=ApprovalStatus.PENDING)
     expires_at = models.DateTimeField()
     decided_by = models.ForeignKey(

@@ -15,6 +15,8 @@ class ApprovalOut(Schema):
     payload: dict[str, Any]
     reasoning: str
     confidence: int
+    flags: list[str]
+    caller_words: str
     status: str
     expires_at: datetime
     decided_by_label: str

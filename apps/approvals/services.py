@@ -19,6 +19,7 @@ from apps.approvals.models import Approval, ApprovalKind, ApprovalStatus
 from apps.calls.models import Call
 from apps.core.effects import broadcast, enqueue
 from apps.core.errors import Conflict, DomainError, InvalidReference
+from apps.core.redaction import redact_text
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
 from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseSource, PromiseStatus
@@ -130,6 +131,18 @@ def _expired_message(approval: Approval) -> str:
 # --- request ---------------------------------------------------------------------------------
 
 
+def call_flags(facts: dict[str, Any]) -> dict[str, Any]:
+    """The flags and caller's words an approval carries from its call's conversation facts."""
+    words = facts.get("injection_words") or []
+    return {"flags": ["prompt_injection"], "caller_words": " / ".join(words)} if words else {}
+
+
+# A suggestion made in a call where the caller tried to steer the agent is the model's word only:
+# whatever confidence it claims, the person deciding sees at most this.
+FLAGGED_CONFIDENCE_CAP = 30
+CALLER_WORDS_MAX = 2000
+
+
 @transaction.atomic
 def approval_request(
     *,
@@ -141,8 +154,12 @@ def approval_request(
     confidence: int,
     actor: Actor,
     ttl: timedelta = DEFAULT_TTL,
+    flags: list[str] | None = None,
+    caller_words: str = "",
 ) -> Approval:
-    """Ask a person to approve an action. One pending request per call and kind."""
+    """Ask a person to approve an action. One pending request per call and kind. `flags` are the
+    call's warnings (e.g. prompt_injection) with the caller's words that raised them: shown to
+    the person deciding, and a flagged request's confidence is capped at FLAGGED_CONFIDENCE_CAP."""
     if kind not in PAYLOAD_VALIDATORS:
         raise InvalidReference("kind", f"Unknown approval kind {kind!r}; expected one of {', '.join(ApprovalKind)}.")
     if call is not None and call.customer_id != customer.pk:
@@ -177,7 +194,9 @@ def approval_request(
         call=call,
         payload=PAYLOAD_VALIDATORS[kind](payload, customer),
         reasoning=reasoning.strip(),
-        confidence=confidence,
+        confidence=min(confidence, FLAGGED_CONFIDENCE_CAP) if flags else confidence,
+        flags=sorted(set(flags or [])),
+        caller_words=redact_text(caller_words)[:CALLER_WORDS_MAX],
         expires_at=now + ttl,
     )
     approval.save()
@@ -185,7 +204,7 @@ def approval_request(
         actor=actor,
         action="approval.request",
         obj=approval,
-        details={"kind": kind, "payload": approval.payload, "call_id": approval.call_id},
+        details={"kind": kind, "payload": approval.payload, "call_id": approval.call_id, "flags": approval.flags},
     )
     _changed(approval)
     return approval

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.analysis.admin import CallAnalysisInline
 from apps.calls.models import Call, TraceEvent, TranscriptEntry
@@ -38,8 +40,9 @@ class CallAdmin(AuditedModelAdmin):
         "workflow_name",
         "current_step",
         "handoff_reason",
+        "is_test",
     )
-    list_filter = ("direction", "channel", "status", "answered_by", "workflow_name")
+    list_filter = ("direction", "channel", "status", "answered_by", "workflow_name", "is_test")
     search_fields = ("twilio_call_sid", "from_number", "to_number", "customer__name", "customer__account_number")
     date_hierarchy = "started_at"
     list_select_related = ("customer",)
@@ -67,11 +70,14 @@ class CallAdmin(AuditedModelAdmin):
         "prompt_tokens",
         "completion_tokens",
         "cost_usd",
+        "is_test",
+        "started_by",
+        "test_effects",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("customer", "reason")}),
+        (None, {"fields": ("customer", "reason", ("is_test", "started_by"), "test_effects")}),
         (
             "Twilio",
             {
@@ -107,6 +113,16 @@ class CallAdmin(AuditedModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, call: Call) -> str:
         return status_pill(call.status, call.get_status_display())
+
+    @admin.display(description="not done (test call)")
+    def test_effects(self, call: Call) -> str:
+        """What a test call would have done to real records, one line each."""
+        effects = call.state.get("facts", {}).get("test_effects", []) if call.is_test else []
+        lines = [
+            ", ".join([effect.get("action", "?")] + [f"{k}: {v}" for k, v in effect.items() if k != "action"])
+            for effect in effects
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "—"
 
     @admin.display(description="conversation state")
     def state_json(self, call: Call) -> str:

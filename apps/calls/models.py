@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -94,6 +95,21 @@ class Call(TimeStampedModel):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
+    # A conversation a staff member started (web chat, simulate_call) is a test call: what it
+    # would do to real records is recorded on the call instead (trace kind "sandboxed"), and it
+    # counts in no compliance counter, sweep or report.
+    is_test = models.BooleanField(
+        "test call", default=False, editable=False, help_text="Started by staff: nothing it does touches real records."
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The person who started this test conversation; only they may type into it.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -155,6 +171,7 @@ class TraceKind(models.TextChoices):
     TURN = "turn", "Turn"
     ERROR = "error", "Error"
     BREAKER = "breaker", "Circuit breaker"
+    SANDBOXED = "sandboxed", "Not done (test call)"
 
 
 class TraceEvent(models.Model):

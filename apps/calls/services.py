@@ -43,13 +43,24 @@ def call_start_conversation(
     from_number: str = "",
     to_number: str = "",
     reason: str = "",
+    test: bool = False,
+    started_by_id: int | None = None,
 ) -> Call:
-    """Attach a conversation to its call: an existing voice call, or a new web chat or simulation."""
+    """Attach a conversation to its call: an existing voice call, or a new web chat or simulation
+    (a test call when staff started it)."""
     now = timezone.now()
     if call_id is not None:
         call = Call.objects.select_for_update().get(pk=call_id)
     else:
-        call = Call(channel=channel, direction=direction, from_number=from_number, to_number=to_number, reason=reason)
+        call = Call(
+            channel=channel,
+            direction=direction,
+            from_number=from_number,
+            to_number=to_number,
+            reason=reason,
+            is_test=test,
+            started_by_id=started_by_id,
+        )
     call.customer_id = customer_id if customer_id is not None else call.customer_id
     call.workflow_name, call.workflow_version, call.current_step, call.state = workflow, version, step, state
     call.started_at = call.started_at or now

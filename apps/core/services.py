@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -5,17 +6,28 @@ from django.db import models
 
 from apps.core.models import AuditEvent
 
-# Who acts: a user, anything with an `audit_label` (an API key), a label ("system"), or None.
+# Who acts: a user, a Person, anything with an `audit_label` (an API key), a label ("system"), or None.
 Actor = Any
 
 
-def _actor_fields(actor: Actor) -> tuple[AbstractBaseUser | None, str]:
+@dataclass(frozen=True)
+class Person:
+    """A user named without loading their row: e.g. the staff member behind a test call, whose
+    conversation acts in their name."""
+
+    user_id: int | None
+    audit_label: str
+
+
+def _actor_fields(actor: Actor) -> tuple[int | None, str]:
     if actor is None:
         return None, "system"
     if isinstance(actor, AbstractBaseUser):
-        return actor, actor.get_username()
+        return actor.pk, actor.get_username()
     if isinstance(actor, str):
         return None, actor
+    if isinstance(actor, Person):
+        return actor.user_id, actor.audit_label
     return None, str(actor.audit_label)
 
 
@@ -26,9 +38,9 @@ def audit_record(
     obj: models.Model | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    user, label = _actor_fields(actor)
+    user_id, label = _actor_fields(actor)
     return AuditEvent.objects.create(
-        actor=user,
+        actor_id=user_id,
         actor_label=label,
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",

@@ -100,10 +100,11 @@ def compliance_check(
 
 
 def _outbound(customer: Customer, exclude_call_id: int | None):
-    """Our calls to the customer, less the ones that never reached Twilio (stopped or refused)."""
-    calls = Call.objects.filter(customer=customer, direction=Direction.OUTBOUND, channel=Channel.VOICE).exclude(
-        twilio_call_sid="", status__in=[CallStatus.CANCELED, CallStatus.FAILED]
-    )
+    """Our calls to the customer, less the ones that never reached Twilio (stopped or refused) and
+    staff's test calls."""
+    calls = Call.objects.filter(
+        customer=customer, direction=Direction.OUTBOUND, channel=Channel.VOICE, is_test=False
+    ).exclude(twilio_call_sid="", status__in=[CallStatus.CANCELED, CallStatus.FAILED])
     return calls.exclude(pk=exclude_call_id) if exclude_call_id else calls
 
 

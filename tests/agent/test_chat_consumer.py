@@ -61,13 +61,13 @@ def test_an_agent_chats_through_a_collections_call(agent, maria):
         await chat.send_json_to({"type": "message", "text": "300 on Friday"})
         await until(chat, "reply")
         await chat.send_json_to({"type": "message", "text": "yes"})
-        await until(chat, "reply")
+        confirmed = await until(chat, "reply")
         await chat.send_json_to({"type": "message", "text": "no thanks, bye"})
         goodbye = await until(chat, "ended")
         await chat.disconnect()
-        return started, greeting, balance, goodbye
+        return started, greeting, balance, confirmed, goodbye
 
-    started, greeting, balance, goodbye = run(scenario)
+    started, greeting, balance, confirmed, goodbye = run(scenario)
     call = Call.objects.get()
     assert started == {
         "type": "started",
@@ -75,6 +75,7 @@ def test_an_agent_chats_through_a_collections_call(agent, maria):
         "workflow": "collections",
         "version": call.workflow_version,
         "step": "verify_identity",
+        "test": True,
     }
     assert greeting[-1]["text"].startswith("Thanks for calling Northwind Auto Finance.")
     assert balance[-1] == {
@@ -85,8 +86,12 @@ def test_an_agent_chats_through_a_collections_call(agent, maria):
     }
     assert "".join(m["text"] for m in balance if m["type"] == "token") == balance[-1]["text"]
     assert [m["type"] for m in goodbye[-2:]] == ["reply", "ended"]
-    assert Promise.objects.get().call == call
+    # A staff member's chat is a test call: the promise is shown, and not recorded.
+    effect = {"type": "test_effect", "action": "promise_record", "amount": "300.00", "due_date": "2026-11-27"}
+    assert [m for m in confirmed if m["type"] == "test_effect"] == [{**effect, "method": None}]
+    assert not Promise.objects.exists()
     assert (call.channel, call.status, call.reason) == ("web_chat", "completed", "Web chat test by agt")
+    assert (call.is_test, call.started_by) == (True, agent)
     assert TranscriptEntry.objects.filter(call=call).count() == 9
 
 

@@ -1,5 +1,6 @@
 """`simulate_call` plays the scenario scripts in the repo against the engine: each workflow completes."""
 
+import getpass
 from io import StringIO
 from pathlib import Path
 
@@ -7,7 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.approvals.models import Approval
-from apps.dispatch.models import Dispatch
+from apps.calls.models import Call
+from apps.core.models import AuditEvent
+from apps.dispatch.models import Dispatch, Technician
 from apps.promises.models import Promise
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "apps" / "agent" / "scenarios"
@@ -30,8 +33,14 @@ def test_collections_scenario_records_a_promise(maria):
     assert (
         "tools:       verify_identity:ok x1, lookup_account:ok x1, propose_payment:ok x1, record_promise:ok x1" in out
     )
-    promise = Promise.objects.get()
-    assert f"recorded:    promise [{promise.pk}]" in out
+    # A simulation is a test call: a real customer's records are never touched.
+    assert not Promise.objects.exists()
+    assert "recorded:    nothing" in out
+    assert "not done:    promise_record (amount 300.00, due_date 2026-11-27)" in out
+    call = Call.objects.get()
+    assert (call.is_test, call.started_by) == (True, None)
+    audit = AuditEvent.objects.get(action="test_call.promise_record")
+    assert audit.actor_label == f"{getpass.getuser()} (simulate_call) (test call {call.pk})"
 
 
 def test_roadside_scenario_dispatches(maria, technicians):
@@ -43,9 +52,10 @@ def test_roadside_scenario_dispatches(maria, technicians):
         "--script",
         str(SCENARIOS / "roadside_dispatch.txt"),
     )
-    dispatch = Dispatch.objects.get()
-    assert f"recorded:    dispatch {dispatch.pk}" in out
+    assert not Dispatch.objects.exists()
     assert "AGENT:  Sam is on the way and should arrive in about twenty-seven minutes." in out
+    assert "not done:    dispatch_create (technician Sam Ortiz, eta_minutes 27, " in out
+    assert sorted(Technician.objects.values_list("availability", flat=True)) == ["available", "available"]
 
 
 def test_workflow_3_scenario_creates_an_approval(maria):
@@ -53,9 +63,8 @@ def test_workflow_3_scenario_creates_an_approval(maria):
         "--customer", str(maria.pk), "--workflow", "collections", "--direction", "outbound",
         "--script", str(SCENARIOS / "fee_waiver_approval.txt"),
     )  # fmt: skip
-    approval = Approval.objects.get()
-    assert approval.status == "pending"
-    assert f"recorded:    approval [{approval.pk}]" in out
+    assert not Approval.objects.exists()
+    assert "not done:    approval_request (kind fee_waiver, " in out
     assert "turns:       4 (offline 3, rule 1)" in out
 
 

@@ -57,6 +57,8 @@ def test_an_approval_reads_as_json(api):
         "payload": {"amount": "35.00", "fee": "late_fee"},
         "reasoning": "First late fee in five years; the customer paid in full today.",
         "confidence": 80,
+        "flags": [],
+        "caller_words": "",
         "status": "pending",
         "expires_at": "2030-01-02T03:04:05Z",
         "decided_by_label": "",

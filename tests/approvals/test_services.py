@@ -84,6 +84,7 @@ def test_a_request_is_pending_for_48_hours_and_audited(call):
         "kind": "fee_waiver",
         "payload": {"fee": "late_fee", "amount": "35.00"},
         "call_id": call.pk,
+        "flags": [],
     }
 
 

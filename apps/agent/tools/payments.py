@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from apps.agent.tools.account import customer_for
-from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, tool
-from apps.approvals.services import approval_request
+from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, sandboxed, tool
+from apps.approvals.services import approval_request, call_flags
 from apps.calls.models import Call
 from apps.core.errors import DomainError
 from apps.customers.selectors import customer_zone
@@ -95,6 +95,13 @@ def record_promise(ctx: ToolContext) -> dict:
         raise ToolRefused("agree the terms with propose_payment first")
     if not ctx.state.confirmations.get("promise_terms"):
         raise ToolRefused("read the amount and date back and get a clear yes first")
+    if ctx.test:
+        customer_for(ctx)
+        result = sandboxed(
+            ctx, "promise_record", amount=plan["amount"], due_date=plan["due_date"], method=plan["method"] or None
+        )
+        ctx.state.facts["promise_id"] = "test"
+        return {"promise_id": None, "amount": plan["amount"], "due_date": plan["due_date"], **result}
     promise = promise_record(
         customer_id=customer_for(ctx).pk,
         call_id=ctx.call_id,
@@ -137,6 +144,10 @@ def request_approval(
         dates = sorted(ctx.state.fact("caller_dates", []))
         due = dates[-1] if dates else POLICY.latest_date(ctx.today).isoformat()
         payload = {"settlement_amount": str(amount.quantize(CENT)), "balance": str(balance), "due_date": due}
+    if ctx.test:
+        result = sandboxed(ctx, "approval_request", kind=kind, reasoning=reason, confidence=confidence, **payload)
+        ctx.state.facts["approval_id"], ctx.state.facts["approval_kind"] = "test", kind
+        return {"approval_id": None, "approval_status": "pending", "decision_within": "two business days", **result}
     try:
         approval = approval_request(
             kind=kind,
@@ -146,6 +157,7 @@ def request_approval(
             reasoning=f"{reason} (Balance {balance}, {account['days_overdue']} days overdue.)",
             confidence=confidence,
             actor=ctx.actor,
+            **call_flags(ctx.state.facts),
         )
     except DomainError as exc:
         raise ToolInvalid("kind", exc.message) from exc
@@ -176,6 +188,10 @@ def schedule_callback(
     if not time(8, 0) <= at <= time(20, 0):
         raise ToolInvalid("at", "a callback must be between 08:00 and 20:00 the caller's time")
     due_at = datetime.combine(when, at, tzinfo=zone)
+    if ctx.test:
+        result = sandboxed(ctx, "followup_schedule", due_at=due_at.isoformat(), reason=reason)
+        ctx.state.facts["callback"] = {"followup_id": None, "day": when.isoformat(), "at": at.strftime("%H:%M")}
+        return {**ctx.state.facts["callback"], **result}
     followup = followup_schedule(
         actor=ctx.actor,
         customer_id=customer.pk,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from apps.agent.state import ConversationState
 from apps.core.db import limit_database_time
+from apps.core.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,19 @@ class ToolContext:
     state: ConversationState
     today: date
     now: datetime
-    actor: str  # audit label, "agent:call-<id>"
+    actor: Actor  # "agent:call-<id>", or the Person behind a test call
     caller_text: str = ""  # everything the caller said in this call (redacted), for grounding checks
+    test: bool = False  # a test call: side effects are recorded (sandboxed), never done
+
+
+def sandboxed(ctx: ToolContext, action: str, **would: Any) -> dict[str, Any]:
+    """What a test call's tool would have done: recorded on the call and in the audit trail (in
+    the name of the person behind the call), and nothing else. The engine traces it (kind
+    "sandboxed") from the result's "sandboxed" key; the model hears that nothing was recorded."""
+    effect = {"action": action, **{name: str(value) if value is not None else None for name, value in would.items()}}
+    ctx.state.facts.setdefault("test_effects", []).append(effect)
+    audit_record(actor=ctx.actor, action=f"test_call.{action}", details={"call_id": ctx.call_id, **effect})
+    return {"sandboxed": effect, "note": "test call: nothing was recorded or sent"}
 
 
 @dataclass

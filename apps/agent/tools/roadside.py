@@ -6,11 +6,11 @@ from pydantic import Field
 
 from apps.agent.numbers import spoken_duration_minutes
 from apps.agent.tools.account import customer_for
-from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, tool
+from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, sandboxed, tool
 from apps.calls.models import Call
 from apps.dispatch.models import Specialization
 from apps.dispatch.places import locate
-from apps.dispatch.services import dispatch_create
+from apps.dispatch.services import dispatch_create, dispatch_rank
 
 
 def _from_caller(ctx: ToolContext, text: str) -> bool:
@@ -67,6 +67,8 @@ def dispatch_technician(ctx: ToolContext) -> dict:
         raise ToolRefused("record the location and the problem with capture_incident first")
     customer = customer_for(ctx)
     place = locate(incident["place"])
+    if ctx.test:
+        return _dispatch_sandboxed(ctx, incident)
     dispatch = dispatch_create(
         call=Call.objects.get(pk=ctx.call_id),
         customer=customer,
@@ -89,3 +91,36 @@ def dispatch_technician(ctx: ToolContext) -> dict:
     }
     ctx.state.facts["dispatch"] = result
     return result
+
+
+def _dispatch_sandboxed(ctx: ToolContext, incident: dict) -> dict:
+    """A test call hears who would come, from the real ranking, and nobody is sent."""
+    ranked = dispatch_rank(
+        latitude=incident["latitude"],
+        longitude=incident["longitude"],
+        issue=incident["issue"],
+        severity=incident["severity"],
+    )
+    if not ranked:
+        ctx.state.facts["dispatch"] = {"dispatched": False}
+        ctx.state.handoff = {"reason": "no technician is free nearby"}
+        return {"dispatched": False, "reason": "no technician is free nearby"}
+    best = ranked[0]
+    effect = sandboxed(
+        ctx,
+        "dispatch_create",
+        technician=best.technician.name,
+        eta_minutes=best.eta_minutes,
+        location=incident["location"],
+        issue=incident["issue"],
+        severity=incident["severity"],
+    )
+    result = {
+        "dispatched": True,
+        "dispatch_id": None,
+        "technician": best.technician.name.split()[0],
+        "eta_minutes": best.eta_minutes,
+        "eta_spoken": spoken_duration_minutes(best.eta_minutes),
+    }
+    ctx.state.facts["dispatch"] = result
+    return {**result, **effect}

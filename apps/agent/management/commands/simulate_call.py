@@ -1,14 +1,17 @@
+import getpass
 import statistics
 from collections import Counter
 from pathlib import Path
 
 from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from apps.agent.engine import AgentSession, Ended, Handoff, ReplyEnd
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import Call, TraceKind
+from apps.core.services import Person
 from apps.customers.models import Customer
 
 
@@ -29,8 +32,15 @@ class Command(BaseCommand):
         parser.add_argument("--script", required=True, type=Path, help="Text file: one caller utterance per line")
         parser.add_argument("--direction", default="inbound", choices=["inbound", "outbound"])
         parser.add_argument("--channel", default="voice", choices=["voice", "web_chat"], help="Reply style")
+        parser.add_argument("--user", help="Your username: the audit trail names you for what the call would do")
 
-    def handle(self, *args, customer, workflow, script, direction, channel, **options):
+    def handle(self, *args, customer, workflow, script, direction, channel, user, **options):
+        self.started_by = Person(None, f"{getpass.getuser()} (simulate_call)")
+        if user:
+            person = get_user_model().objects.filter(username=user).first()
+            if person is None:
+                raise CommandError(f"No user {user!r}.")
+            self.started_by = Person(person.pk, person.get_username())
         if not script.is_file():
             raise CommandError(f"No script file at {script}.")
         utterances = read_script(script)
@@ -52,8 +62,15 @@ class Command(BaseCommand):
         return customer.pk
 
     async def _play(self, workflow, direction, channel, customer_id, utterances) -> int:
+        # A simulation is a test call: on a real customer, nothing it does touches their records.
         session = await AgentSession.start(
-            workflow=workflow, channel=channel, direction=direction, customer_id=customer_id, reason="Simulation"
+            workflow=workflow,
+            channel=channel,
+            direction=direction,
+            customer_id=customer_id,
+            reason=f"Simulation by {getpass.getuser()}",
+            started_by=self.started_by,
+            test=True,
         )
         self.stdout.write(f"Call {session.call_id}: {workflow} v{session.state.version}, {direction}, {channel}\n")
         async for event in session.greet():
@@ -102,3 +119,10 @@ class Command(BaseCommand):
         if call.handoff_reason:
             records.append(f"handoff ({call.handoff_reason})")
         self.stdout.write(f"  recorded:    {', '.join(records) or 'nothing'}")
+        if call.is_test:
+            effects = call.state.get("facts", {}).get("test_effects", [])
+            done = "; ".join(
+                f"{effect['action']} ({', '.join(f'{k} {v}' for k, v in effect.items() if k != 'action' and v)})"
+                for effect in effects
+            )
+            self.stdout.write(f"  not done:    {done or 'nothing'} (a test call touches no real records)")
