@@ -21,6 +21,7 @@ counts who answered each turn (the model, or the offline engine once the turn's 
 
 import argparse
 import asyncio
+import html
 import json
 import os
 import platform
@@ -154,7 +155,8 @@ async def one_call(http: aiohttp.ClientSession, load: Load, index: int) -> None:
     async with http.post(f"{base}/twilio/voice/inbound/", data=params, headers=headers) as response:
         twiml = await response.text()
     call_id = re.search(r'name="call_id" value="(\d+)"', twiml).group(1)
-    relay = base.replace("http://", "ws://") + "/ws/twilio/relay/"
+    # The socket URL from the TwiML, with its one-time session token, signed as Twilio signs it.
+    relay = html.unescape(re.search(r'<ConversationRelay [^>]*url="([^"]+)"', twiml).group(1))
     signature = validator.compute_signature(relay, {})
     async with http.ws_connect(relay, headers={"X-Twilio-Signature": signature}) as ws:
         await ws.send_json({"type": "setup", "callSid": params["CallSid"], "customParameters": {"call_id": call_id}})

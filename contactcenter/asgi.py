@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (each route guards itself)."""
+"""ASGI entry point: HTTP through Django behind a request-size limit, WebSockets through Channels
+(each route guards itself: browser sockets by origin and session, Twilio's by signature)."""
 
 import gc
 import os
@@ -14,9 +15,15 @@ django_asgi_app = get_asgi_application()
 
 from apps.agent import llm  # noqa: E402
 from apps.agent.routing import websocket_urlpatterns as agent_sockets  # noqa: E402
+from apps.core.body_limit import RequestBodyLimit  # noqa: E402
 from apps.telephony.routing import websocket_urlpatterns as telephony_sockets  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(telephony_sockets + agent_sockets)})
+application = ProtocolTypeRouter(
+    {
+        "http": RequestBodyLimit(django_asgi_app),
+        "websocket": URLRouter(telephony_sockets + agent_sockets),
+    }
+)
 
 # The first caller on this process should not wait for the LLM client's one-time setup.
 llm.warm_up()

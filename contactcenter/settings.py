@@ -5,10 +5,12 @@ a Celery broker on the local filesystem. Production sets DJANGO_DEBUG=false, a r
 hosts, DATABASE_URL (PostgreSQL) and REDIS_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "ninja",
+    "axes",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.customers",
@@ -72,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.middleware.api_no_store",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a sign-in it held back into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -95,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -201,7 +210,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+# The console's sign-in (/accounts/login/) shares its session with the admin's.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes): every authenticate() goes through its backend, so the admin's
+# and the console's sign-in (and any later one) are covered. After AXES_FAILURE_LIMIT failures
+# within the cool-off, a username is refused from any address and an address for any username,
+# until AXES_COOLOFF_MINUTES pass without another try; the answer is a 429 page
+# (apps/accounts/views.py) and a WARNING "AXES: Locking out ..." in the log. Unlock early:
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`, or delete the row in the admin's
+# "Access attempts". Failures are kept in the database, so every web process sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Comma-separated; "a+b" counts the two together: "username,ip_address" (default) locks each on its
+# own; "username" alone suits an office whose people share one address.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("AXES_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
+]
+# Failures only expire. Were a right password to clear them, it would clear its address's too:
+# anyone with an account could sign in between guesses at another's password from the same address.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
+# The client's address is REMOTE_ADDR only, never a header the client could write. Behind the
+# proxy that is the address daphne takes from X-Forwarded-For (--proxy-headers, the leftmost
+# entry), so the proxy must set that header itself, not append to the client's (README "Production").
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Log lines name the username and address (passwords are never logged).
+AXES_SENSITIVE_PARAMETERS = []
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -214,6 +256,33 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 
 # --- Security (off debug; `manage.py check --deploy --fail-level WARNING` passes) -----------
+
+# Request bodies: refused with 413 before Django reads them (apps/core/body_limit.py), Twilio's
+# webhooks (small form posts) at a tighter limit. Nothing here uploads files, so Django's own
+# limit on what it reads into memory is the same number.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2_621_440)  # 2.5 MiB
+TWILIO_MAX_REQUEST_BYTES = env.int("TWILIO_MAX_REQUEST_BYTES", default=1_048_576)  # 1 MiB
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+
+# Content-Security-Policy on every page (django-csp): scripts, styles, images and connections from
+# this origin only (CSP's 'self' covers ws:/wss: to it), no inline script or style, no plugins,
+# no framing. A page that must run an inline script gives it the request's nonce
+# (<script nonce="{{ CSP_NONCE }}">). The admin and the API docs (ninja's own Swagger UI files)
+# run under it as they are (tests/browser/test_csp_in_chromium.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -239,11 +308,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # The HTTP clients under openai and twilio log every request at INFO: too much for a live call.
-    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2", "twilio")},
+    # (axes.apps: django-axes's banner, at every process start.)
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2", "twilio", "axes.apps")
+    },
 }
 
 # --- Product ---------------------------------------------------------------------------------
 
+NINJA_PAGINATION_CLASS = "apps.core.pagination.LimitOffsetPagination"  # offset bounded too
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200
 
@@ -343,6 +416,9 @@ RELAY_REPORT_INPUT_DURING_AGENT_SPEECH = env.str("RELAY_REPORT_INPUT_DURING_AGEN
 # When a call's relay socket fails (a web process died mid-call), Twilio ends the <Connect>; the
 # call is reconnected to the agent this many times, then handed to a person.
 RELAY_RECONNECTS = env.int("RELAY_RECONNECTS", default=2)
+# Each relay socket's URL carries a one-time token bound to its call; Twilio connects right after
+# it fetched the TwiML, so the token expires this many seconds after it was issued.
+RELAY_TOKEN_TTL_S = env.int("RELAY_TOKEN_TTL_S", default=120)
 
 # Outbound calls: the longest a call may last, and when a call stuck in a live status is
 # checked against Twilio (missed status callbacks).

@@ -8,7 +8,14 @@ from contactcenter.api import api
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("twilio/", include("apps.telephony.urls")),
 ]
+
+# Django's error pages, JSON under /api/.
+handler400 = "apps.core.views.bad_request"
+handler403 = "apps.core.views.permission_denied"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -53,10 +54,11 @@ from apps.calls.services import (
     Utterance,
     call_group,
     call_record_turn,
+    call_redact_entry,
     call_start_conversation,
     call_truncate_reply,
 )
-from apps.core.redaction import redact_text
+from apps.core.redaction import heard_prefix, redact_text, split_card
 from apps.core.services import Person
 from apps.customers.services import customer_opt_out
 
@@ -274,6 +276,7 @@ class AgentSession(LLMAnswering):
 
     async def _turn(self, caller_text: str, log: TurnLog) -> AsyncIterator[Event]:
         guarded = guard_input(caller_text)
+        self._join_split_card(guarded)
         u = understand(guarded.text, today=self.today)
         self._caller_said(guarded, u, log)
         if not await self._stored():
@@ -525,15 +528,47 @@ class AgentSession(LLMAnswering):
             flagged[:] = [*flagged, guarded.text[:300]][-5:]
         note_caller_words(state, guarded.text, u, self.today)
         state.remember({"role": "user", "content": content})
+        sequence = self._next_sequence()
         log.utterances.append(
             Utterance(
-                sequence=self._next_sequence(),
+                sequence=sequence,
                 speaker=Speaker.CUSTOMER,
                 text=guarded.text,
                 spoken_at=timezone.now(),
                 redacted=bool(guarded.redacted),
             )
         )
+        # Kept until the next caller turn, which may finish a card number this one began.
+        state.facts["last_caller"] = {"sequence": sequence, "text": guarded.text}
+
+    def _join_split_card(self, guarded: Any) -> None:
+        """A card number read across two turns ("4012 8888 8888" ... "1881"): neither half is a
+        card alone, so the first was stored as said. Now both are redacted, in the history, the
+        caller's words and the stored transcript."""
+        last = self.state.fact("last_caller")
+        joined = split_card(last["text"], guarded.text) if last else None
+        if joined is None:
+            return
+        before, guarded.text = joined
+        guarded.redacted = [*guarded.redacted, "card"]
+        for message in reversed(self.state.history):
+            if message["role"] == "user":
+                message["content"] = message["content"].replace(last["text"], before)
+                break
+        said = self.state.fact("caller_text", "")
+        if (at := said.rfind(last["text"])) >= 0:
+            self.state.facts["caller_text"] = said[:at] + before + said[at + len(last["text"]) :]
+        # Nor may the agent say its digits back: figures taken from the first half are forgotten.
+        digits = re.sub(r"\D", "", last["text"])
+
+        def part_of_card(value: str) -> bool:
+            figure = re.sub(r"\D", "", value.split(".")[0])
+            return len(figure) >= 3 and figure in digits
+
+        self.state.grounded = [value for value in self.state.grounded if not part_of_card(value)]
+        amounts = self.state.fact("caller_amounts", [])
+        self.state.facts["caller_amounts"] = [amount for amount in amounts if not part_of_card(amount)]
+        self._after_saves(call_redact_entry, call_id=self.call_id, sequence=last["sequence"], text=before)
 
     def _agent_said(self, text: str, log: TurnLog, *, interrupted: bool = False) -> None:
         text = redact_text(text)  # whatever a model may have said, nothing sensitive is kept
@@ -560,8 +595,13 @@ class AgentSession(LLMAnswering):
                 return  # nothing of this turn was said yet
             for message in reversed(self.state.history):
                 if message["role"] == "assistant" and message.get("content"):
+                    # What Twilio says was heard must be the start of what was said: anything
+                    # else (or an injected card number) is never stored as the agent's words.
+                    heard = heard_prefix(heard, message["content"])
                     message["content"] = heard
                     break
+            else:
+                heard = ""
             self._after_saves(call_truncate_reply, call_id=self.call_id, sequence=sequence, heard=heard)
             self._save(TurnLog(turn=self.state.turn, timed=False))
 

@@ -1,6 +1,6 @@
 """Guardrails around each turn: what comes in, what goes out, and how much a call may spend.
 
-- Input: a length cap; card numbers, CVVs and SSNs redacted; prompt-injection attempts recorded
+- Input: a length cap; card numbers, CVVs, SSNs and bank details redacted; prompt-injection attempts recorded
   and neutralised (the caller's words are data, never instructions).
 - Output: the agent never commits to what only a person may grant (waivers, settlements).
 - Budgets: tokens and cost per call, turns per minute in a call, and conversations per caller per
@@ -49,14 +49,16 @@ COMMITMENT = re.compile(
 @dataclass
 class GuardedInput:
     text: str  # what may be stored and sent to the model
-    redacted: list[str] = field(default_factory=list)  # kinds removed: card, cvv, ssn
+    redacted: list[str] = field(default_factory=list)  # kinds removed: card, cvv, ssn, routing, bank_account
     injection: bool = False
     truncated: bool = False
 
 
 def guard_input(text: str) -> GuardedInput:
-    # Redact before cutting, so a cut can never leave part of a card number behind.
-    text, found = redact(" ".join(text.split()))
+    # Redact before cutting, so a cut can never leave part of a card number behind; and before
+    # tidying the spacing, as redact() bounds its own work (MAX_REDACT_CHARS) and split() does not.
+    text, found = redact(text)
+    text = " ".join(text.split())
     limit = settings.AGENT_MAX_INPUT_CHARS
     truncated = len(text) > limit
     text = text[:limit].rstrip()

@@ -1,8 +1,8 @@
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from apps.agent.consumers import ChatConsumer
+from apps.core.origins import SameOriginValidator
 
-# Browser sockets: same-origin only, with the signed-in user's session.
-websocket_urlpatterns = [path("ws/chat/", AllowedHostsOriginValidator(AuthMiddlewareStack(ChatConsumer.as_asgi())))]
+# Browser sockets: same origin only (scheme, host and port), with the signed-in user's session.
+websocket_urlpatterns = [path("ws/chat/", SameOriginValidator(AuthMiddlewareStack(ChatConsumer.as_asgi())))]

@@ -167,6 +167,14 @@ def call_truncate_reply(*, call_id: int, sequence: int, heard: str) -> dict[str,
     return transcript_message(call_id, list(TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence)))
 
 
+@transaction.atomic
+def call_redact_entry(*, call_id: int, sequence: int, text: str) -> dict[str, Any] | None:
+    """A stored line turned out to hold part of a card number (the caller finished it in the next
+    turn): replace it with its redacted text. Returns the corrected entry for the live monitors."""
+    TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence).update(text=text, redacted=True)
+    return transcript_message(call_id, list(TranscriptEntry.objects.filter(call_id=call_id, sequence=sequence)))
+
+
 # Where a status sits in a call's life: a callback never moves a call backwards.
 _STATUS_RANK = {
     CallStatus.QUEUED: 0,
@@ -195,6 +203,8 @@ def call_apply_status(update: StatusUpdate) -> Call | None:
     """Apply Twilio's view of a call. Safe in any order and any number of times: an older
     sequence number, a repeat, or a step backwards (a terminal status never regresses) changes
     nothing. The first arrival at `completed` starts post-call processing, after commit."""
+    if not update.call_sid:
+        return None  # "" would match every call not yet given a CallSid
     call = Call.objects.select_for_update().filter(twilio_call_sid=update.call_sid).first()
     if call is None:
         return None

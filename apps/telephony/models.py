@@ -69,3 +69,24 @@ class SmsMessage(TimeStampedModel):
         if self.direction == SmsDirection.INBOUND:
             return f"{self.get_purpose_display()} from {self.from_number}"
         return f"{self.get_purpose_display()} to {self.to_number} ({self.get_status_display()})"
+
+
+class RelaySession(models.Model):
+    """One ConversationRelay socket the TwiML allowed for a call. Its token (in the socket URL,
+    which Twilio signs) opens one socket, once, until `expires_at`; when a newer session of the
+    call connects, this one is superseded and says nothing more. Written only by
+    apps.telephony.relay_sessions."""
+
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="relay_sessions", editable=False)
+    issued_at = models.DateTimeField(editable=False)
+    expires_at = models.DateTimeField(editable=False)
+    connected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    twilio_session_id = models.CharField(max_length=64, blank=True, editable=False)  # setup's sessionId
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Relay session {self.pk} of call {self.call_id}"

@@ -1,8 +1,9 @@
 """Answering calls: the call row, idempotently by CallSid, and the agent's conversation on it."""
 
-import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -149,12 +150,13 @@ async def relay_session_ended(
     session_id: str,
     session_status: str,
     call_status: str,
-    handoff_data: str,
+    handoff_data: Mapping[str, Any] | None,
     error_code: str,
     error_message: str,
 ) -> SessionEnd:
     """What Twilio reports when the <Connect> ends, and what to do with the live call next. A
-    failed session of a live conversation (its web process died) is reconnected to the agent."""
+    failed session of a live conversation (its web process died) is reconnected to the agent.
+    `handoff_data` is the JSON object our consumer sent with `end` (None: there was none)."""
     end = await database_sync_to_async(_session_ended)(
         call_sid=call_sid,
         session_id=session_id,
@@ -186,7 +188,7 @@ def _session_ended(
     session_id: str,
     session_status: str,
     call_status: str,
-    handoff_data: str,
+    handoff_data: Mapping[str, Any] | None,
     error_code: str,
     error_message: str,
 ) -> SessionEnd:
@@ -202,10 +204,7 @@ def _session_ended(
     if session_status == "completed":  # the caller hung up
         call_apply_status(StatusUpdate(call_sid=call_sid, status=CallStatus.COMPLETED))
         return SessionEnd("closed", call_id)
-    try:
-        data = json.loads(handoff_data or "{}")
-    except json.JSONDecodeError:
-        data = {}
+    data = handoff_data or {}
     if data.get("handoff"):
         if call and not call.handoff_reason:
             call.handoff_reason = str(data.get("reason", "handoff"))[:255]
@@ -261,7 +260,7 @@ def record_answered_by(*, call_sid: str, answered_by: str) -> None:
     call_id = Call.objects.filter(twilio_call_sid=call_sid).values_list("pk", flat=True).first()
     if call_id is None:
         return
-    Call.objects.filter(pk=call_id).update(answered_by=answered_by[:20], updated_at=timezone.now())
+    Call.objects.filter(pk=call_id).update(answered_by=answered_by, updated_at=timezone.now())
     if answered_by.startswith(NOT_A_PERSON):
         enqueue(tasks.call_machine_answered_task, call_id)
 

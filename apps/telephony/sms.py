@@ -183,12 +183,14 @@ def sms_receive(*, message_sid: str, from_number: str, to_number: str, body: str
             direction=SmsDirection.INBOUND,
             customer=customer,
             purpose=purpose,
-            from_number=from_number[:16],
-            to_number=to_number[:16],
-            body=body[:1600],
+            # As Twilio sent them (apps/telephony/params.py checked them): nothing is cut to fit,
+            # so Twilio's retry of this MessageSid finds this row.
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
             status=SmsStatus.RECEIVED,
             status_reason=done,
-            twilio_sid=message_sid[:34],
+            twilio_sid=message_sid,
         )
     return _reply(purpose)
 

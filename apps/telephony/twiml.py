@@ -1,10 +1,13 @@
 """The TwiML this app answers Twilio with."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpResponse
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from apps.telephony.relay_sessions import QUERY_PARAM, relay_session_issue
 from apps.telephony.signatures import public_url, relay_url
 
 APOLOGY = "We're sorry, something went wrong on our side. Please call us back later. Goodbye."
@@ -18,12 +21,15 @@ def twiml(response: VoiceResponse | MessagingResponse) -> HttpResponse:
 
 
 def conversation_relay(*, call_id: int, greeting: str, language: str = "") -> VoiceResponse:
-    """Connect the call to the agent over ConversationRelay. The greeting is spoken first; data
-    travels as <Parameter>s (never in the socket URL), and every attribute is pinned."""
+    """Connect the call to the agent over ConversationRelay. The greeting is spoken first, and every
+    attribute is pinned. Each answer opens a new relay session of the call: its one-time token is
+    the only thing in the socket URL, so that Twilio's signature of the handshake covers it
+    (relay_sessions); data travels as <Parameter>s."""
+    token = relay_session_issue(call_id=call_id)
     response = VoiceResponse()
     connect = response.connect(action=public_url("/twilio/voice/relay-action/"), method="POST")
     relay = connect.conversation_relay(
-        url=relay_url(),
+        url=f"{relay_url()}?{urlencode({QUERY_PARAM: token})}",
         welcome_greeting=greeting,
         welcome_greeting_interruptible="any",
         language=language or settings.RELAY_LANGUAGE,

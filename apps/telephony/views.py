@@ -1,5 +1,6 @@
-"""Twilio's webhooks. Each checks the signature first, then calls one service and answers (TwiML, or
-204 for callbacks that need no answer)."""
+"""Twilio's webhooks. Each checks the signature first, then its parameters (apps/telephony/params.py:
+400 for a malformed request), then calls one service and answers (TwiML, or 204 for callbacks that
+need no answer)."""
 
 import logging
 
@@ -8,6 +9,15 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.calls.services import StatusUpdate, call_apply_status
 from apps.telephony import twiml
+from apps.telephony.params import (
+    CallRequest,
+    InboundCall,
+    InboundSms,
+    MachineDetection,
+    RelayAction,
+    StatusCallback,
+    twilio_params,
+)
 from apps.telephony.services import (
     UnknownCall,
     answer_inbound,
@@ -31,21 +41,22 @@ def _connect(answer) -> HttpResponse:
 
 
 @twilio_webhook
-def inbound(request: HttpRequest) -> HttpResponse:
-    post = request.POST
+@twilio_params(InboundCall)
+def inbound(request: HttpRequest, params: InboundCall) -> HttpResponse:
     answer = async_to_sync(answer_inbound)(
-        call_sid=post.get("CallSid", ""),
-        from_number=post.get("From", ""),
-        to_number=post.get("To", ""),
-        status=post.get("CallStatus", ""),
+        call_sid=params.call_sid,
+        from_number=params.from_number,
+        to_number=params.to_number,
+        status=params.status,
     )
     return _connect(answer)
 
 
 @twilio_webhook
-def outbound(request: HttpRequest, call_id: int) -> HttpResponse:
+@twilio_params(CallRequest)
+def outbound(request: HttpRequest, params: CallRequest, call_id: int) -> HttpResponse:
     try:
-        answer = async_to_sync(answer_outbound)(call_id=call_id, call_sid=request.POST.get("CallSid", ""))
+        answer = async_to_sync(answer_outbound)(call_id=call_id, call_sid=params.call_sid)
     except UnknownCall:
         logger.warning("Outbound TwiML asked for an unknown call %s", call_id)
         return twiml.twiml(twiml.hang_up())
@@ -53,17 +64,17 @@ def outbound(request: HttpRequest, call_id: int) -> HttpResponse:
 
 
 @twilio_webhook
-def relay_action(request: HttpRequest) -> HttpResponse:
-    post = request.POST
+@twilio_params(RelayAction)
+def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
     end = async_to_sync(relay_session_ended)(
-        call_sid=post.get("CallSid", ""),
+        call_sid=params.call_sid,
         # One failure, however often Twilio retries it: the session's id, else the retry token.
-        session_id=post.get("SessionId", "") or request.headers.get("I-Twilio-Idempotency-Token", ""),
-        session_status=post.get("SessionStatus", ""),
-        call_status=post.get("CallStatus", ""),
-        handoff_data=post.get("HandoffData", ""),
-        error_code=post.get("ErrorCode", ""),
-        error_message=post.get("ErrorMessage", ""),
+        session_id=params.session_id or request.headers.get("I-Twilio-Idempotency-Token", ""),
+        session_status=params.session_status,
+        call_status=params.call_status,
+        handoff_data=params.handoff_data,
+        error_code=params.error_code,
+        error_message=params.error_message,
     )
     if end.outcome == "reconnect" and end.call_id:
         return twiml.twiml(twiml.conversation_relay(call_id=end.call_id, greeting=end.greeting, language=end.language))
@@ -76,47 +87,42 @@ def relay_action(request: HttpRequest) -> HttpResponse:
     return twiml.twiml(twiml.empty())
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 @twilio_webhook
-def status(request: HttpRequest) -> HttpResponse:
+@twilio_params(StatusCallback)
+def status(request: HttpRequest, params: StatusCallback) -> HttpResponse:
     # Retries and duplicates are harmless: the sequence number and the status order decide.
-    post = request.POST
     call_apply_status(
         StatusUpdate(
-            call_sid=post.get("CallSid", ""),
-            status=post.get("CallStatus", ""),
-            sequence=_int(post.get("SequenceNumber")),
-            duration_seconds=_int(post.get("CallDuration")),
-            answered_by=post.get("AnsweredBy", ""),
+            call_sid=params.call_sid,
+            status=params.status,
+            sequence=params.sequence,
+            duration_seconds=params.duration_seconds,
+            answered_by=params.answered_by,
         )
     )
     return HttpResponse(status=204)
 
 
 @twilio_webhook
-def amd(request: HttpRequest) -> HttpResponse:
-    record_answered_by(call_sid=request.POST.get("CallSid", ""), answered_by=request.POST.get("AnsweredBy", ""))
+@twilio_params(MachineDetection)
+def amd(request: HttpRequest, params: MachineDetection) -> HttpResponse:
+    record_answered_by(call_sid=params.call_sid, answered_by=params.answered_by)
     return HttpResponse(status=204)
 
 
 @twilio_webhook
-def whisper(request: HttpRequest, call_id: int) -> HttpResponse:
+@twilio_params(CallRequest)
+def whisper(request: HttpRequest, params: CallRequest, call_id: int) -> HttpResponse:
     return twiml.twiml(twiml.whisper(handoff_summary(call_id)))
 
 
 @twilio_webhook
-def sms_inbound(request: HttpRequest) -> HttpResponse:
-    post = request.POST
+@twilio_params(InboundSms)
+def sms_inbound(request: HttpRequest, params: InboundSms) -> HttpResponse:
     reply = sms_receive(
-        message_sid=post.get("MessageSid", ""),
-        from_number=post.get("From", ""),
-        to_number=post.get("To", ""),
-        body=post.get("Body", ""),
+        message_sid=params.message_sid,
+        from_number=params.from_number,
+        to_number=params.to_number,
+        body=params.body,
     )
     return twiml.twiml(twiml.sms_reply(reply))

@@ -164,7 +164,7 @@ def test_the_real_socket_stack_uses_the_session_and_checks_the_origin(agent):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def connect(origin: bytes, with_cookie: bool):
-        headers = [(b"origin", origin)] + ([(b"cookie", cookie)] if with_cookie else [])
+        headers = [(b"host", b"testserver"), (b"origin", origin)] + ([(b"cookie", cookie)] if with_cookie else [])
         socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
         connected, code = await socket.connect()
         await socket.disconnect()

@@ -36,7 +36,9 @@ def test_collections_scenario_records_a_promise(maria):
     # A simulation is a test call: a real customer's records are never touched.
     assert not Promise.objects.exists()
     assert "recorded:    nothing" in out
-    assert "not done:    promise_record (amount 300.00, due_date 2026-11-27)" in out
+    assert (
+        "not done:    promise_record (amount 300.00, due_date 2026-11-27) (a test call touches no real records)" in out
+    )
     call = Call.objects.get()
     assert (call.is_test, call.started_by) == (True, None)
     audit = AuditEvent.objects.get(action="test_call.promise_record")
@@ -54,7 +56,10 @@ def test_roadside_scenario_dispatches(maria, technicians):
     )
     assert not Dispatch.objects.exists()
     assert "AGENT:  Sam is on the way and should arrive in about twenty-seven minutes." in out
-    assert "not done:    dispatch_create (technician Sam Ortiz, eta_minutes 27, " in out
+    assert (
+        "not done:    dispatch_create (eta_minutes 27, issue battery, location I-880 near the Coliseum exit in "
+        "Oakland, severity emergency, technician Sam Ortiz)" in out
+    )
     assert sorted(Technician.objects.values_list("availability", flat=True)) == ["available", "available"]
 
 
@@ -64,7 +69,7 @@ def test_workflow_3_scenario_creates_an_approval(maria):
         "--script", str(SCENARIOS / "fee_waiver_approval.txt"),
     )  # fmt: skip
     assert not Approval.objects.exists()
-    assert "not done:    approval_request (kind fee_waiver, " in out
+    assert "not done:    approval_request (amount 35.00, confidence 70, fee late_fee, kind fee_waiver, reason" in out
     assert "turns:       4 (offline 3, rule 1)" in out
 
 

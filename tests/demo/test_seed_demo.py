@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F, Sum
+from django.http import HttpRequest
 from django.test import Client
 
 from apps.accounts.roles import AGENTS, MANAGERS, SUPERVISORS
@@ -207,7 +208,7 @@ def test_demo_users_log_in_with_the_demo_password_and_their_role(settings):
     assert roles == {"supervisor": [SUPERVISORS], "agent": [AGENTS], "manager": [MANAGERS]}
     assert all(user.is_staff for user in users)
     for username in roles:
-        assert Client().login(username=username, password="open-sesame")
+        assert Client().login(request=HttpRequest(), username=username, password="open-sesame")
 
     # A re-run puts back the demo password and role, and audits only what changed.
     agent = users.get(username="agent")
@@ -216,7 +217,7 @@ def test_demo_users_log_in_with_the_demo_password_and_their_role(settings):
     agent.groups.clear()
     role_audits = AuditEvent.objects.filter(action="user.set_role").count()
     seed()
-    assert Client().login(username="agent", password="open-sesame")
+    assert Client().login(request=HttpRequest(), username="agent", password="open-sesame")
     assert list(agent.groups.values_list("name", flat=True)) == [AGENTS]
     assert AuditEvent.objects.filter(action="user.set_role").count() == role_audits + 1
 

@@ -1,6 +1,7 @@
 """The ConversationRelay socket, driven as Twilio drives it, through the project's ASGI router."""
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -26,18 +27,36 @@ def twilio_settings(settings):
 
 
 @pytest.fixture
-def answered(maria) -> int:
-    """An inbound call the webhook answered: its conversation exists, the greeting was said."""
+def inbound_relay(maria) -> ET.Element:
+    """An inbound call the webhook answered (its conversation exists, the greeting was said): the
+    <ConversationRelay> it answered Twilio with."""
     params = {"CallSid": SID, "From": maria.phone, "To": "+14155550100", "CallStatus": "ringing"}
     signature = RequestValidator(TOKEN).compute_signature(f"{BASE}/twilio/voice/inbound/", params)
-    assert Client().post("/twilio/voice/inbound/", params, headers={"X-Twilio-Signature": signature}).status_code == 200
-    return Call.objects.get(twilio_call_sid=SID).pk
+    response = Client().post("/twilio/voice/inbound/", params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    return ET.fromstring(response.content).find("Connect/ConversationRelay")
 
 
-def socket(signature: str | None = None) -> WebsocketCommunicator:
-    signature = RequestValidator(TOKEN).compute_signature(RELAY, {}) if signature is None else signature
+@pytest.fixture
+def answered(inbound_relay) -> int:
+    """That call's id."""
+    return int(inbound_relay.find("Parameter[@name='call_id']").attrib["value"])
+
+
+@pytest.fixture
+def relay(inbound_relay) -> str:
+    """The socket URL Twilio connects to for it, with its one-time session token."""
+    return inbound_relay.attrib["url"]
+
+
+def socket(url: str, signature: str | None = None) -> WebsocketCommunicator:
+    """A socket as Twilio opens it: to the URL from our TwiML, signed over that URL."""
+    assert url.startswith(RELAY), url
+    signature = RequestValidator(TOKEN).compute_signature(url, {}) if signature is None else signature
     return WebsocketCommunicator(
-        application, "/ws/twilio/relay/", headers=[(b"x-twilio-signature", signature.encode())]
+        application,
+        url.removeprefix(BASE.replace("https", "wss")),
+        headers=[(b"x-twilio-signature", signature.encode())],
     )
 
 
@@ -71,26 +90,28 @@ def prompt(text: str) -> str:
     return json.dumps({"type": "prompt", "voicePrompt": text, "lang": "en-US", "last": True})
 
 
-def test_an_unsigned_socket_is_refused(live_db):
+def test_an_unsigned_socket_is_refused(relay):
     async def scenario():
-        ws = socket(signature="")
+        ws = socket(relay, signature="")
         connected, _ = await ws.connect()
         return connected
 
     assert async_to_sync(scenario)() is False
 
 
-def test_a_socket_signed_for_another_url_is_refused(live_db):
+def test_a_socket_signed_for_another_url_is_refused(relay):
+    elsewhere = relay.replace(RELAY, "wss://evil.example/ws/twilio/relay/")
+
     async def scenario():
-        ws = socket(signature=RequestValidator(TOKEN).compute_signature("wss://evil.example/ws/twilio/relay/", {}))
+        ws = socket(relay, signature=RequestValidator(TOKEN).compute_signature(elsewhere, {}))
         return (await ws.connect())[0]
 
     assert async_to_sync(scenario)() is False
 
 
-def test_a_call_over_the_relay_streams_replies_and_records_the_promise(answered):
+def test_a_call_over_the_relay_streams_replies_and_records_the_promise(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         assert (await ws.connect())[0]
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=prompt("My zip code is 94607"))
@@ -116,9 +137,9 @@ def test_a_call_over_the_relay_streams_replies_and_records_the_promise(answered)
     assert TranscriptEntry.objects.filter(call_id=answered).count() == 9
 
 
-def test_asking_for_a_person_ends_the_session_with_handoff_data(answered):
+def test_asking_for_a_person_ends_the_session_with_handoff_data(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=prompt("Let me talk to a representative"))
@@ -135,9 +156,9 @@ def test_asking_for_a_person_ends_the_session_with_handoff_data(answered):
     assert Call.objects.get(pk=answered).handoff_reason == "the caller asked for a person"
 
 
-def test_speaking_over_the_hand_off_keeps_it_a_hand_off(answered):
+def test_speaking_over_the_hand_off_keeps_it_a_hand_off(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=prompt("Let me talk to a representative"))
@@ -155,9 +176,9 @@ def test_speaking_over_the_hand_off_keeps_it_a_hand_off(answered):
     assert json.loads(again["handoffData"])["handoff"] is True
 
 
-def test_pressing_star_asks_for_a_person(answered):
+def test_pressing_star_asks_for_a_person(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=json.dumps({"type": "dtmf", "digit": "*"}))
@@ -169,9 +190,9 @@ def test_pressing_star_asks_for_a_person(answered):
     assert json.loads(async_to_sync(scenario)()["handoffData"])["handoff"] is True
 
 
-def test_keyed_digits_then_hash_are_a_turn(answered):
+def test_keyed_digits_then_hash_are_a_turn(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         for digit in "0042#":
@@ -183,11 +204,11 @@ def test_keyed_digits_then_hash_are_a_turn(answered):
     assert async_to_sync(scenario)().startswith("Thanks, Maria. Your balance is")
 
 
-def test_an_interruption_keeps_what_the_caller_heard(answered):
+def test_an_interruption_keeps_what_the_caller_heard(answered, relay):
     listener = GroupListener(f"call-{answered}")
 
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=prompt("My zip code is 94607"))
@@ -218,11 +239,11 @@ def test_an_interruption_keeps_what_the_caller_heard(answered):
     assert shown[1:] == [(heard, True)]
 
 
-def test_an_interruption_before_anything_was_said_changes_nothing(answered, fake_llm):
+def test_an_interruption_before_anything_was_said_changes_nothing(answered, relay, fake_llm):
     fake_llm.script("primary", delay=3)  # the model is slow: the caller talks over the silence
 
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=json.dumps(setup_message(answered)))
         await ws.send_to(text_data=prompt("Hello?"))
@@ -239,11 +260,13 @@ def test_an_interruption_before_anything_was_said_changes_nothing(answered, fake
     assert TranscriptEntry.objects.filter(call_id=answered, speaker="customer").get().text == "Hello?"
 
 
-def test_a_setup_for_an_unknown_call_ends_the_session(live_db):
+def test_a_setup_for_a_call_without_a_conversation_ends_the_session(answered, relay):
+    Call.objects.filter(pk=answered).update(state={})
+
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
-        await ws.send_to(text_data=json.dumps(setup_message(999999)))
+        await ws.send_to(text_data=json.dumps(setup_message(answered)))
         end = json.loads(await ws.receive_from(timeout=5))
         await ws.disconnect()
         return end
@@ -253,9 +276,9 @@ def test_a_setup_for_an_unknown_call_ends_the_session(live_db):
     assert json.loads(end["handoffData"]) == {"handoff": True, "reason": "the conversation could not be found"}
 
 
-def test_prompts_before_setup_and_partial_prompts_are_ignored(answered):
+def test_prompts_before_setup_and_partial_prompts_are_ignored(answered, relay):
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         await ws.connect()
         await ws.send_to(text_data=prompt("hello"))
         nothing_before_setup = await ws.receive_nothing(timeout=0.2)

@@ -12,8 +12,9 @@ from apps.promises.models import Promise
 from tests.telephony import test_relay
 from tests.telephony.test_relay import prompt, setup_message, socket
 
-# The relay tests' fixtures: Twilio's settings, and a call the inbound webhook answered.
-twilio_settings, answered = test_relay.twilio_settings, test_relay.answered
+# The relay tests' fixtures: Twilio's settings, a call the inbound webhook answered, its socket URL.
+twilio_settings, inbound_relay = test_relay.twilio_settings, test_relay.inbound_relay
+answered, relay = test_relay.answered, test_relay.relay
 
 # A whole collections call, ten caller turns: the offline engine can carry it alone.
 TURNS = [
@@ -45,9 +46,9 @@ async def first_words_and_reply(ws) -> tuple[float, str, bool]:
             return first, "".join(tokens), False
 
 
-def converse(call_id: int) -> list[tuple[float, str]]:
+def converse(call_id: int, relay: str) -> list[tuple[float, str]]:
     async def scenario():
-        ws = socket()
+        ws = socket(relay)
         assert (await ws.connect())[0]
         await ws.send_to(text_data=json.dumps(setup_message(call_id)))
         heard = []
@@ -83,10 +84,10 @@ def breaker_traces(call_id: int) -> list[str]:
     "failure",
     [pytest.param({"delay": 60}, id="accepts-and-never-answers"), pytest.param({"status": 500}, id="answers-500")],
 )
-def test_dead_models_never_leave_the_caller_in_silence_and_are_routed_around(answered, fake_llm, failure):
+def test_dead_models_never_leave_the_caller_in_silence_and_are_routed_around(answered, relay, fake_llm, failure):
     fake_llm.answer_by_default(**failure)
 
-    heard = converse(answered)
+    heard = converse(answered, relay)
 
     assert [first <= BUDGET_S for first, _ in heard] == [True] * len(TURNS), heard
     # Three failures in a row open an endpoint's breaker: from then on no turn asks, or waits on, it.
@@ -98,7 +99,9 @@ def test_dead_models_never_leave_the_caller_in_silence_and_are_routed_around(ans
     assert [t.payload["mode"] for t in turns] == ["offline"] * len(TURNS[:-1]) + ["rule"]
 
 
-def test_a_model_slow_only_sometimes_is_covered_by_the_offline_engine_and_holding_phrases(answered, fake_llm, settings):
+def test_a_model_slow_only_sometimes_is_covered_by_the_offline_engine_and_holding_phrases(
+    answered, relay, fake_llm, settings
+):
     # As in production: the turn's budget decides, not a model's own timeouts.
     settings.LLM_FIRST_TOKEN_TIMEOUT, settings.LLM_STREAM_IDLE_TIMEOUT = 4.0, 5.0
     fake_llm.answer_by_default(status=500)  # the backup: never reached in time after a slow primary
@@ -119,7 +122,7 @@ def test_a_model_slow_only_sometimes_is_covered_by_the_offline_engine_and_holdin
     for reply in script:
         fake_llm.script("primary", **reply)
 
-    heard = converse(answered)
+    heard = converse(answered, relay)
 
     assert [first <= BUDGET_S for first, _ in heard] == [True] * len(TURNS), heard
     assert heard[2][1].startswith("One moment while I check that. Thanks, Maria, you're verified.")

@@ -90,14 +90,19 @@ class Daphne:
 class Relay:
     """One ConversationRelay socket, as Twilio drives it, from this synchronous test."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, daphne: Daphne, call_id: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, daphne: Daphne, answer: ET.Element) -> None:
+        """Connect as Twilio does to the <ConversationRelay> of a webhook's answer: its URL (with the
+        session's token), signed over the public URL, sent to this process."""
         self.loop = loop
-        self.http, self.ws = self._run(self._open(daphne.url.replace("http://", "ws://"), call_id))
+        relay = answer.find("Connect/ConversationRelay")
+        url, call_id = relay.attrib["url"], relay.find("Parameter").attrib["value"]
+        assert url.startswith(f"{RELAY}?token="), url
+        self.http, self.ws = self._run(self._open(daphne.url.replace("http://", "ws://"), url, call_id))
 
-    async def _open(self, origin: str, call_id: str):
+    async def _open(self, origin: str, url: str, call_id: str):
         http = aiohttp.ClientSession()
-        headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(RELAY, {})}
-        ws = await http.ws_connect(f"{origin}/ws/twilio/relay/", headers=headers)
+        headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, {})}
+        ws = await http.ws_connect(origin + url.removeprefix("wss://cc.example.com"), headers=headers)
         setup = {"type": "setup", "callSid": SID, "callStatus": "IN-PROGRESS", "customParameters": {"call_id": call_id}}
         await ws.send_json(setup)
         return http, ws
@@ -160,7 +165,7 @@ def test_a_web_process_killed_mid_call_is_replaced_and_the_call_goes_on(maria, w
             {"CallSid": SID, "From": maria.phone, "To": "+14155550100", "CallStatus": "ringing"},
         )
         call_id = answer.find("Connect/ConversationRelay/Parameter").attrib["value"]
-        relay = Relay(loop, first, call_id)
+        relay = Relay(loop, first, answer)
         balance = relay.say("My zip code is 94607")
         assert balance.startswith("Thanks, Maria. Your balance is one thousand two hundred fifty dollars")
         # The reply goes out before its turn is saved: kill only once what was said is stored.
@@ -183,7 +188,7 @@ def test_a_web_process_killed_mid_call_is_replaced_and_the_call_goes_on(maria, w
         rejoined = reconnect.find("Connect/ConversationRelay").attrib["welcomeGreeting"]
         assert reconnect.find("Connect/ConversationRelay/Parameter").attrib == {"name": "call_id", "value": call_id}
 
-        relay = Relay(loop, second, call_id)
+        relay = Relay(loop, second, reconnect)
         confirm = relay.say("I can pay 300 dollars on Friday")
         all_set = relay.say("Yes")
         goodbye = relay.say("No, that's all. Bye!")

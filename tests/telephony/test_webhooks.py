@@ -45,8 +45,9 @@ def test_an_inbound_call_is_answered_with_conversation_relay(maria):
     connect = xml.find("Connect")
     relay = connect.find("ConversationRelay")
     assert connect.attrib == {"action": f"{BASE}/twilio/voice/relay-action/", "method": "POST"}
+    assert relay.attrib["url"].startswith("wss://cc.example.com/ws/twilio/relay/?token=")  # test_relay_binding.py
     assert relay.attrib == {
-        "url": "wss://cc.example.com/ws/twilio/relay/",
+        "url": relay.attrib["url"],
         "welcomeGreeting": (
             "Thanks for calling Northwind Auto Finance. I'm an AI assistant, and this call is recorded. Hi Maria. "
             "Before we go on, I need to verify your identity. Could you tell me the last four digits of your "

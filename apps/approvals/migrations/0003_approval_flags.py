@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0002_one_pending_per_call_and_kind'),
+        ("approvals", "0002_one_pending_per_call_and_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='approval',
-            name='caller_words',
-            field=models.TextField(blank=True, help_text='What the caller said that raised the flags (redacted).'),
+            model_name="approval",
+            name="caller_words",
+            field=models.TextField(blank=True, help_text="What the caller said that raised the flags (redacted)."),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='flags',
-            field=models.JSONField(blank=True, default=list, help_text='Warnings from the call, e.g. prompt_injection.'),
+            model_name="approval",
+            name="flags",
+            field=models.JSONField(
+                blank=True, default=list, help_text="Warnings from the call, e.g. prompt_injection."
+            ),
         ),
     ]

@@ -122,7 +122,7 @@ class Command(BaseCommand):
         if call.is_test:
             effects = call.state.get("facts", {}).get("test_effects", [])
             done = "; ".join(
-                f"{effect['action']} ({', '.join(f'{k} {v}' for k, v in effect.items() if k != 'action' and v)})"
+                f"{effect['action']} ({', '.join(f'{k} {v}' for k, v in sorted(effect.items()) if k != 'action' and v)})"
                 for effect in effects
             )
             self.stdout.write(f"  not done:    {done or 'nothing'} (a test call touches no real records)")
