@@ -396,8 +396,8 @@ class AgentSession(LLMAnswering):
                 break
         return results
 
-    async def _tool(self, name: str, arguments: str | dict, log: TurnLog) -> dict[str, Any]:
-        ctx = ToolContext(
+    def _tool_context(self) -> ToolContext:
+        return ToolContext(
             call_id=self.call_id,
             customer_id=self.customer.customer_id,
             state=self.state,
@@ -407,6 +407,9 @@ class AgentSession(LLMAnswering):
             caller_text=self.state.fact("caller_text", ""),
             test=self.state.test,
         )
+
+    async def _tool(self, name: str, arguments: str | dict, log: TurnLog) -> dict[str, Any]:
+        ctx = self._tool_context()
         allowed = self.workflow.step(self.state.step).tools
         started = time.perf_counter()
         result = await database_sync_to_async(run_tool)(name, arguments, ctx, allowed)
@@ -492,16 +495,7 @@ class AgentSession(LLMAnswering):
 
     def _sandboxed(self, action: str, **would: Any) -> dict[str, Any]:
         """A test call's side effect outside the tools (e.g. an opt-out): recorded, not done."""
-        ctx = ToolContext(
-            call_id=self.call_id,
-            customer_id=self.customer.customer_id,
-            state=self.state,
-            today=self.today,
-            now=timezone.now(),
-            actor=self._actor,
-            test=True,
-        )
-        return sandboxed(ctx, action, customer_id=self.customer.customer_id, **would)
+        return sandboxed(self._tool_context(), action, customer_id=self.customer.customer_id, **would)
 
     def handoff_summary(self) -> str:
         """What the person taking over needs to know (no card data: the state is redacted)."""
