@@ -405,7 +405,6 @@ def _approval(
 def analysis_request(*, call_id: int, actor: Actor) -> CallAnalysis:
     """A person asks for a call to be analysed again: queued after commit, forced past a finished
     result; the run updates what the last one produced and duplicates nothing."""
-    from apps.analysis.tasks import call_analyze_task  # tasks → this module
 
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
@@ -417,7 +416,7 @@ def analysis_request(*, call_id: int, actor: Actor) -> CallAnalysis:
     analysis.status, analysis.error = AnalysisStatus.PENDING, ""
     analysis.save(update_fields=["status", "error", "updated_at"])
     audit_record(actor=actor, action="analysis.rerun", obj=analysis)
-    enqueue(call_analyze_task, call_id, force=True)
+    enqueue("apps.analysis.tasks.call_analyze_task", call_id, force=True)
     return analysis
 
 

@@ -241,8 +241,7 @@ def call_completed(*, call: Call) -> None:
     """Post-call processing, exactly once per completed call: the one-analysis-per-call row is
     the guard, and the task is sent only after commit (a crash in between leaves the row
     pending, and the analyses sweep sends it)."""
-    from apps.analysis.tasks import call_analyze_task  # tasks → services → this module
 
     _, created = CallAnalysis.objects.get_or_create(call=call)
     if created:
-        enqueue(call_analyze_task, call.pk)
+        enqueue("apps.analysis.tasks.call_analyze_task", call.pk)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from celery import Task, current_app
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -17,9 +18,22 @@ def after_commit(effect: Callable[[], Any]) -> None:
     transaction.on_commit(effect, robust=True)
 
 
-def enqueue(task, *args: Any, **kwargs: Any) -> None:
-    """Send a Celery task after commit. Tasks take ids and re-read their rows."""
-    after_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
+def enqueue(task: str | Task, *args: Any, **kwargs: Any) -> None:
+    """Send a Celery task after commit. Tasks take ids and re-read their rows.
+
+    Name the task by its dotted path ("apps.analysis.tasks.call_analyze_task"): the module that
+    queues work then never imports the tasks module, which imports that module's services back
+    (tests/core/test_task_names.py checks every name)."""
+    enqueue_later(task, args=args, kwargs=kwargs)
+
+
+def enqueue_later(
+    task: str | Task, *, args: tuple | list = (), kwargs: dict[str, Any] | None = None, countdown: float | None = None
+) -> None:
+    """`enqueue`, with the broker holding the task back `countdown` seconds."""
+    name = task if isinstance(task, str) else task.name
+    options = {"countdown": countdown} if countdown is not None else {}
+    after_commit(lambda: current_app.send_task(name, args=tuple(args), kwargs=kwargs or {}, **options))
 
 
 def broadcast(group: str, message: dict[str, Any]) -> None:

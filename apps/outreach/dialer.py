@@ -25,7 +25,6 @@ from django.utils import timezone
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.core.effects import enqueue
 from apps.customers.models import Customer
-from apps.outreach import tasks
 from apps.outreach.compliance import compliance_check
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import (
@@ -98,7 +97,7 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
     lost = FollowUp.objects.filter(status=FollowUpStatus.CLAIMED, updated_at__lt=now - LOST_AFTER)
     for followup_id in lost.values_list("pk", flat=True)[:CLAIM_BATCH]:
         FollowUp.objects.filter(pk=followup_id, status=FollowUpStatus.CLAIMED).update(updated_at=now)
-        enqueue(tasks.followup_dial_task, followup_id)
+        enqueue("apps.outreach.tasks.followup_dial_task", followup_id)
         counts["resent"] += 1
     latest = Call.objects.filter(followup=OuterRef("pk")).order_by("-pk").values("pk")[:1]
     dialing = FollowUp.objects.filter(status=FollowUpStatus.DIALING).annotate(call_id=Subquery(latest))
@@ -112,7 +111,7 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
         limit = min(CLAIM_BATCH, budget - counts["claimed"])
         ids = followups_claim_due(now=now, limit=limit)
         for followup_id in ids:
-            enqueue(tasks.followup_dial_task, followup_id)
+            enqueue("apps.outreach.tasks.followup_dial_task", followup_id)
         counts["claimed"] += len(ids)
         if len(ids) < limit:
             break

@@ -31,7 +31,7 @@ from twilio.rest import Client
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Direction
 from apps.calls.services import StatusUpdate, call_apply_status
-from apps.core.effects import after_commit, enqueue
+from apps.core.effects import enqueue, enqueue_later
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.models import AuditEvent
 from apps.core.services import Actor, audit_record
@@ -39,13 +39,14 @@ from apps.customers.models import Customer
 from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
 from apps.outreach.models import FollowUp
 from apps.outreach.services import BLOCKED_AT_DIAL, NOT_A_PERSON
-from apps.telephony import tasks, twiml
+from apps.telephony import twiml
 from apps.telephony.client import TelephonyNotConfigured, telephony_ensure_configured, twilio_client
 from apps.telephony.pacing import Pacer, dial_pacer
 from apps.telephony.signatures import public_url
 
 logger = logging.getLogger(__name__)
 
+CALL_PLACE_TASK = "apps.telephony.tasks.call_place_task"
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # A dial with no CallSid is looked at once it has been quiet this long (well past any HTTP timeout).
 UNCLEAR_DIAL_GRACE = timedelta(minutes=2)
@@ -99,7 +100,7 @@ def call_request_outbound(*, customer_id: int, workflow: str, reason: str, actor
         raise ComplianceBlocked(verdict)
     telephony_ensure_configured()
     call = call_create_outbound(customer=customer, workflow=workflow, reason=reason, actor=actor)
-    enqueue(tasks.call_place_task, call.pk)
+    enqueue(CALL_PLACE_TASK, call.pk)
     return call
 
 
@@ -283,11 +284,7 @@ def _dial_later(call_id: int, *, countdown: float, throttled: int) -> Call:
     """Send the call back to the broker; when its task runs again it is dialed as above, gate and
     all. Touched, so reconciliation does not take it for a lost task meanwhile."""
     Call.objects.filter(pk=call_id).update(updated_at=timezone.now())
-    after_commit(
-        lambda: tasks.call_place_task.apply_async(
-            args=[call_id], kwargs={"throttled": throttled}, countdown=round(countdown, 3)
-        )
-    )
+    enqueue_later(CALL_PLACE_TASK, args=(call_id,), kwargs={"throttled": throttled}, countdown=round(countdown, 3))
     return Call.objects.select_related("customer", "followup").get(pk=call_id)
 
 
@@ -450,7 +447,7 @@ def calls_reconcile(*, now: datetime | None = None) -> dict[str, int]:
         updated_at__lt=now - UNCLEAR_DIAL_GRACE,
     ).values_list("pk", flat=True)[:RECONCILE_BATCH]
     for call_id in undialed:
-        enqueue(tasks.call_place_task, call_id)
+        enqueue(CALL_PLACE_TASK, call_id)
         counts["requeued"] += 1
     stale_conditions = {
         "twilio_call_sid__gt": "",
