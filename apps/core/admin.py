@@ -1,7 +1,7 @@
 """Admin building blocks: every change made through the admin lands in the audit trail."""
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +87,10 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return flat(self.fields)
+        return flat(self.fields or ())
 
 
-def flat(fields: tuple) -> tuple[str, ...]:
+def flat(fields: Sequence[Any]) -> tuple[str, ...]:
     """Field names from a `fields` layout that groups some on one line."""
     return tuple(name for item in fields for name in (item if isinstance(item, tuple) else (item,)))
 

@@ -24,12 +24,12 @@ def api_no_store(get_response):
     which no browser or shared cache may keep. Errors and refusals included, whoever made them."""
     if iscoroutinefunction(get_response):
 
-        async def middleware(request: HttpRequest) -> HttpResponseBase:
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
             return _no_store(request, await get_response(request))
 
-    else:
+        return async_middleware
 
-        def middleware(request: HttpRequest) -> HttpResponseBase:
-            return _no_store(request, get_response(request))
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        return _no_store(request, get_response(request))
 
     return middleware
