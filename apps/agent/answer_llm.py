@@ -6,22 +6,48 @@ A mixin of `AgentSession` (apps/agent/engine.py), kept apart because it is the l
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import date
+from typing import Any, Protocol
 
 from apps.agent import llm
+from apps.agent.clock import TurnClock
 from apps.agent.events import Event, ReplyEnd, Token
 from apps.agent.grounding import ReplyGate, make_checker
 from apps.agent.nlu import Understanding
-from apps.agent.prompts import build_messages
+from apps.agent.prompts import CustomerContext, build_messages
+from apps.agent.state import ConversationState
 from apps.agent.tools import TOOLS
 from apps.agent.traces import TurnLog
+from apps.agent.workflows import Workflow
 from apps.calls.models import TraceKind
 from apps.core.redaction import redact_text
 
 MAX_LLM_ROUNDS = 4  # model requests per turn: tool calls, then the reply
 
 
+class Session(Protocol):
+    """What the mixin uses of the `AgentSession` it is part of (type-checked where it is called)."""
+
+    clock: TurnClock
+    workflow: Workflow
+    state: ConversationState
+    customer: CustomerContext
+    today: date
+    said: list[str]
+
+    def _count_usage(self, completion: llm.Completion) -> None: ...
+    def _offline_reply(self, results: list[tuple[str, dict]]) -> str: ...
+    def _say(self, text: str, log: TurnLog) -> AsyncIterator[Event]: ...
+    async def _tool(self, name: str, arguments: str | dict, log: TurnLog) -> dict[str, Any]: ...
+    def _settle(self, log: TurnLog) -> None: ...
+    def _is_terminal(self) -> bool: ...
+    def _track_understanding(self, u: Understanding, *, progressed: bool) -> None: ...
+    def _close_or_hand_off(self, log: TurnLog) -> AsyncIterator[Event]: ...
+    def _agent_said(self, text: str, log: TurnLog, *, interrupted: bool = False) -> None: ...
+
+
 class LLMAnswering:
-    async def _llm_answer(self, u: Understanding, log: TurnLog) -> AsyncIterator[Event]:
+    async def _llm_answer(self: Session, u: Understanding, log: TurnLog) -> AsyncIterator[Event]:
         log.mode = "llm"
         regenerated = False
         correction: str | None = None

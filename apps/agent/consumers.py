@@ -54,11 +54,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "turn", None) and not self.turn.done():
-            self.turn.cancel()
-            await asyncio.gather(self.turn, return_exceptions=True)
-        if getattr(self, "session", None) is not None:
-            await self.session.flush()
+        # A socket refused in connect() never had a session or a turn.
+        turn: asyncio.Task | None = getattr(self, "turn", None)
+        if turn is not None and not turn.done():
+            turn.cancel()
+            await asyncio.gather(turn, return_exceptions=True)
+        session: AgentSession | None = getattr(self, "session", None)
+        if session is not None:
+            await session.flush()
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -97,10 +100,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             started_by=Person(self.scope["user"].pk, self.scope["user"].get_username()),
             test=True,  # staff are trying the agent: nothing real is touched
         )
-        await self._started()
-        await self._relay(self.session.greet())
+        await self._started(self.session)
+        await self._relay(self.session, self.session.greet())
 
     async def _resume(self, content: dict) -> None:
+        if self.session is not None:
+            return await self._error("This chat already has a conversation.")
         call_id = content.get("call_id")
         call = (
             await Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).afirst()
@@ -115,7 +120,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if call.status in TERMINAL_STATUSES:
             return await self._error("That conversation has ended.")
         self.session = await AgentSession.resume(call.pk)
-        await self._started()
+        await self._started(self.session)
 
     async def _message(self, content: dict) -> None:
         text = content.get("text")
@@ -128,14 +133,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.turn and not self.turn.done():
             return await self._error("Wait for the reply before sending another message.")
         # The turn runs in a task so this consumer keeps receiving while it streams.
-        self.turn = asyncio.create_task(self._relay(self.session.reply(text)))
+        self.turn = asyncio.create_task(self._relay(self.session, self.session.reply(text)))
 
-    async def _started(self) -> None:
-        state = self.session.state
+    async def _started(self, session: AgentSession) -> None:
+        state = session.state
         await self.send_json(
             {
                 "type": "started",
-                "call_id": self.session.call_id,
+                "call_id": session.call_id,
                 "workflow": state.workflow,
                 "version": state.version,
                 "step": state.step,
@@ -143,25 +148,26 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def _relay(self, events: AsyncIterator[Event]) -> None:
-        self._effects_shown = len(self.session.state.fact("test_effects", []))
+    async def _relay(self, session: AgentSession, events: AsyncIterator[Event]) -> None:
+        """Send the client what `session` says, as it says it."""
+        self._effects_shown = len(session.state.fact("test_effects", []))
         async for event in events:
-            await self._show_effects()
+            await self._show_effects(session)
             if isinstance(event, Token):
                 await self.send_json({"type": "token", "text": event.text})
             elif isinstance(event, ReplyEnd):
-                await self.send_json({"type": "reply", "text": event.text, "step": self.session.state.step})
+                await self.send_json({"type": "reply", "text": event.text, "step": session.state.step})
             elif isinstance(event, Handoff):
                 await self.send_json({"type": "handoff", "reason": event.reason, "summary": event.summary})
             elif isinstance(event, Ended):
                 await self.send_json({"type": "ended", "reason": event.reason})
-        await self._show_effects()
-        if self.session.state.ended:
-            await self.session.flush()
+        await self._show_effects(session)
+        if session.state.ended:
+            await session.flush()
 
-    async def _show_effects(self) -> None:
+    async def _show_effects(self, session: AgentSession) -> None:
         """What the turn would have done to real records, as soon as it is known."""
-        effects = self.session.state.fact("test_effects", [])
+        effects = session.state.fact("test_effects", [])
         for effect in effects[self._effects_shown :]:
             await self.send_json({"type": "test_effect", **effect})
         self._effects_shown = len(effects)

@@ -24,7 +24,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -245,7 +245,7 @@ class AgentSession(LLMAnswering):
                     yield event
             self._save(log)
 
-    async def _within_budget(self, events: AsyncIterator[Event], log: TurnLog) -> AsyncIterator[Event]:
+    async def _within_budget(self, events: AsyncGenerator[Event, None], log: TurnLog) -> AsyncIterator[Event]:
         """Relay the turn's events; if nothing was said when the first-audio budget runs out (a
         slow tool, the database, a model streaming slowly behind the grounding gate), say the
         holding phrase and let the turn go on behind it."""
@@ -274,7 +274,7 @@ class AgentSession(LLMAnswering):
                 await asyncio.wait({pending})
             await events.aclose()
 
-    async def _turn(self, caller_text: str, log: TurnLog) -> AsyncIterator[Event]:
+    async def _turn(self, caller_text: str, log: TurnLog) -> AsyncGenerator[Event, None]:
         guarded = guard_input(caller_text)
         self._join_split_card(guarded)
         u = understand(guarded.text, today=self.today)
@@ -621,11 +621,12 @@ class AgentSession(LLMAnswering):
         log.utterances.clear()
         self._after_saves(call_record_turn, **record)
 
-    def _after_saves(self, write: Callable[..., Any] | None = None, **arguments: Any) -> None:
+    def _after_saves(self, write: Callable[..., Any] | None = None, **arguments: Any) -> asyncio.Task:
         """Queue a write behind the ones before it (None: only retry what the database refused)."""
         previous = self._saving if self._saving is not None and not self._saving.done() else None
         item = (write, arguments) if write is not None else None
         self._saving = asyncio.create_task(self._write_after(previous, item))
+        return self._saving
 
     async def _write_after(self, previous: asyncio.Task | None, item: tuple[Callable[..., Any], dict] | None) -> None:
         if previous is not None:
@@ -684,8 +685,7 @@ class AgentSession(LLMAnswering):
         if self._saving is not None and not self._saving.done():
             await asyncio.wait([self._saving])
         if self._unsaved:
-            self._after_saves()
-            await asyncio.wait([self._saving])
+            await asyncio.wait([self._after_saves()])
 
     async def _publish(self, message: dict) -> None:
         """Send the saved transcript to the call's live monitors: from the event loop, after the

@@ -53,8 +53,8 @@ def canonical_number(value: Decimal | str | int | float) -> str:
 def figures(text: str, today: date) -> list[Figure]:
     found: list[Figure] = []
     dates = find_dates(text, today)
-    for mention in dates:
-        found.append(Figure(mention.raw, "date", mention.value.isoformat()))
+    for said_date in dates:
+        found.append(Figure(said_date.raw, "date", said_date.value.isoformat()))
     in_date = [(d.start, d.end) for d in dates]
     for mention in find_numbers(text):
         if any(start <= mention.start < end for start, end in in_date):
@@ -138,7 +138,7 @@ class ReplyGate:
         if self.violation:
             return ""
         self.pending += chunk
-        out = []
+        out: list[str] = []
         while match := SENTENCE_END.search(self.pending):
             rest, self.pending = self.pending[: match.end()], self.pending[match.end() :]
             if RISK.search(rest) and (violation := self.check(self.streamed + rest)):

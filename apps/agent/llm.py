@@ -15,7 +15,7 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -240,7 +240,7 @@ async def stream(
     tool_choice: str | dict[str, Any],
     completion: Completion,
     clock: TurnClock,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """Yield the reply's text as it arrives; tool calls and usage land in `completion.attempts`.
 
     A model must start answering by `clock.answer_by()` and within LLM_FIRST_TOKEN_TIMEOUT; the

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
 from apps.agent.number_words import DIGIT_WORDS, NUMBER_WORDS
 from apps.agent.numbers import MONTHS, WEEKDAYS, DateMention, NumberMention, ascii_lower, find_dates, find_numbers
@@ -41,6 +42,34 @@ class Understanding:
     severity: str | None
     location: str | None
     unclear: bool
+
+
+class _Flags(TypedDict):
+    """The intents of an `Understanding`."""
+
+    correction: bool
+    goodbye: bool
+    wants_human: bool
+    wants_callback: bool
+    opt_out: bool
+    pay_in_full: bool
+    wants_plan: bool
+    wants_waiver: bool
+    wants_settlement: bool
+
+
+class _Facts(TypedDict):
+    """The facts of an `Understanding`."""
+
+    amounts: tuple[Decimal, ...]
+    dates: tuple[date, ...]
+    method: str | None
+    digits: tuple[str, ...]
+    date_of_birth: date | None
+    name: str | None
+    issue: str | None
+    severity: str | None
+    location: str | None
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -372,9 +401,9 @@ def _numbers(
     runs = _spoken_digit_runs(low)
     taken = [(d.start, d.end) for d in dates]
     groups = [
-        (m.start(), m.end(), digits)
+        (m.start(), m.end(), group)
         for m in _DIGIT_GROUPS.finditer(low)
-        if len(digits := _NON_DIGIT.sub("", m.group())) >= 5 and not _overlaps(m.start(), m.end(), taken)
+        if len(group := _NON_DIGIT.sub("", m.group())) >= 5 and not _overlaps(m.start(), m.end(), taken)
     ]
     taken += [(s, e) for s, e, _ in runs + groups]
     # "300", "not 300, 250", "three hundred": an answer that is only a figure is about paying.
@@ -498,7 +527,7 @@ def understand(text: str, *, today: date) -> Understanding:
     correction = corrected or (bool(_ACTUALLY.search(low)) and bool(amounts or dates or method))
     affirm = _affirm(low)
     opt_out = bool(_OPT_OUT.search(low))
-    flags = {
+    flags: _Flags = {
         "correction": correction,
         "goodbye": bool(_GOODBYE.search(low)),
         "wants_human": _flag(_HUMAN, low),
@@ -509,7 +538,7 @@ def understand(text: str, *, today: date) -> Understanding:
         "wants_waiver": _flag(_WAIVER, low),
         "wants_settlement": _flag(_SETTLE, low),
     }
-    facts = {
+    facts: _Facts = {
         "amounts": amounts,
         "dates": tuple(d.value for d in dates),
         "method": method,

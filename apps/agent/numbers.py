@@ -112,6 +112,9 @@ _TOKEN_RE = re.compile(
     r"|(?P<word>[a-z]+(?:['’][a-z]+)*)"
     r"|(?P<punct>\S)"
 )
+# The kind of token each group of _TOKEN_RE makes, keyed by `Match.lastgroup` (a number's ordinal
+# suffix is part of the number). Every alternative is a named group: a match always has one.
+_TOKEN_KINDS: dict[str | None, str] = {"sym": "sym", "num": "num", "suf": "num", "word": "word", "punct": "punct"}
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -132,7 +135,7 @@ class _Tok(NamedTuple):  # a NamedTuple: tokens are made per word on every turn,
 def _tokenize(text: str) -> list[_Tok]:
     return [
         _Tok(
-            m.lastgroup if m.lastgroup != "suf" else "num",
+            _TOKEN_KINDS[m.lastgroup],
             m.group("num") or m.group(),  # a number's text leaves out its ordinal suffix
             m.group(),
             m.start(),

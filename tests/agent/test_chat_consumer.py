@@ -143,6 +143,8 @@ def test_bad_messages_get_clear_errors(agent, maria):
         errors.append((await chat.receive_json_from(timeout=5))["detail"])
         await chat.send_json_to({"type": "message", "text": "x" * 2001})
         errors.append((await chat.receive_json_from(timeout=5))["detail"])
+        await chat.send_json_to({"type": "resume", "call_id": 1})  # a second conversation on one socket
+        errors.append((await chat.receive_json_from(timeout=5))["detail"])
         await chat.disconnect()
         return errors
 
@@ -154,6 +156,7 @@ def test_bad_messages_get_clear_errors(agent, maria):
         "Unknown message type; expected start, resume or message.",
         "text must be a non-empty string.",
         "text is longer than 2000 characters.",
+        "This chat already has a conversation.",
     ]
     assert Call.objects.count() == 1
 

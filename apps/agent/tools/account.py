@@ -70,13 +70,13 @@ def verify_identity(ctx: ToolContext, method: Literal["account_last4", "zip", "d
     if method == "date_of_birth":
         heard = understand(ctx.caller_text, today=ctx.today).date_of_birth
         try:
-            given = date.fromisoformat(value)
+            born = date.fromisoformat(value)
         except ValueError:
             raise ToolInvalid("value", "a date of birth must be YYYY-MM-DD") from None
-        if heard != given:
+        if heard != born:
             raise ToolInvalid("value", "the caller has not said this date of birth; ask them")
         on_file = customer.profile.get("date_of_birth", "")
-        matches = bool(on_file) and on_file == given.isoformat()
+        matches = bool(on_file) and on_file == born.isoformat()
     else:
         if not said_by_caller(ctx, value):
             raise ToolInvalid("value", "the caller has not said this; ask them")

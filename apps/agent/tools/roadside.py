@@ -82,6 +82,7 @@ def dispatch_technician(ctx: ToolContext) -> dict:
         ctx.state.facts["dispatch"] = {"dispatched": False}
         ctx.state.handoff = {"reason": "no technician is free nearby"}  # a person arranges help
         return {"dispatched": False, "reason": "no technician is free nearby"}
+    assert dispatch.eta_minutes is not None  # dispatch_create sets a technician and its ETA together
     result = {
         "dispatched": True,
         "dispatch_id": dispatch.pk,
