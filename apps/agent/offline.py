@@ -2,7 +2,8 @@
 
 It takes over when no model is configured or every model failed, so the product degrades instead
 of going silent. Understanding is deterministic (apps.agent.nlu); actions are the same tools the
-LLM calls, through the same checks; replies are templates filled only with grounded figures.
+LLM calls, through the same checks; replies are templates filled only with grounded figures, worded
+by the workflow the call runs (each step's `say`, in apps.agent.workflows).
 """
 
 import re
@@ -22,6 +23,7 @@ from apps.agent.numbers import (
 )
 from apps.agent.prompts import CustomerContext
 from apps.agent.state import ConversationState
+from apps.agent.workflows import Wording, get_workflow
 
 Action = tuple[str, dict[str, Any]]
 
@@ -118,7 +120,7 @@ def actions(state: ConversationState, u: Understanding, customer: CustomerContex
                 return [("verify_identity", {"method": "zip", "value": digits})]
     elif step in ("negotiate", "confirm_promise"):
         return _negotiation(state, u, caller_amounts(u, step, today))
-    elif step == "wrap_up" and u.wants_callback:
+    elif step == "wrap_up" and u.wants_callback and _offers(state, "schedule_callback"):
         return [_callback(u)]
     elif step == "confirm_vehicle" and u.affirm is not True:
         if match := _MAKE.search(u.text):
@@ -126,6 +128,11 @@ def actions(state: ConversationState, u: Understanding, customer: CustomerContex
     elif step == "collect_incident":
         return _incident(state, u)
     return []
+
+
+def _offers(state: ConversationState, tool: str) -> bool:
+    """Whether the call's current step allows this tool (roadside's wrap-up offers no callback)."""
+    return tool in get_workflow(state.workflow).step(state.step).tools
 
 
 def _callback(u: Understanding) -> Action:
@@ -211,147 +218,11 @@ def reply(
     results: list[tuple[str, dict[str, Any]]],
     speech: Speech,
 ) -> str:
-    """What the agent says now, in the step the turn ended in."""
-    first = customer.first_name or "there"
-    last = dict(results)
-    step = state.step
-
-    if step == "identify":
-        if last.get("find_account", {}).get("found") is False:
-            return "I couldn't find that account. Could you give me the account number again, and your full name?"
-        return "Could you tell me your full name and your account number, please?"
-    if step == "confirm_party":
-        return f"Sorry, am I speaking with {customer.full_name}?"
-    if step == "wrong_party":
-        return "I'm sorry for the trouble. Have a good day, goodbye."
-    if step == "verify_identity":
-        check = last.get("verify_identity", {})
-        if check.get("verified") is False:
-            return "That doesn't match our records. Could you give me your ZIP code or your date of birth instead?"
-        opener = f"Hi {first}." if state.replies_in_step == 0 and state.turn == 0 else f"Thanks, {first}."
-        return (
-            f"{opener} Before we go on, I need to verify your identity. Could you tell me the last "
-            "four digits of your account number, or your ZIP code?"
-        )
-    if step == "account_review":
-        return _account_summary(state, first, speech)
-    if step == "negotiate":
-        return _negotiation_reply(state, last, speech)
-    if step == "confirm_promise":
-        plan = state.fact("plan")
-        how = f" by {_METHODS.get(plan['method'], plan['method'])}" if plan.get("method") else ""
-        full = ", your balance in full," if plan["kind"] == "full" else ""
-        return f"So that's {speech.money(plan['amount'])}{full} on {speech.day(plan['due_date'])}{how}. Is that right?"
-    if step == "wrap_up":
-        return _wrap_up(state, first, speech)
-    if step == "closed":
-        return f"Thank you, {first}. Take care, goodbye."
-    if step == "confirm_vehicle":
-        vehicle = customer.on_file.get("vehicle")
-        if vehicle and state.fact("vehicle") is None and "vehicle_rejected" not in state.facts:
-            return f"Is this about your {vehicle}?"
-        return "What vehicle are you driving today?"
-    if step == "collect_incident":
-        return _incident_question(state, last)
-    if step == "inform_eta":
-        return _eta(state)
-    return "Sorry, could you say that again?"
-
-
-_METHODS = {
-    "card": "card",
-    "bank_transfer": "bank transfer",
-    "check": "check",
-    "cash": "cash",
-    "online_portal": "our online portal",
-}
-
-
-def _account_summary(state: ConversationState, first: str, speech: Speech) -> str:
-    account = state.fact("account")
-    if not account:
-        return f"Thanks, {first}. One moment while I pull up your account."
-    days = account["days_overdue"]
-    overdue = f"it's {speech.count(days)} days past due" if days else "it isn't past due yet"
-    text = f"Thanks, {first}. Your balance is {speech.money(account['balance'])}, and {overdue}."
-    if promise := account.get("active_promise"):
-        text += f" You have {speech.money(promise['amount'])} promised for {speech.day(promise['due_date'])}."
-    return text + " Can you pay that in full, or would you like a payment plan?"
-
-
-def _negotiation_reply(state: ConversationState, last: dict[str, dict], speech: Speech) -> str:
-    account = state.fact("account") or {}
-    proposal = last.get("propose_payment")
-    if proposal and proposal["status"] != "ok":
-        errors = {e["loc"][0] if e["loc"] else "": e["msg"] for e in proposal.get("errors", [])}
-        if "due_date" in errors:
-            return f"We'd need that payment by {speech.day(account['latest_payment_date'])}. What date works for you?"
-        if "amount" in errors or "kind" in errors:
-            return (
-                f"For a payment plan, the first payment needs to be at least "
-                f"{speech.money(account['minimum_first_payment'])}. How much could you pay, and when?"
-            )
-    offer = state.slots.get("offer", {})
-    if offer.get("amount") and not offer.get("due_date"):
-        return f"And what date can you pay {speech.money(offer['amount'])}?"
-    if offer.get("due_date") and not offer.get("amount"):
-        return f"How much can you pay on {speech.day(offer['due_date'])}?"
-    if state.fact("terms_rejected"):
-        return "No problem. What amount and date would work better for you?"
-    return (
-        f"A plan starts with a first payment of at least {speech.money(account.get('minimum_first_payment', '25'))}. "
-        "How much can you pay, and on what date?"
-    )
-
-
-def _wrap_up(state: ConversationState, first: str, speech: Speech) -> str:
-    if state.replies_in_step >= 1:
-        return "I can help with your account, or connect you with a specialist. Is there anything else?"
-    if state.fact("system_down") and (callback := state.fact("callback")):
-        return (
-            f"I'm sorry, I can't reach our account system right now, so I've scheduled a call back for "
-            f"{speech.day(callback['day'])}. Is there anything else I can help with?"
-        )
-    promise = state.fact("plan") if state.fact("promise_id") else None
-    if promise:
-        return (
-            f"You're all set, {first}: {speech.money(promise['amount'])} on {speech.day(promise['due_date'])}. "
-            "Is there anything else I can help with?"
-        )
-    if state.fact("approval_id"):
-        what = "waiving the late fee" if state.fact("approval_kind") == "fee_waiver" else "your settlement offer"
-        return (
-            f"I've asked a specialist to review {what}; they'll confirm within two business days. "
-            "Is there anything else I can help with?"
-        )
-    if callback := state.fact("callback"):
-        return f"I've scheduled a call back for {speech.day(callback['day'])}. Is there anything else I can help with?"
-    return "Is there anything else I can help with?"
-
-
-def _incident_question(state: ConversationState, last: dict[str, dict]) -> str:
-    if last.get("capture_incident", {}).get("status") == "validation_error":
-        return "I couldn't find that on the map. Which city are you in, or what's the nearest exit?"
-    slots = state.slots
-    if not slots.get("location") and not slots.get("issue"):
-        return "Thanks. Where are you right now, and what's going on with the car?"
-    if not slots.get("location"):
-        state.facts["asked"] = "location"
-        return "Where are you right now? The road, the nearest exit or cross street, and the city, please."
-    if not slots.get("issue"):
-        state.facts["asked"] = "issue"
-        return "What's happening with the car?"
-    state.facts["asked"] = "safety"
-    return "Are you in a safe place, away from traffic?"
-
-
-def _eta(state: ConversationState) -> str:
-    dispatch = state.fact("dispatch") or {}
-    incident = state.fact("incident") or {}
-    text = f"{dispatch['technician']} is on the way and should arrive in {dispatch['eta_spoken']}."
-    if incident.get("severity") == "emergency":
-        text += " Please stay somewhere safe, away from traffic."
-    return text + " Is there anything else I can help with?"
+    """What the agent says now, in the step the turn ended in: that step's wording, from its workflow."""
+    step = get_workflow(state.workflow).step(state.step)
+    if step.say is None:
+        return "Sorry, could you say that again?"
+    return step.say(Wording(state=state, customer=customer, last=dict(results), speech=speech))
 
 
 def handoff_reply(channel: str, system_down: bool = False) -> str:

@@ -5,6 +5,7 @@ so they read like the tables they are.
 """
 
 import random
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -104,7 +105,7 @@ nyc | James Whitaker; Anthony Russo; Fatima Hassan; Patrick Doyle
 atl | Aisha Bello; Jasmine Carter; Terrence Mitchell
 lax | Daniel Kim; Olivia Martinez; Michelle Yang; Morgan Blake
 den | Emily Novak; Nathan Brooks; Derek Phillips; Jordan Ellis
-oak | Robert Chen; Nicole Turner; Julia Schmidt
+oak | Robert Chen; Maria Lopez; Julia Schmidt
 hou | Tanya Brooks; Samuel Adeyemi; Omar Farouk
 bos | Kevin O'Brien; Rachel Goldberg; Stephanie Wright
 phx | Priya Patel; Luis Herrera; Jorge Castillo; Ryan Murphy
@@ -121,8 +122,36 @@ tor | Liam Tremblay; Chloe Gagnon; Jacob Singh
 mex | Alejandro Ruiz; Valeria Mendoza
 """
 CUSTOMERS = [(name, row[0]) for row in _table(_CUSTOMERS) for name in _items(row[1])]
+
+
+class ExampleCustomer(NamedTuple):
+    name: str
+    phone: str
+    account_number: str
+    zip: str
+    date_of_birth: date
+    vehicle: dict[str, str | int]
+    collection_stage: str
+    balance: Decimal
+    days_overdue: int
+
+
+# The customer of the README's `simulate_call` examples and the scripts in apps/agent/scenarios (the
+# tests' `maria`): these attributes are fixed; the rest is drawn like everyone else's.
+EXAMPLE_CUSTOMER = ExampleCustomer(
+    name="Maria Lopez",
+    phone="+14155550123",
+    account_number="ACC0040042",
+    zip="94607",
+    date_of_birth=date(1985, 3, 5),
+    vehicle={"make": "Honda", "model": "Civic", "year": 2019, "color": "silver", "plate": "7MLP042"},
+    collection_stage="middle",
+    balance=Decimal("1250.50"),
+    days_overdue=45,
+)
+
 # The number decides their time zone when they are called.
-NO_TIMEZONE = frozenset({"Tyler Reed", "Nicole Turner", "Samuel Adeyemi", "Jacob Singh"})
+NO_TIMEZONE = frozenset({"Tyler Reed", "Maria Lopez", "Samuel Adeyemi", "Jacob Singh"})
 LANGUAGES = {"lon": "en-GB", "tor": "en-CA", "mex": "es-MX"}
 # How many customers are in each stage (assigned in a seeded shuffle), their days overdue and balance.
 STAGE_COUNTS = {"current": 8, "early": 12, "middle": 12, "late": 10, "severe": 10, "charged_off": 8}

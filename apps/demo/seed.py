@@ -227,8 +227,28 @@ def _plan_customers(rng: random.Random, now: datetime) -> list[CustomerPlan]:
             "consent_sms": consent and i % 3 != 0,  # most who agreed to calls also agreed to texts
             "created_at": now - timedelta(days=created_days),
         }
+        if name == data.EXAMPLE_CUSTOMER.name:
+            dob = _as_example_customer(fields)
         plans.append(CustomerPlan(i, key, city, city.tz, dob, fields))
     return plans
+
+
+def _as_example_customer(fields: dict[str, Any]) -> date:
+    """Fix the README's example customer's attributes over the drawn ones (after every draw, so no
+    other customer's plan moves); returns the date of birth."""
+    example = data.EXAMPLE_CUSTOMER
+    fields.update(
+        phone=example.phone,
+        account_number=example.account_number,
+        collection_stage=example.collection_stage,
+        balance=example.balance,
+        days_overdue=example.days_overdue,
+    )
+    profile = fields["profile"]
+    profile["address"]["zip"] = profile["zip"] = example.zip
+    profile["date_of_birth"] = example.date_of_birth.isoformat()
+    profile["vehicle"] = dict(example.vehicle)
+    return example.date_of_birth
 
 
 def _insert_new(model: type[Model], rows: list[Model], created_at: list[datetime] | None = None) -> None:

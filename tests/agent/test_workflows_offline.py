@@ -1,5 +1,6 @@
 """The three workflows end to end in the offline engine (no LLM configured), from scripted callers."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -181,6 +182,36 @@ def test_roadside_confirms_the_vehicle_on_file_and_dispatches(maria, technicians
     assert "what vehicle" not in asked  # never asks for what is on file
 
 
+def test_roadside_wrap_up_speaks_of_the_dispatch_not_an_account(maria, technicians, converse):
+    c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
+    c.say("Yes")
+    c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    assert c.say("Thanks") == "Is there anything else I can help with?"
+    assert c.session.state.step == "wrap_up"
+    reply = c.say("Can I ask you something?")
+    assert reply == (
+        "Sam is on the way. I can also connect you with a specialist. Is there anything else I can help with?"
+    )
+    assert "account" not in reply
+    # Roadside's wrap-up offers no callback: the offline engine asks for none, so nothing is refused.
+    assert c.say("Can you call me back tomorrow?") == reply
+    assert not TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, name="schedule_callback").exists()
+    assert not TraceEvent.objects.filter(kind=TraceKind.GUARDRAIL, name="tool_refused").exists()
+    assert c.say("No, bye") == "Thank you, Maria. Take care, goodbye."
+    assert c.ended.reason == "closed"
+
+
+def test_collections_wrap_up_still_offers_help_with_the_account(maria, converse):
+    c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk)
+    c.say("My zip code is 94607")
+    c.say("I can pay 300 dollars on Friday")
+    c.say("Yes")
+    assert c.say("Can I ask you something?") == (
+        "I can help with your account, or connect you with a specialist. Is there anything else?"
+    )
+    assert c.session.state.step == "wrap_up"
+
+
 def test_roadside_emergency_prefers_the_specialist(maria, technicians, converse):
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("Yes")
@@ -275,6 +306,12 @@ def test_the_version_changes_when_the_definition_does():
     assert len(collections.version) == 16
     assert collections.version == get_workflow("collections").version
     assert collections.version != get_workflow("roadside").version
+
+
+def test_the_version_covers_the_offline_wording():
+    roadside = get_workflow("roadside")
+    steps = tuple(replace(step, say=None) if step.name == "wrap_up" else step for step in roadside.steps)
+    assert replace(roadside, steps=steps).version != roadside.version
 
 
 def test_customers_of_other_currencies_hear_their_currency(converse, live_db):

@@ -3,6 +3,7 @@ import io
 import json
 import re
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -78,6 +79,25 @@ def test_seeding_twice_gives_the_same_rows(seeded):
     assert re.search(r"calls\s+0 / 500", second_output)
     assert re.search(r"dispatches\s+0 / \d+", second_output)
     assert re.search(r"customers\s+60 / 60", seeded)
+
+
+def test_the_readme_example_customer_has_her_fixed_details(seeded):
+    maria = Customer.objects.get(phone="+14155550123")
+    assert (maria.name, maria.account_number, maria.balance, maria.days_overdue, maria.collection_stage) == (
+        "Maria Lopez",
+        "ACC0040042",
+        Decimal("1250.50"),
+        45,
+        CollectionStage.MIDDLE,
+    )
+    assert (maria.profile["zip"], maria.profile["address"]["zip"], maria.profile["date_of_birth"]) == (
+        "94607",
+        "94607",
+        "1985-03-05",
+    )
+    assert (maria.profile["vehicle"]["make"], maria.profile["vehicle"]["model"]) == ("Honda", "Civic")
+    # The README calls her outbound too.
+    assert (maria.do_not_call, maria.consent_automated_calls) == (False, True)
 
 
 def test_demo_data_covers_every_state(seeded):

@@ -1,6 +1,6 @@
 """The workflows the agent runs, by name."""
 
-from apps.agent.workflows.base import Required, Step, Transition, Workflow
+from apps.agent.workflows.base import Required, Step, Transition, Wording, Workflow
 from apps.agent.workflows.collections import COLLECTIONS
 from apps.agent.workflows.roadside import ROADSIDE
 
@@ -14,4 +14,4 @@ def get_workflow(name: str) -> Workflow:
         raise KeyError(f"No workflow {name!r}; known: {', '.join(WORKFLOWS)}") from None
 
 
-__all__ = ["WORKFLOWS", "Required", "Step", "Transition", "Workflow", "get_workflow"]
+__all__ = ["WORKFLOWS", "Required", "Step", "Transition", "Wording", "Workflow", "get_workflow"]

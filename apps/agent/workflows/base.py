@@ -1,7 +1,8 @@
-"""How a workflow is defined: steps, their tools, and the transitions code decides.
+"""How a workflow is defined: steps, their tools, the transitions code decides, and what the
+offline engine says in each step.
 
-A workflow's version is a hash of its whole definition, transition code included, so every call
-records exactly which rules it ran under.
+A workflow's version is a hash of its whole definition, transition and wording code included, so
+every call records exactly which rules it ran under.
 """
 
 import hashlib
@@ -9,8 +10,10 @@ import inspect
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -19,6 +22,32 @@ from apps.agent.state import ConversationState
 Condition = Callable[[ConversationState], bool]
 # Reads the caller's answer in a step (yes/no, goodbye) into the state: code, not the model, decides.
 Listener = Callable[[ConversationState, Any], None]
+
+
+class Speech(Protocol):
+    """Figures as the channel says them: apps.agent.offline.Speech (which imports the workflows)."""
+
+    def money(self, amount: str | Decimal) -> str: ...
+    def count(self, n: int) -> str: ...
+    def day(self, iso: str | date) -> str: ...
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a step's offline reply (the agent's words when no model answers) is made from."""
+
+    state: ConversationState
+    customer: Any  # the session's CustomerContext (apps.agent.prompts, which imports the workflows)
+    last: dict[str, dict[str, Any]]  # this turn's tool results, by tool name
+    speech: Speech
+
+    @property
+    def first(self) -> str:
+        return self.customer.first_name or "there"
+
+
+# A step's offline reply: a template filled only with grounded figures (see apps.agent.offline).
+Say = Callable[[Wording], str]
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,8 @@ class Step:
     transitions: tuple[Transition, ...] = ()
     listen: Listener | None = None
     terminal: bool = False
+    # What the offline engine says in this step; without it, it asks the caller to say that again.
+    say: Say | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +181,7 @@ class Workflow:
                     "transitions": [(t.to, t.reason, source(t.when)) for t in s.transitions],
                     "listen": source(s.listen) if s.listen else None,
                     "terminal": s.terminal,
+                    "say": source(s.say) if s.say else None,
                 }
                 for s in self.steps
             ],

@@ -6,8 +6,15 @@ the ETA, then wrap up.
 """
 
 from apps.agent.state import ConversationState as S
-from apps.agent.workflows.base import Required, Step, Transition, Workflow
-from apps.agent.workflows.collections import HANDOFF_TOOL, caller_done, closing_answer, identified
+from apps.agent.workflows.base import Required, Step, Transition, Wording, Workflow
+from apps.agent.workflows.collections import (
+    HANDOFF_TOOL,
+    caller_done,
+    closing_answer,
+    identified,
+    say_goodbye,
+    say_identify,
+)
 
 
 def vehicle_known(s: S) -> bool:
@@ -35,6 +42,51 @@ def eta_given(s: S) -> bool:
     return dispatched(s) and s.replies_in_step >= 1
 
 
+# --- offline wording: what the agent says in each step when no model answers ----------------
+
+
+def say_vehicle(w: Wording) -> str:
+    vehicle = w.customer.on_file.get("vehicle")
+    if vehicle and w.state.fact("vehicle") is None and "vehicle_rejected" not in w.state.facts:
+        return f"Is this about your {vehicle}?"
+    return "What vehicle are you driving today?"
+
+
+def say_incident(w: Wording) -> str:
+    """Asks for what is still missing, and notes what was asked: the answer to "where are you?" is the place."""
+    state = w.state
+    if w.last.get("capture_incident", {}).get("status") == "validation_error":
+        return "I couldn't find that on the map. Which city are you in, or what's the nearest exit?"
+    slots = state.slots
+    if not slots.get("location") and not slots.get("issue"):
+        return "Thanks. Where are you right now, and what's going on with the car?"
+    if not slots.get("location"):
+        state.facts["asked"] = "location"
+        return "Where are you right now? The road, the nearest exit or cross street, and the city, please."
+    if not slots.get("issue"):
+        state.facts["asked"] = "issue"
+        return "What's happening with the car?"
+    state.facts["asked"] = "safety"
+    return "Are you in a safe place, away from traffic?"
+
+
+def say_eta(w: Wording) -> str:
+    dispatch = w.state.fact("dispatch") or {}
+    incident = w.state.fact("incident") or {}
+    text = f"{dispatch['technician']} is on the way and should arrive in {dispatch['eta_spoken']}."
+    if incident.get("severity") == "emergency":
+        text += " Please stay somewhere safe, away from traffic."
+    return text + " Is there anything else I can help with?"
+
+
+def say_anything_else(w: Wording) -> str:
+    if w.state.replies_in_step == 0:
+        return "Is there anything else I can help with?"
+    technician = (w.state.fact("dispatch") or {}).get("technician")
+    on_the_way = f"{technician} is on the way." if technician else "Your technician is on the way."
+    return f"{on_the_way} I can also connect you with a specialist. Is there anything else I can help with?"
+
+
 ROADSIDE = Workflow(
     name="roadside",
     description="Roadside assistance: confirm the vehicle, locate the caller, dispatch, give the ETA.",
@@ -52,6 +104,7 @@ ROADSIDE = Workflow(
             ),
             tools=("find_account", HANDOFF_TOOL),
             transitions=(Transition("confirm_vehicle", identified, "the member was found"),),
+            say=say_identify,
         ),
         Step(
             name="confirm_vehicle",
@@ -63,6 +116,7 @@ ROADSIDE = Workflow(
             tools=("record_vehicle", HANDOFF_TOOL),
             listen=vehicle_answer,
             transitions=(Transition("collect_incident", vehicle_known, "the vehicle is confirmed"),),
+            say=say_vehicle,
         ),
         Step(
             name="collect_incident",
@@ -73,6 +127,7 @@ ROADSIDE = Workflow(
             ),
             tools=("capture_incident", HANDOFF_TOOL),
             transitions=(Transition("dispatch", incident_known, "location, problem and severity known"),),
+            say=say_incident,
         ),
         Step(
             name="dispatch",
@@ -95,6 +150,7 @@ ROADSIDE = Workflow(
                 Transition("closed", caller_done, "the caller said goodbye"),
                 Transition("wrap_up", eta_given, "the ETA was given"),
             ),
+            say=say_eta,
         ),
         Step(
             name="wrap_up",
@@ -105,7 +161,14 @@ ROADSIDE = Workflow(
             tools=(HANDOFF_TOOL,),
             listen=closing_answer,
             transitions=(Transition("closed", caller_done, "the caller said goodbye"),),
+            say=say_anything_else,
         ),
-        Step(name="closed", goal="Goodbye.", instructions="Thank the caller and say goodbye.", terminal=True),
+        Step(
+            name="closed",
+            goal="Goodbye.",
+            instructions="Thank the caller and say goodbye.",
+            terminal=True,
+            say=say_goodbye,
+        ),
     ),
 )
