@@ -20,9 +20,11 @@ from apps.calls.models import Call
 from apps.core.effects import broadcast, enqueue
 from apps.core.errors import Conflict, DomainError, InvalidReference
 from apps.core.redaction import redact_text
-from apps.core.services import Actor, audit_record
+from apps.core.services import Actor, Person, audit_record
 from apps.customers.models import Customer
-from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseSource, PromiseStatus
+from apps.customers.services import BalanceTooLow, customer_adjust_balance
+from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseSource
+from apps.promises.services import promise_record
 
 logger = logging.getLogger(__name__)
 
@@ -264,24 +266,33 @@ def approval_decide(*, approval_id: int, decision: Literal["approve", "reject"],
 # --- execute ---------------------------------------------------------------------------------
 
 
+def _approver(approval: Approval) -> Person:
+    """The person who approved: an executed action changes the customer's records in their name."""
+    return Person(user_id=approval.decided_by_id, audit_label=approval.decided_by_label)
+
+
 def _waive_fee(approval: Approval) -> dict[str, Any]:
-    customer = Customer.objects.select_for_update().get(pk=approval.customer_id)
     amount = Decimal(approval.payload["amount"])
-    before = customer.balance
-    if amount > before:
-        raise Conflict(f"The balance ({before}) is now less than the fee to waive ({amount}).")
-    customer.balance = before - amount
-    customer.save(update_fields=["balance", "updated_at"])
+    try:
+        change = customer_adjust_balance(
+            customer_id=approval.customer_id,
+            delta=-amount,
+            reason=f"Waived the {approval.payload['fee']} (approval {approval.pk}).",
+            actor=_approver(approval),
+        )
+    except BalanceTooLow as exc:
+        raise Conflict(f"The balance ({exc.balance}) is now less than the fee to waive ({amount}).") from exc
     return {
-        "balance_before": str(before),
-        "balance_after": str(customer.balance),
+        "balance_before": str(change.before),
+        "balance_after": str(change.after),
         "waived": str(amount),
         "fee": approval.payload["fee"],
     }
 
 
 def _settle(approval: Approval) -> dict[str, Any]:
-    # The customer's lock serialises this with anything else that creates or supersedes promises.
+    # The customer's lock is held to the end of the transaction: the balance checked here is the
+    # one the promise is recorded against (promise_record takes the same lock).
     customer = Customer.objects.select_for_update().get(pk=approval.customer_id)
     amount = Decimal(approval.payload["settlement_amount"])
     due = date.fromisoformat(approval.payload["due_date"])
@@ -289,35 +300,22 @@ def _settle(approval: Approval) -> dict[str, Any]:
         raise Conflict(f"The balance ({customer.balance}) is now not more than the settlement ({amount}).")
     if due < timezone.localdate():
         raise Conflict(f"The settlement's due date ({due.isoformat()}) has passed.")
-    now = timezone.now()
-    promise = Promise(
-        customer=customer,
-        call=approval.call,
+    open_before = set(
+        Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).values_list("pk", flat=True)
+    )
+    promise = promise_record(
+        customer_id=customer.pk,
+        call_id=approval.call_id,
         amount=amount,
-        currency=customer.currency,
         due_date=due,
-        status=PromiseStatus.PENDING,
-        confidence=None,
+        method="",
         source=PromiseSource.STAFF,
-        status_changed_at=now,
+        confidence=None,
+        actor=_approver(approval),
         status_reason=f"Settlement approved (approval {approval.pk}).",
+        supersede_reason=f"Superseded by the settlement in approval {approval.pk}.",
     )
-    promise.full_clean()
-    promise.save()
-    superseded = list(
-        Promise.objects.select_for_update()
-        .filter(customer=customer, status__in=OPEN_PROMISE_STATUSES)
-        .exclude(pk=promise.pk)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    Promise.objects.filter(pk__in=superseded).update(
-        status=PromiseStatus.SUPERSEDED,
-        superseded_by=promise,
-        status_changed_at=now,
-        status_reason=f"Superseded by the settlement in approval {approval.pk}.",
-        updated_at=now,
-    )
+    superseded = sorted(Promise.objects.filter(pk__in=open_before, superseded_by=promise).values_list("pk", flat=True))
     return {
         "promise_id": promise.pk,
         "settlement_amount": str(amount),

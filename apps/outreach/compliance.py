@@ -89,7 +89,7 @@ def compliance_check(
     if rule:
         return Verdict(False, reason, opens, rule)
     if opens > now:
-        start, end = _window()
+        start, end = calling_window()
         return Verdict(
             False,
             f"Outside {start:%H:%M}-{end:%H:%M} in {where} ({zone_source}).",
@@ -115,12 +115,14 @@ def calling_zones(customer: Customer) -> tuple[list[ZoneInfo], str]:
     return [ZoneInfo(name) for name in number_zones(customer.phone)], "the number's time zones"
 
 
-def _window() -> tuple[time, time]:
+def calling_window() -> tuple[time, time]:
+    """CALLING_WINDOW_START and _END: a call may start at or after the start and before the end,
+    in the customer's local time. Anything that books a call for a time (a callback) uses this."""
     return time.fromisoformat(settings.CALLING_WINDOW_START), time.fromisoformat(settings.CALLING_WINDOW_END)
 
 
 def in_window(moment: datetime, zones: list[ZoneInfo]) -> bool:
-    start, end = _window()
+    start, end = calling_window()
     return all(start <= moment.astimezone(zone).time() < end for zone in zones)
 
 
@@ -129,7 +131,7 @@ def next_window(moment: datetime, zones: list[ZoneInfo]) -> datetime | None:
     zones never share one. Window starts (08:00 local) never fall in a DST gap."""
     if in_window(moment, zones):
         return moment
-    start, _ = _window()
+    start, _ = calling_window()
     candidates = sorted(
         datetime.combine(moment.astimezone(zone).date() + timedelta(days=day), start, tzinfo=zone)
         for zone in zones

@@ -28,10 +28,14 @@ def promise_record(
     actor: Actor,
     call_id: int | None = None,
     confidence: int | None = None,
+    status_reason: str = "",
+    supersede_reason: str = "",
 ) -> Promise:
     """Record a promise to pay. The same promise on the same call twice is recorded once, and a
-    new promise supersedes the customer's open ones (a renegotiation). A text confirms it when
-    the customer agreed to texts."""
+    new promise supersedes the customer's open ones (a renegotiation, or an approved settlement).
+    A text confirms it when the customer agreed to texts. `status_reason` says why the promise
+    was made (e.g. the approval behind a settlement); `supersede_reason` what the superseded ones
+    say (by default: renegotiated, replaced by the new promise)."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     if call_id is not None:
         existing = Promise.objects.filter(
@@ -41,6 +45,7 @@ def promise_record(
             return existing
     if amount <= 0:
         raise Conflict("A promise needs a positive amount.")
+    now = timezone.now()
     promise = Promise.objects.create(
         customer=customer,
         call_id=call_id,
@@ -50,16 +55,21 @@ def promise_record(
         method=method,
         source=source,
         confidence=confidence,
-        status_changed_at=timezone.now(),
+        status_changed_at=now,
+        status_reason=status_reason[:255],
     )
+    # Locked too: the lapse sweep closes open promises under their own lock, not the customer's.
     superseded = list(
-        Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).exclude(pk=promise.pk)
+        Promise.objects.select_for_update()
+        .filter(customer=customer, status__in=OPEN_PROMISE_STATUSES)
+        .exclude(pk=promise.pk)
+        .order_by("pk")
     )
     for old in superseded:
         old.status = PromiseStatus.SUPERSEDED
         old.superseded_by = promise
-        old.status_changed_at = timezone.now()
-        old.status_reason = f"Renegotiated: replaced by promise {promise.pk}."
+        old.status_changed_at = now
+        old.status_reason = (supersede_reason or f"Renegotiated: replaced by promise {promise.pk}.")[:255]
         old.save(update_fields=["status", "superseded_by", "status_changed_at", "status_reason", "updated_at"])
     audit_record(
         actor=actor,

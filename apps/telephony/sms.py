@@ -21,7 +21,8 @@ from twilio.base.exceptions import TwilioRestException
 from apps.calls.models import Channel
 from apps.core.effects import enqueue
 from apps.core.services import audit_record
-from apps.customers.models import Customer, DoNotCallEntry, DoNotCallSource
+from apps.customers.models import Customer, DoNotCallSource
+from apps.customers.services import customer_opt_in, customer_opt_out
 from apps.promises.models import Promise
 from apps.telephony import tasks
 from apps.telephony.client import TelephonyNotConfigured, telephony_missing_settings, twilio_client
@@ -157,9 +158,10 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 
 
 def sms_receive(*, message_sid: str, from_number: str, to_number: str, body: str) -> str:
-    """A text to our number. STOP puts the number on the do-not-call list and withdraws consent
-    to texts; START lifts what STOP did (only that); HELP gets the help text; anything else is
-    kept for a person. Returns the reply to send, or "". A repeat (same MessageSid) changes nothing."""
+    """A text to our number. STOP is an opt-out, recorded as one heard on a call is
+    (`customer_opt_out`); START lifts what STOP did, only that (`customer_opt_in`); HELP gets the
+    help text; anything else is kept for a person. Returns the reply to send, or "". A repeat
+    (same MessageSid) changes nothing."""
     keyword = body.strip().split(maxsplit=1)[0].upper() if body.strip() else ""
     purpose = (
         SmsPurpose.OPT_OUT
@@ -176,9 +178,9 @@ def sms_receive(*, message_sid: str, from_number: str, to_number: str, body: str
         customer = Customer.objects.select_for_update().filter(phone=from_number).first()
         done = ""
         if purpose == SmsPurpose.OPT_OUT:
-            done = _opt_out(from_number, customer)
+            done = _opt_out(from_number)
         elif purpose == SmsPurpose.OPT_IN:
-            done = _opt_in(from_number, customer)
+            done = _opt_in(from_number)
         SmsMessage.objects.create(
             direction=SmsDirection.INBOUND,
             customer=customer,
@@ -195,21 +197,13 @@ def sms_receive(*, message_sid: str, from_number: str, to_number: str, body: str
     return _reply(purpose)
 
 
-def _opt_out(phone: str, customer: Customer | None) -> str:
-    DoNotCallEntry.objects.get_or_create(
-        phone=phone, defaults={"source": DoNotCallSource.SMS_STOP, "reason": "Texted STOP"}
-    )
-    if customer is not None:
-        Customer.objects.filter(pk=customer.pk).update(consent_sms=False, updated_at=timezone.now())
-        audit_record(actor=ACTOR, action="customer.opt_out", obj=customer, details={"source": "sms_stop"})
+def _opt_out(phone: str) -> str:
+    customer_opt_out(phone=phone, source=DoNotCallSource.SMS_STOP, reason="Texted STOP", actor=ACTOR)
     return "Added to the do-not-call list; consent to texts withdrawn."
 
 
-def _opt_in(phone: str, customer: Customer | None) -> str:
-    lifted, _ = DoNotCallEntry.objects.filter(phone=phone, source=DoNotCallSource.SMS_STOP).delete()
-    if customer is not None:
-        Customer.objects.filter(pk=customer.pk).update(consent_sms=True, updated_at=timezone.now())
-        audit_record(actor=ACTOR, action="customer.opt_in", obj=customer, details={"source": "sms_start"})
+def _opt_in(phone: str) -> str:
+    lifted = customer_opt_in(phone=phone, actor=ACTOR)
     return "Texts allowed again" + ("; the STOP entry left the do-not-call list." if lifted else ".")
 
 

@@ -355,3 +355,84 @@ def test_wrong_arguments_go_back_to_the_model_as_a_validation_error(chat, fake_l
         "errors": [{"loc": ["amount"], "msg": "the caller has not said this amount; ask them how much they can pay"}],
     }
     assert chat.session.state.fact("plan") is None
+
+
+# --- callbacks keep to the compliance gate's calling window ---------------------------------------
+
+
+def ask_for_a_callback(chat, fake_llm, at: str) -> dict:
+    """The caller asks for a callback on Tuesday at `at`; returns what the tool answered the model."""
+    verified_and_reviewed(chat, fake_llm)
+    fake_llm.script(
+        "primary", tool_call=("schedule_callback", {"reason": "Caller asked", "day": "2026-11-24", "at": at})
+    )
+    fake_llm.script("primary", text="Noted.")
+    chat.say(f"Can you call me back Tuesday at {at}?")
+    return json.loads(fake_llm.requests[-1].body["messages"][-1]["content"])
+
+
+def test_a_callback_after_the_configured_calling_window_is_refused_naming_the_window(chat, fake_llm, settings):
+    from apps.outreach.models import FollowUp
+
+    settings.CALLING_WINDOW_END = "18:00"
+    result = ask_for_a_callback(chat, fake_llm, "19:00")
+    assert result == {
+        "status": "validation_error",
+        "errors": [
+            {
+                "loc": ["at"],
+                "msg": "a callback must be from 08:00 to before 18:00 the caller's time (the calling window)",
+            }
+        ],
+    }
+    assert not FollowUp.objects.exists()
+
+
+def test_a_callback_late_in_the_default_calling_window_is_booked(chat, fake_llm):
+    from apps.outreach.models import FollowUp
+
+    result = ask_for_a_callback(chat, fake_llm, "20:30")  # 08:00-21:00 by default
+    followup = FollowUp.objects.get()
+    assert (result["status"], result["followup_id"], result["at"]) == ("ok", followup.pk, "20:30")
+    assert followup.due_at.isoformat() == "2026-11-25T04:30:00+00:00"  # 20:30 in Oakland
+    assert followup.requested_by_customer is True
+
+
+def test_the_window_s_end_is_not_in_it(chat, fake_llm):
+    from apps.outreach.models import FollowUp
+
+    result = ask_for_a_callback(chat, fake_llm, "21:00")
+    assert result["errors"][0]["msg"] == (
+        "a callback must be from 08:00 to before 21:00 the caller's time (the calling window)"
+    )
+    assert not FollowUp.objects.exists()
+
+
+def test_without_a_time_a_callback_is_at_10_or_when_the_window_opens(chat, fake_llm, settings):
+    from apps.outreach.models import FollowUp
+
+    settings.CALLING_WINDOW_START = "11:00"
+    verified_and_reviewed(chat, fake_llm)
+    fake_llm.script("primary", tool_call=("schedule_callback", {"reason": "Caller asked", "day": "2026-11-24"}))
+    fake_llm.script("primary", text="Noted.")
+    chat.say("Call me back on Tuesday")
+    assert FollowUp.objects.get().due_at.isoformat() == "2026-11-24T19:00:00+00:00"  # 11:00 in Oakland
+
+
+def test_a_test_call_s_callback_is_checked_against_the_window_before_it_is_sandboxed(
+    converse, fake_llm, maria, agent, settings
+):
+    from apps.core.services import Person
+
+    settings.CALLING_WINDOW_END = "18:00"
+    chat = converse(
+        workflow="collections",
+        channel="web_chat",
+        direction="inbound",
+        customer_id=maria.pk,
+        test=True,
+        started_by=Person(agent.pk, "agt"),
+    )
+    result = ask_for_a_callback(chat, fake_llm, "19:00")
+    assert result["status"] == "validation_error"
+    assert not TraceEvent.objects.filter(call_id=chat.session.call_id, kind=TraceKind.SANDBOXED).exists()

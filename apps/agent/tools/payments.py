@@ -13,6 +13,7 @@ from apps.approvals.services import approval_request, call_flags
 from apps.calls.models import Call
 from apps.core.errors import DomainError
 from apps.customers.selectors import customer_zone
+from apps.outreach.compliance import calling_window
 from apps.outreach.services import followup_schedule
 from apps.promises.models import PaymentMethod, PromiseSource
 from apps.promises.policy import CENT, POLICY
@@ -166,13 +167,26 @@ def request_approval(
     return {"approval_id": approval.pk, "approval_status": approval.status, "decision_within": "two business days"}
 
 
-@tool(
-    description=(
+CALLBACK_AT = time(10, 0)  # when the caller did not say a time, if the calling window allows it
+
+
+def _callback_hours() -> tuple[time, time, time]:
+    """The calling window (the compliance gate's, from settings) and the default time within it."""
+    start, end = calling_window()
+    return start, end, CALLBACK_AT if start <= CALLBACK_AT < end else start
+
+
+def _callback_description() -> str:
+    # Built once at import, from settings (the description is sent to the model); the check in
+    # schedule_callback reads the window at call time, and its error names the window it used.
+    start, end, default = _callback_hours()
+    return (
         "Schedule a call back the caller asked for: on the day they said (or the next day), at the local time "
-        "they said (HH:MM, between 08:00 and 20:00; 10:00 if they did not say)."
-    ),
-    side_effect=True,
-)
+        f"they said (HH:MM, from {start:%H:%M} to before {end:%H:%M}; {default:%H:%M} if they did not say)."
+    )
+
+
+@tool(description=_callback_description(), side_effect=True)
 def schedule_callback(
     ctx: ToolContext,
     reason: Annotated[str, Field(min_length=3, max_length=200)],
@@ -184,9 +198,12 @@ def schedule_callback(
     when = day or ctx.today + timedelta(days=1)
     if when < ctx.today or when > ctx.today + timedelta(days=30):
         raise ToolInvalid("day", "a callback must be within the next 30 days")
-    at = at or time(10, 0)
-    if not time(8, 0) <= at <= time(20, 0):
-        raise ToolInvalid("at", "a callback must be between 08:00 and 20:00 the caller's time")
+    start, end, default = _callback_hours()
+    at = at or default
+    if not start <= at < end:  # the compliance gate's window: the dialer would hold the call otherwise
+        raise ToolInvalid(
+            "at", f"a callback must be from {start:%H:%M} to before {end:%H:%M} the caller's time (the calling window)"
+        )
     due_at = datetime.combine(when, at, tzinfo=zone)
     if ctx.test:
         result = sandboxed(ctx, "followup_schedule", due_at=due_at.isoformat(), reason=reason)
