@@ -6,33 +6,13 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from apps.agent.consumers import ChatConsumer
 from apps.calls.models import Call, TranscriptEntry
 from apps.promises.models import Promise
 from contactcenter.asgi import application
+from tests.agent.chat import consumer_for, run, until, verified_chat
 
 # Real transactions (see tests/agent/conftest.py); the roles come back after each flush.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def run(scenario):
-    return async_to_sync(scenario)()
-
-
-async def until(communicator: WebsocketCommunicator, kind: str) -> list[dict]:
-    """Messages up to and including the first of `kind`."""
-    messages = []
-    while True:
-        message = await communicator.receive_json_from(timeout=5)
-        messages.append(message)
-        if message["type"] == kind:
-            return messages
-
-
-def consumer_for(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
-    communicator.scope["user"] = user
-    return communicator
 
 
 def test_anonymous_visitors_are_refused():
@@ -96,17 +76,7 @@ def test_an_agent_chats_through_a_collections_call(agent, maria):
 
 
 def test_a_chat_resumes_on_a_new_socket(agent, maria):
-    async def first():
-        chat = consumer_for(agent)
-        await chat.connect()
-        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
-        started = (await until(chat, "reply"))[0]
-        await chat.send_json_to({"type": "message", "text": "94607"})
-        await until(chat, "reply")
-        await chat.disconnect()
-        return started["call_id"]
-
-    call_id = run(first)
+    call_id = async_to_sync(verified_chat)(agent, maria.pk)
 
     async def second():
         chat = consumer_for(agent)

@@ -11,10 +11,8 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from apps.agent.consumers import ChatConsumer
 from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_run
 from apps.approvals.models import Approval
@@ -26,30 +24,13 @@ from apps.outreach.compliance import compliance_check
 from apps.outreach.models import FollowUp
 from apps.promises.models import Promise
 from apps.telephony.models import SmsMessage
+from tests.agent.chat import consumer_for, run, until, verified_chat
 from tests.factories import CallFactory, PromiseFactory, TranscriptEntryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 VERIFY = ("verify_identity", {"method": "zip", "value": "94607"})
 LOOKUP = ("lookup_account", {})
-
-
-def run(scenario):
-    return async_to_sync(scenario)()
-
-
-def consumer_for(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
-    communicator.scope["user"] = user
-    return communicator
-
-
-async def until(chat: WebsocketCommunicator, kind: str) -> list[dict]:
-    messages = []
-    while True:
-        messages.append(await chat.receive_json_from(timeout=5))
-        if messages[-1]["type"] == kind:
-            return messages
 
 
 def real_records() -> dict:
@@ -161,17 +142,7 @@ def test_a_test_call_books_no_callback_and_asks_no_approval(converse, fake_llm, 
 
 
 def test_a_chat_belongs_to_the_person_who_started_it(supervisor, agent, maria):
-    async def start():
-        chat = consumer_for(supervisor)
-        await chat.connect()
-        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
-        started = (await until(chat, "reply"))[0]
-        await chat.send_json_to({"type": "message", "text": "94607"})
-        await until(chat, "reply")
-        await chat.disconnect()
-        return started["call_id"]
-
-    call_id = run(start)
+    call_id = async_to_sync(verified_chat)(supervisor, maria.pk)
     turns = Call.objects.get(pk=call_id).state["turn"]
 
     async def take_over():
