@@ -43,7 +43,8 @@ class RefusingNulParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> dict:
         data = json.loads(request.body)
-        if _has_nul(data):
+        # JSON carries a NUL only as the escape \u0000: walk the parsed body only when it is there.
+        if b"\\u0000" in request.body and _has_nul(data):
             raise UnparsableBody("The request body must not contain NUL (\\u0000) characters.")
         return data
 

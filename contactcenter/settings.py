@@ -237,6 +237,9 @@ AXES_LOCKOUT_PARAMETERS = [
 # Failures only expire. Were a right password to clear them, it would clear its address's too:
 # anyone with an account could sign in between guesses at another's password from the same address.
 AXES_RESET_ON_SUCCESS = False
+# A failure during a lock-out does not restart the cool-off: else one wrong password every quarter
+# hour, from anywhere, would keep a person locked out for good.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
 # The client's address is REMOTE_ADDR only, never a header the client could write. Behind the
 # proxy that is the address daphne takes from X-Forwarded-For (--proxy-headers, the leftmost

@@ -48,7 +48,7 @@ def sms_promise_confirmation(*, promise: Promise) -> SmsMessage:
         f"by {due:%a}, {due:%b} {due.day}. Reply STOP to stop these texts."
     )
     reason = ""
-    if promise.call is not None and promise.call.channel != Channel.VOICE:
+    if promise.call is not None and (promise.call.is_test or promise.call.channel != Channel.VOICE):
         reason = "Made in a web chat (a test call): the customer is not texted."
     elif not customer.consent_sms:
         reason = "The customer has not agreed to text messages."

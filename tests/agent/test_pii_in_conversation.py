@@ -24,8 +24,8 @@ def stored(call_id: int) -> str:
         ("the cvv number is 737", "737"),
         ("the three digits on the back are 909", "909"),
         ("my social is one two three four five six seven eight nine", "six seven eight nine"),
-        ("card 4012.8888.8888.1881", "8888.1881"),
-        ("it's 3782 - 822463 - 10005", "10005"),
+        ("card 4012.8888.8888.1881", "1881"),
+        ("it's 3782 - 822463 - 10005", "822463"),
     ],
 )
 def test_spoken_sensitive_data_is_not_stored(maria, converse, said, secret):

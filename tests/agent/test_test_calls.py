@@ -13,6 +13,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
+from apps.agent.state import ConversationState
+from apps.agent.tools import TOOLS, ToolContext, run_tool
+from apps.agent.tools.registry import tool
 from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_run
 from apps.approvals.models import Approval
@@ -197,3 +200,39 @@ def test_a_test_call_counts_in_no_compliance_limit(maria):
         customer=maria, direction="outbound", channel="voice", status="in-progress", twilio_call_sid="CA" + "1" * 32
     )
     assert compliance_check(maria, now=now).rule == "call_open"
+
+
+def test_every_side_effecting_tool_has_a_test_call_path():
+    # A new one must take its test path (`sandboxed`); the guard below refuses it otherwise.
+    assert sorted(name for name, spec in TOOLS.items() if spec.side_effect) == [
+        "dispatch_technician",
+        "record_promise",
+        "request_approval",
+        "schedule_callback",
+    ]
+
+
+def test_a_side_effecting_tool_without_a_test_path_is_refused_and_writes_nothing(maria, agent):
+    @tool(description="Writes for real.", side_effect=True)
+    def writes_for_real(ctx: ToolContext) -> dict:
+        DoNotCallEntry.objects.create(phone=maria.phone, source="customer_request")
+        return {"written": True}
+
+    state = ConversationState(
+        workflow="collections", version="v", step="negotiate", channel="web_chat", direction="inbound", test=True
+    )
+    ctx = ToolContext(
+        call_id=0,
+        customer_id=maria.pk,
+        state=state,
+        today=timezone.localdate(),
+        now=timezone.now(),
+        actor=Person(agent.pk, "agt"),
+        test=True,
+    )
+    try:
+        result = run_tool("writes_for_real", {}, ctx, allowed=("writes_for_real",))
+    finally:
+        TOOLS.pop("writes_for_real")
+    assert result == {"status": "refused", "reason": "writes_for_real is not available in a test call"}
+    assert not DoNotCallEntry.objects.exists()

@@ -42,6 +42,10 @@ class ToolInvalid(Exception):
         self.message = message
 
 
+class NotSandboxed(Exception):
+    """A side-effecting tool ran on a test call without taking its test path (`sandboxed`)."""
+
+
 class ToolUnavailable(Exception):
     """The system behind the tool did not answer."""
 
@@ -139,6 +143,11 @@ def run_tool(
         with transaction.atomic():  # a tool's writes happen together or not at all
             limit_database_time()
             result = spec.fn(ctx, **arguments)
+            if ctx.test and spec.side_effect and "sandboxed" not in result:
+                raise NotSandboxed(name)  # fail closed: whatever it wrote is rolled back
+    except NotSandboxed:
+        logger.error("tool %s has no test-call path: refused on test call %s", name, ctx.call_id)
+        return {"status": "refused", "reason": f"{name} is not available in a test call"}
     except ToolRefused as exc:
         return {"status": "refused", "reason": str(exc)}
     except ToolInvalid as exc:

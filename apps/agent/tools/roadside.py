@@ -102,20 +102,20 @@ def _dispatch_sandboxed(ctx: ToolContext, incident: dict) -> dict:
         issue=incident["issue"],
         severity=incident["severity"],
     )
-    if not ranked:
-        ctx.state.facts["dispatch"] = {"dispatched": False}
-        ctx.state.handoff = {"reason": "no technician is free nearby"}
-        return {"dispatched": False, "reason": "no technician is free nearby"}
-    best = ranked[0]
+    best = ranked[0] if ranked else None
     effect = sandboxed(
         ctx,
         "dispatch_create",
-        technician=best.technician.name,
-        eta_minutes=best.eta_minutes,
+        technician=best.technician.name if best else None,
+        eta_minutes=best.eta_minutes if best else None,
         location=incident["location"],
         issue=incident["issue"],
         severity=incident["severity"],
     )
+    if best is None:
+        ctx.state.facts["dispatch"] = {"dispatched": False}
+        ctx.state.handoff = {"reason": "no technician is free nearby"}
+        return {"dispatched": False, "reason": "no technician is free nearby", **effect}
     result = {
         "dispatched": True,
         "dispatch_id": None,

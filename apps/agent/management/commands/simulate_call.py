@@ -15,6 +15,14 @@ from apps.core.services import Person
 from apps.customers.models import Customer
 
 
+def _os_user() -> str:
+    """Who runs the command, as the system knows them (containers may have no name for the uid)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown user"
+
+
 def read_script(path: Path) -> list[str]:
     """One caller utterance per line; blank lines and lines starting with # are skipped."""
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
@@ -35,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Your username: the audit trail names you for what the call would do")
 
     def handle(self, *args, customer, workflow, script, direction, channel, user, **options):
-        self.started_by = Person(None, f"{getpass.getuser()} (simulate_call)")
+        self.started_by = Person(None, f"{_os_user()} (simulate_call)")
         if user:
             person = get_user_model().objects.filter(username=user).first()
             if person is None:
@@ -68,7 +76,7 @@ class Command(BaseCommand):
             channel=channel,
             direction=direction,
             customer_id=customer_id,
-            reason=f"Simulation by {getpass.getuser()}",
+            reason=f"Simulation by {self.started_by.audit_label}",
             started_by=self.started_by,
             test=True,
         )
