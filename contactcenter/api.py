@@ -14,11 +14,12 @@ from ninja.parser import Parser
 
 from apps.approvals.api import router as approvals_router
 from apps.calls.api import router as calls_router
+from apps.collections.api import payments_router
 from apps.core.errors import DomainError, InvalidReference
 from apps.customers.api import router as customers_router
 from apps.outreach.api import router as followups_router
-from apps.promises.api import payments_router
 from apps.promises.api import router as promises_router
+from apps.voice.api import router as outbound_calls_router
 
 NUL = "\x00"
 
@@ -69,6 +70,7 @@ api = NinjaAPI(
 
 api.add_router("/customers", customers_router)
 api.add_router("/calls", calls_router)
+api.add_router("/calls", outbound_calls_router)  # POST /calls/outbound: above the calls app
 api.add_router("/promises", promises_router)
 api.add_router("/payments", payments_router)
 api.add_router("/followups", followups_router)

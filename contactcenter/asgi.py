@@ -16,12 +16,12 @@ django_asgi_app = get_asgi_application()
 from apps.agent import llm  # noqa: E402
 from apps.agent.routing import websocket_urlpatterns as agent_sockets  # noqa: E402
 from apps.core.body_limit import RequestBodyLimit  # noqa: E402
-from apps.telephony.routing import websocket_urlpatterns as telephony_sockets  # noqa: E402
+from apps.voice.routing import websocket_urlpatterns as voice_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": URLRouter(telephony_sockets + agent_sockets),
+        "websocket": URLRouter(voice_sockets + agent_sockets),
     }
 )
 

@@ -65,11 +65,13 @@ INSTALLED_APPS = [
     "apps.calls",
     "apps.promises",
     "apps.outreach",
+    "apps.collections",
     "apps.approvals",
     "apps.analysis",
     "apps.dispatch",
     "apps.agent",
     "apps.telephony",
+    "apps.voice",
     "apps.demo",
 ]
 
@@ -392,7 +394,7 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="").rstrip("/")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 # Twilio places an account's outbound calls at its calls-per-second rate and queues the rest on its
-# side; the dialer hands it no more than this, across all workers (apps/telephony/pacing.py).
+# side; the dialer hands it no more than this, across all workers (apps/twilio/pacing.py).
 TWILIO_CALLS_PER_SECOND = env.float("TWILIO_CALLS_PER_SECOND", default=1.0)
 if TWILIO_CALLS_PER_SECOND <= 0:
     raise ImproperlyConfigured("TWILIO_CALLS_PER_SECOND must be above 0.")

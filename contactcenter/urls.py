@@ -11,7 +11,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
-    path("twilio/", include("apps.telephony.urls")),
+    path("twilio/", include("apps.voice.urls")),
 ]
 
 # Django's error pages, JSON under /api/.

@@ -21,6 +21,7 @@ from tests.broker import record_sent_tasks
 from tests.factories import UserFactory
 from tests.fakes.openai_server import FakeOpenAI
 from tests.telephony import use_fake_twilio
+from tests.writers import WriteLog
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,6 +29,27 @@ def private_broker():
     """Tasks the code sends after commit go to an in-process broker that no worker reads: a test
     run never leaves work for a real worker. A test that runs a worker gives it its own broker."""
     celery_app.conf.broker_url = "memory://"
+
+
+_writes = WriteLog()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def write_log():
+    """Every write the suite makes is checked against its model's app (tests/writers.py)."""
+    _writes.install()
+    yield _writes
+    _writes.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def one_writer_per_model(write_log):
+    """Fails the test in which a module of one app wrote another app's model."""
+    write_log.take()
+    yield
+    if foreign := write_log.take():
+        listed = "\n  ".join(sorted({str(write) for write in foreign}))
+        pytest.fail(f"a module wrote another app's model (call that app's service instead):\n  {listed}")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
 """The LLM's side of a turn: model rounds, forced tools, the grounding gate, regeneration.
 
-A mixin of `AgentSession` (apps/agent/engine.py), kept apart because it is the longest path.
+A mixin of the turn core's `Conversation` (apps/agent/turn.py), kept apart because it is the
+longest path. The model is the conversation's `ports.stream` (the real chain, `llm.stream`, unless
+a test or the demo seeder passes another).
 """
 
 import json
@@ -18,6 +20,7 @@ from apps.agent.prompts import CustomerContext, build_messages
 from apps.agent.state import ConversationState
 from apps.agent.tools import TOOLS
 from apps.agent.traces import TurnLog
+from apps.agent.turn_io import Ports
 from apps.agent.workflows import Workflow
 from apps.calls.models import TraceKind
 from apps.core.redaction import redact_text
@@ -26,8 +29,9 @@ MAX_LLM_ROUNDS = 4  # model requests per turn: tool calls, then the reply
 
 
 class Session(Protocol):
-    """What the mixin uses of the `AgentSession` it is part of (type-checked where it is called)."""
+    """What the mixin uses of the `Conversation` it is part of (type-checked where it is called)."""
 
+    ports: Ports
     clock: TurnClock
     workflow: Workflow
     state: ConversationState
@@ -73,7 +77,7 @@ class LLMAnswering:
             completion = llm.Completion()
             log.llm_started()
             try:
-                async with aclosing(llm.stream(messages, schemas, choice, completion, self.clock)) as pieces:
+                async with aclosing(self.ports.stream(messages, schemas, choice, completion, self.clock)) as pieces:
                     async for piece in pieces:
                         if forced:
                             continue  # a forced round is a tool round: no words before the tool runs

@@ -9,14 +9,28 @@ gives the model a fresh, bounded window (LLM_TURN_HOLD_S) while the phrase is be
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 HOLDING_PHRASE = "One moment while I check that. "
 
 # What the offline engine needs to answer once a model gave up at the deadline: the first words
 # still reach the caller within the budget.
 MARGIN_S = 0.1
+
+
+class Clock:
+    """Where a conversation reads the time: the wall clock for what it records, a monotonic one for
+    what it measures. A port of the turn core (apps/agent/turn.py): the demo seeder runs
+    conversations on a simulated clock."""
+
+    def now(self) -> datetime:
+        return timezone.now()
+
+    def perf(self) -> float:
+        return time.perf_counter()
 
 
 @dataclass

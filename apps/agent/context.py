@@ -1,11 +1,5 @@
 """What the agent knows about the caller before the conversation: the customer record, as context."""
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
-from django.utils import timezone
-
 from apps.agent.prompts import CustomerContext
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_zone
@@ -31,9 +25,3 @@ def load_customer(customer_id: int | None) -> CustomerContext:
         on_file=on_file,
         timezone=customer_zone(customer),
     )
-
-
-def session_today(customer: CustomerContext) -> date:
-    """Today in the customer's time zone: "tomorrow" means their tomorrow."""
-    zone = ZoneInfo(customer.timezone or settings.TIME_ZONE)
-    return timezone.localdate(timezone=zone)

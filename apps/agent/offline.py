@@ -2,69 +2,24 @@
 
 It takes over when no model is configured or every model failed, so the product degrades instead
 of going silent. Understanding is deterministic (apps.agent.nlu); actions are the same tools the
-LLM calls, through the same checks; replies are templates filled only with grounded figures, worded
-by the workflow the call runs (each step's `say`, in apps.agent.workflows).
+LLM calls, through the same checks, chosen by the step the call is in (its `act`); replies are
+templates filled only with grounded figures (its `say`). Both belong to the workflow the call runs
+(apps/agent/workflows/<name>/): this module only dispatches to them, and words what no workflow
+owns (a hand-off, an opt-out).
 """
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from apps.agent.nlu import Understanding
-from apps.agent.numbers import (
-    find_dates,
-    find_numbers,
-    spoken_date,
-    spoken_money,
-    spoken_number,
-    written_date,
-    written_money,
-)
+from apps.agent.numbers import spoken_date, spoken_money, spoken_number, written_date, written_money
 from apps.agent.prompts import CustomerContext
 from apps.agent.state import ConversationState
-from apps.agent.workflows import Wording, get_workflow
+from apps.agent.workflows import Action, Heard, Wording, get_workflow
+from apps.agent.workflows.base import caller_amounts as amounts_said
 
-Action = tuple[str, dict[str, Any]]
-
-VEHICLE_MAKES = [
-    "acura",
-    "audi",
-    "bmw",
-    "buick",
-    "cadillac",
-    "chevrolet",
-    "chevy",
-    "chrysler",
-    "dodge",
-    "fiat",
-    "ford",
-    "genesis",
-    "gmc",
-    "honda",
-    "hyundai",
-    "infiniti",
-    "jaguar",
-    "jeep",
-    "kia",
-    "lexus",
-    "lincoln",
-    "mazda",
-    "mercedes",
-    "mini",
-    "mitsubishi",
-    "nissan",
-    "porsche",
-    "ram",
-    "rivian",
-    "subaru",
-    "tesla",
-    "toyota",
-    "volkswagen",
-    "vw",
-    "volvo",
-]
-_MAKE = re.compile(rf"\b({'|'.join(VEHICLE_MAKES)})\b(\s+[a-z0-9-]+)?", re.IGNORECASE)
+__all__ = ["Action", "Speech", "actions", "after", "caller_amounts", "handoff_reply", "opt_out_reply", "reply"]
 
 
 class Speech:
@@ -89,124 +44,26 @@ class Speech:
 
 # --- actions ---------------------------------------------------------------------------------
 
-MONEY_STEPS = ("account_review", "negotiate", "confirm_promise")
 
-
-def caller_amounts(u: Understanding, step: str, today: date) -> list[Decimal]:
-    """Amounts the caller said. While money is the subject, a bare number is an amount too ("300 on Friday")."""
-    if u.amounts or step not in MONEY_STEPS:
-        return list(u.amounts)
-    in_dates = [(d.start, d.end) for d in find_dates(u.text, today)]
-    return [
-        n.value
-        for n in find_numbers(u.text)
-        if n.kind in ("number", "money") and not any(start <= n.start < end for start, end in in_dates)
-    ]
+def caller_amounts(u: Understanding, state: ConversationState, today: date) -> list[Decimal]:
+    """Amounts the caller said in the call's current step. While money is the subject (a `money`
+    step), a bare number is an amount too ("300 on Friday")."""
+    money = get_workflow(state.workflow).step(state.step).money
+    return amounts_said(u, money=money, today=today)
 
 
 def actions(state: ConversationState, u: Understanding, customer: CustomerContext, today: date) -> list[Action]:
-    """The tool calls this caller turn asks for, in the current step."""
-    step = state.step
-    if step == "identify":
-        if u.digits and (u.name or customer.full_name):
-            return [("find_account", {"account_number": u.digits[0], "name": u.name or customer.full_name})]
-    elif step == "verify_identity":
-        if u.date_of_birth:
-            return [("verify_identity", {"method": "date_of_birth", "value": u.date_of_birth.isoformat()})]
-        for digits in u.digits:
-            if len(digits) == 4:
-                return [("verify_identity", {"method": "account_last4", "value": digits})]
-            if len(digits) == 5:
-                return [("verify_identity", {"method": "zip", "value": digits})]
-    elif step in ("negotiate", "confirm_promise"):
-        return _negotiation(state, u, caller_amounts(u, step, today))
-    elif step == "wrap_up" and u.wants_callback and _offers(state, "schedule_callback"):
-        return [_callback(u)]
-    elif step == "confirm_vehicle" and u.affirm is not True:
-        if match := _MAKE.search(u.text):
-            return [("record_vehicle", {"description": match.group(0).strip()})]
-    elif step == "collect_incident":
-        return _incident(state, u)
-    return []
-
-
-def _offers(state: ConversationState, tool: str) -> bool:
-    """Whether the call's current step allows this tool (roadside's wrap-up offers no callback)."""
-    return tool in get_workflow(state.workflow).step(state.step).tools
-
-
-def _callback(u: Understanding) -> Action:
-    args: dict[str, Any] = {"reason": "The caller asked to be called back."}
-    if u.dates:
-        args["day"] = u.dates[0].isoformat()
-    return ("schedule_callback", args)
-
-
-def after(name: str, arguments: dict[str, Any], result: dict[str, Any]) -> list[Action]:
-    """What follows a tool result: a settlement below the floor goes to a person."""
-    if name == "propose_payment" and arguments.get("kind") == "settlement" and result["status"] == "refused":
-        return [
-            (
-                "request_approval",
-                {
-                    "kind": "settlement",
-                    "amount": arguments["amount"],
-                    "reason": f"The caller offered to settle for {arguments['amount']}.",
-                },
-            )
-        ]
-    return []
-
-
-def _negotiation(state: ConversationState, u: Understanding, amounts: list[Decimal]) -> list[Action]:
-    account = state.fact("account") or {}
-    balance = Decimal(account.get("balance", "0"))
-    if u.wants_waiver:
-        return [("request_approval", {"kind": "fee_waiver", "reason": "The caller asked to waive the late fee."})]
-    if u.wants_callback and not amounts:
-        return [_callback(u)]
-    plan = state.fact("plan") or {}
-    offer = dict(state.slots.get("offer", {}))
-    if u.pay_in_full:
-        offer["amount"] = str(balance)
-    if amounts:
-        offer["amount"] = str(amounts[0])
-    if u.dates:
-        offer["due_date"] = u.dates[0].isoformat()
-    if u.method:
-        offer["method"] = u.method
-    if u.wants_settlement:
-        offer["settlement"] = True
-    if state.step == "confirm_promise" and not (amounts or u.dates or u.method or u.pay_in_full):
-        return []  # a yes or no to the read-back, handled by the step's listener
-    state.slots["offer"] = offer
-    amount = offer.get("amount") or (plan.get("amount") if state.step == "confirm_promise" else None)
-    due = offer.get("due_date") or (plan.get("due_date") if state.step == "confirm_promise" else None)
-    if not amount or not due:
+    """The tool calls this caller turn asks for, in the current step: the step's `act`."""
+    step = get_workflow(state.workflow).step(state.step)
+    if step.act is None:
         return []
-    value = Decimal(amount)
-    kind = "full" if value >= balance else ("settlement" if offer.get("settlement") else "plan")
-    args: dict[str, Any] = {"kind": kind, "amount": str(min(value, balance)), "due_date": due}
-    if offer.get("method") or plan.get("method"):
-        args["method"] = offer.get("method") or plan.get("method")
-    return [("propose_payment", args)]
+    return step.act(Heard(state=state, u=u, customer=customer, today=today, money=step.money))
 
 
-def _incident(state: ConversationState, u: Understanding) -> list[Action]:
-    slots = state.slots
-    if u.location:
-        slots["location"] = u.location
-    elif state.fact("asked") == "location" and len(u.text.split()) >= 2:
-        slots["location"] = u.text.strip(" .!?")  # the answer to "where are you?" is the place
-    if u.issue:
-        slots["issue"] = u.issue
-    if u.severity:
-        slots["severity"] = u.severity
-    elif state.fact("asked") == "safety" and u.affirm is not None:
-        slots["severity"] = "urgent" if u.affirm else "emergency"
-    if all(slots.get(name) for name in ("location", "issue", "severity")):
-        return [("capture_incident", {name: slots[name] for name in ("location", "issue", "severity")})]
-    return []
+def after(name: str, arguments: dict[str, Any], result: dict[str, Any], state: ConversationState) -> list[Action]:
+    """What follows a tool result, offline, as the call's workflow says (its `follow_up`: e.g. a
+    settlement below the floor goes to a person)."""
+    return list(get_workflow(state.workflow).follow_up(name, arguments, result))
 
 
 # --- replies ---------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The prompt, built fresh every turn from the state: who the caller is (on file, not to be asked),
 the step and its instructions, what was already done and what must happen next, the business
 rules, and how to speak on this channel. Only recent history goes in; older turns are summarised.
+
+What is workflow-specific (the business rules, when the record may be shown) comes from the
+workflow (apps/agent/workflows/<name>/rules.py); nothing here names a workflow or a step.
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +14,6 @@ from django.conf import settings
 
 from apps.agent.state import ConversationState
 from apps.agent.workflows import Workflow
-from apps.promises.policy import POLICY
 
 STYLE = {
     "voice": (
@@ -23,14 +25,6 @@ STYLE = {
         "You are chatting. Write at most two short sentences and ask at most one question. Write amounts "
         "like $1,250.50 and dates like Friday, November 28."
     ),
-}
-
-RULES = {
-    "collections": POLICY.describe(),
-    "roadside": [
-        "Dispatch only with the location, the problem and the severity recorded.",
-        "An emergency is anyone unsafe: on a highway shoulder, after an accident, smoke, children in the car.",
-    ],
 }
 
 GROUND_RULES = (
@@ -54,11 +48,11 @@ class CustomerContext:
     on_file: dict[str, Any] = field(default_factory=dict)  # shown to the model as known, never asked
     timezone: str = ""
 
-    def visible(self, state: ConversationState) -> dict[str, Any]:
-        # Before a collections caller is verified, only their name is known to the conversation.
-        if state.workflow == "collections" and not state.fact("identity_verified"):
-            return {"name": self.full_name} if self.full_name else {}
-        return {"name": self.full_name, **self.on_file} if self.full_name else dict(self.on_file)
+    def visible(self, state: ConversationState, workflow: Workflow) -> dict[str, Any]:
+        """What the conversation may know of the caller: their name, and the rest of the record
+        once their workflow allows it (`shows_record`: e.g. collections, after verification)."""
+        name = {"name": self.full_name} if self.full_name else {}
+        return {**name, **self.on_file} if workflow.shows_record(state) else name
 
 
 def _done(state: ConversationState) -> str:
@@ -73,7 +67,7 @@ def system_prompt(
     *, state: ConversationState, workflow: Workflow, customer: CustomerContext, forced_tool: str | None, today: date
 ) -> str:
     step = workflow.step(state.step)
-    on_file = customer.visible(state)
+    on_file = customer.visible(state, workflow)
     lines = [
         f"You are {settings.AGENT_NAME}, an AI assistant for {settings.COMPANY_NAME}. Workflow: {workflow.name}.",
         f"Today is {today:%A, %B} {today.day}, {today.year}.",
@@ -88,7 +82,7 @@ def system_prompt(
         f"REQUIRED NEXT ACTION: call {forced_tool} now." if forced_tool else f"Next: {step.goal}",
         "",
         "BUSINESS RULES:",
-        *(f"- {rule}" for rule in RULES.get(workflow.name, [])),
+        *(f"- {rule}" for rule in workflow.rules),
         "",
         "GROUND RULES:",
         *(f"- {rule}" for rule in GROUND_RULES),

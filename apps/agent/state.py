@@ -1,10 +1,18 @@
-"""The conversation's state: everything needed to resume a call, saved to Call.state after every turn."""
+"""The conversation's state: everything needed to resume a call, saved to Call.state after every turn.
 
+Its `facts` are stored as a plain dict (the JSON a call resumes from); code reads and writes them
+through typed views (`CallFacts` here, each workflow's own in its package), so that a key is
+spelled, typed and documented once.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, NotRequired, Self, TypedDict, TypeVar, overload
 
 # How many messages of recent history go into a prompt; older turns live on as summary notes.
 RECENT_MESSAGES = 12
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -93,3 +101,102 @@ class ConversationState:
                     self.summary.append(f"{speaker}: {old['content'][:160]}")
             self.summary = self.summary[-12:]
             self.history = self.history[cut:]
+
+
+# --- typed facts -----------------------------------------------------------------------------
+
+
+class Fact(Generic[T]):
+    """One key of `ConversationState.facts`, typed. Read: the stored value, or the default when the
+    key is absent (a fresh one each time, from `factory`: reading never writes). Write: stored as
+    is (plain JSON). Delete: the key is removed, as if never set."""
+
+    def __init__(self, default: T | None = None, *, factory: Callable[[], T] | None = None) -> None:
+        self.default, self.factory = default, factory
+        self.key = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name
+
+    @overload
+    def __get__(self, view: None, owner: type) -> "Fact[T]": ...
+    @overload
+    def __get__(self, view: "Facts", owner: type) -> T: ...
+    def __get__(self, view: "Facts | None", owner: type) -> "T | Fact[T]":
+        if view is None:
+            return self
+        if self.key in view.store:
+            return view.store[self.key]
+        return self.factory() if self.factory is not None else self.default  # type: ignore[return-value]
+
+    def __set__(self, view: "Facts", value: T) -> None:
+        view.store[self.key] = value
+
+    def __delete__(self, view: "Facts") -> None:
+        view.store.pop(self.key, None)
+
+
+class Facts:
+    """A typed view of a conversation's facts: the same dict, named keys. Subclasses declare `Fact`s."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: dict[str, Any]) -> None:
+        self.store = store
+
+    @classmethod
+    def of(cls, state: "ConversationState") -> Self:
+        return cls(state.facts)
+
+    def has(self, fact: "Fact[Any]") -> bool:
+        """Whether the fact was ever set (some steps tell "not yet asked" from "said no")."""
+        return fact.key in self.store
+
+
+class Callback(TypedDict):
+    followup_id: int | None
+    day: str  # ISO date, the customer's
+    at: NotRequired[str]  # HH:MM, the customer's time
+
+
+class CallerLine(TypedDict):
+    sequence: int
+    text: str
+
+
+class Rejoined(TypedDict):
+    attempt: int
+    text: str
+
+
+class CallFacts(Facts):
+    """What any conversation establishes, whatever its workflow."""
+
+    __slots__ = ()
+
+    # Who is calling: from caller ID, or found by find_account.
+    customer_id: Fact[int | None] = Fact()
+    # The vehicle on the customer's record, as said ("2019 silver Honda Civic").
+    vehicle_on_file: Fact[str | None] = Fact()
+    # Identity: checks made so far, and the method that matched (None until one did).
+    identity_attempts: Fact[int] = Fact(0)
+    identity_verified: Fact[str | None] = Fact()
+    # Everything the caller said (redacted, the last 4000 characters), and the amounts and ISO
+    # dates among it: what a tool may take as the caller's own words.
+    caller_text: Fact[str] = Fact("")
+    caller_amounts: Fact[list[str]] = Fact(factory=list)
+    caller_dates: Fact[list[str]] = Fact(factory=list)
+    # The caller's latest line, kept until the next one (it may finish a card number this began).
+    last_caller: Fact[CallerLine | None] = Fact()
+    # The caller's words flagged as a prompt injection (the last five), carried to any approval.
+    injection_words: Fact[list[str]] = Fact(factory=list)
+    # The tool whose system did not answer, if one did not.
+    system_down: Fact[str | None] = Fact()
+    # A call back scheduled in this call.
+    callback: Fact[Callback | None] = Fact()
+    # The caller said goodbye (or a plain no to "anything else?").
+    caller_done: Fact[bool] = Fact(False)
+    # What the agent said on rejoining after the channel lost the caller, per attempt.
+    rejoined: Fact[Rejoined | None] = Fact()
+    # A test call's side effects: what it would have done to real records.
+    test_effects: Fact[list[dict[str, Any]]] = Fact(factory=list)

@@ -6,12 +6,10 @@ tool-call rounds before it).
 """
 
 import hashlib
-import time
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
+from apps.agent.clock import Clock
 from apps.agent.llm import Completion
 from apps.calls.models import TraceEvent, TraceKind
 from apps.calls.services import Utterance
@@ -34,12 +32,15 @@ def traced_prompt(messages: list[dict[str, Any]], prompts_seen: set[str]) -> dic
 
 
 class TurnLog:
-    def __init__(self, turn: int, *, timed: bool = True, prompts_seen: set[str] | None = None) -> None:
+    def __init__(
+        self, turn: int, *, timed: bool = True, prompts_seen: set[str] | None = None, clock: Clock | None = None
+    ) -> None:
         self.turn = turn
+        self.clock = clock or Clock()
         # System prompts already traced in this session, by hash: each is stored once in full.
         self.prompts_seen = prompts_seen if prompts_seen is not None else set()
         self.timed = timed  # False for records outside a turn (an interruption's correction)
-        self.started = time.perf_counter()
+        self.started = self.clock.perf()
         self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
         self.held = False  # a holding phrase went out while a slower path completed
         self.step_changed = False
@@ -74,23 +75,23 @@ class TurnLog:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 cost_usd=cost,
-                at=timezone.now(),
+                at=self.clock.now(),
             )
         )
 
     def first_token(self) -> None:
         if self._first_token is None:
-            self._first_token = time.perf_counter()
+            self._first_token = self.clock.perf()
 
     def tool_ms(self, ms: float) -> None:
         self._tools_ms += ms
 
     def llm_started(self) -> None:
-        self._round_started = time.perf_counter()
+        self._round_started = self.clock.perf()
         self._rounds += 1
 
     def llm_finished(self, completion: Completion, messages: list[dict[str, Any]]) -> None:
-        round_end = time.perf_counter()
+        round_end = self.clock.perf()
         if self._round_started is not None and (self._first_token is None or self._first_token > self._round_started):
             # Until the first token, the caller is waiting on the model: that wait is not ours.
             until = self._first_token if self._first_token is not None else round_end
@@ -123,7 +124,7 @@ class TurnLog:
             )
 
     def timings(self) -> dict[str, Any]:
-        now = time.perf_counter()
+        now = self.clock.perf()
         first = self._first_token if self._first_token is not None else now
         first_ms = (first - self.started) * 1000
         return {

@@ -4,7 +4,10 @@ from django.http import HttpRequest
 
 from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_request
+from apps.calls.admin import CallAdmin, TraceInline, TranscriptInline
+from apps.calls.models import Call
 from apps.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, flat, pretty_json, run_each
+from apps.promises.admin import CallPromiseInline
 
 _DISPLAY_FIELDS = (
     "status",
@@ -80,3 +83,13 @@ class CallAnalysisAdmin(_JsonDisplays, AuditedModelAdmin):
 
     def has_rerun_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("analysis.rerun_callanalysis")
+
+
+# --- the call page ----------------------------------------------------------------------------
+# Composed here, above every app it shows (calls, promises, analysis): the call's own admin with
+# its analysis and its promises inline.
+
+
+@admin.register(Call)
+class CallPageAdmin(CallAdmin):
+    inlines = (TranscriptInline, CallAnalysisInline, CallPromiseInline, TraceInline)

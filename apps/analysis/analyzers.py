@@ -1,4 +1,5 @@
-"""Who fills CallInsights: a model through the `openai` client, or the offline analyzer.
+"""Who fills CallInsights: a model through the live agent's LLM chain (apps/agent/llm, its
+synchronous face: the same endpoints, timeouts and circuit breakers), or the offline analyzer.
 
 The model gets the redacted transcript and the schema, and must answer JSON that parses into
 CallInsights and whose every evidence quote occurs in the transcript. Invalid output is retried
@@ -11,23 +12,19 @@ answered but none validly, it gets InvalidOutput.
 import functools
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import openai
 from django.conf import settings
 from pydantic import ValidationError
 
 from apps.agent import llm
 from apps.agent.nlu import understand
 from apps.analysis.schemas import CallInsights
-from apps.core import breakers
 from apps.core.redaction import redact
 
 PROMPT = """You analyse a finished contact-center call for {company}. Answer with one JSON object
@@ -45,10 +42,11 @@ Rules:
 
 
 class AnalysisFailed(Exception):
-    def __init__(self, attempts: list["Attempt"], skipped: list[str] = ()) -> None:
-        reasons = [f"{a.model}: {a.error}" for a in attempts] + [f"{model}: circuit open" for model in skipped]
+    def __init__(self, completion: llm.Completion) -> None:
+        reasons = [f"{a.endpoint.model}: {a.error}" for a in completion.attempts]
+        reasons += [f"{e.model}: circuit open" for e in completion.skipped]
         super().__init__("; ".join(reasons))
-        self.attempts = attempts
+        self.attempts = completion.attempts
 
 
 class AnalysisUnavailable(AnalysisFailed):
@@ -60,21 +58,10 @@ class InvalidOutput(AnalysisFailed):
 
 
 @dataclass
-class Attempt:
-    model: str
-    endpoint: str
-    latency_ms: float
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    error: str = ""
-    breaker: list[str] = field(default_factory=list)  # "probe", "opened", "closed": what this attempt did to it
-
-
-@dataclass
 class Analysis:
     insights: CallInsights
     analyzer: str  # the model that answered, or "offline"
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list[llm.Attempt] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,24 +112,7 @@ def transcript_text(lines: list[Line]) -> str:
 
 # --- a model ------------------------------------------------------------------------------------
 
-
-@cache
-def _client(base_url: str, api_key: str, timeout: float, connect: float) -> openai.OpenAI:
-    """Sync clients (a worker thread at a time) are shared: their connections are reused."""
-    return openai.OpenAI(
-        api_key=api_key,
-        base_url=base_url or None,
-        timeout=openai.Timeout(timeout, connect=connect),
-        max_retries=0,  # the chain and the task's retries decide, not the client
-        http_client=openai.DefaultHttpxClient(verify=llm.tls_context()),
-    )
-
-
-def analysis_chain() -> list[llm.Endpoint]:
-    return llm.chain(first=settings.ANALYSIS_MODEL)
-
-
-_TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+CORRECTION = "That answer is invalid: {problem}\nAnswer again with valid JSON only."
 
 
 @functools.cache
@@ -169,61 +139,33 @@ def llm_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
         )
     user = f"{context}\n\nTranscript:\n{transcript_text(lines)}"
 
-    attempts: list[Attempt] = []
-    skipped: list[str] = []
-    transient = False
-    endpoints = analysis_chain()
-    readings = breakers.read([e.label for e in endpoints])
-    for endpoint in endpoints:
-        # The live agent's breakers: an endpoint that is failing calls is skipped here too.
-        state = breakers.state(endpoint.label, readings.get(endpoint.label))
-        if state == breakers.State.OPEN:
-            skipped.append(endpoint.model)
-            transient = True  # it may answer later: the task retries
-            continue
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        for _ in range(2):  # a second try on the same model, told what was wrong
-            started = time.perf_counter()
-            attempt = Attempt(endpoint.model, endpoint.base_url, 0.0)
-            if state == breakers.State.PROBE:
-                attempt.breaker.append("probe")
-            attempts.append(attempt)
-            try:
-                response = _client(
-                    endpoint.base_url, endpoint.api_key, settings.ANALYSIS_TIMEOUT, settings.LLM_CONNECT_TIMEOUT
-                ).chat.completions.create(
-                    model=endpoint.model,
-                    messages=messages,
-                    response_format={"type": "json_object"},
-                    temperature=0,
-                )
-            except _TRANSIENT as exc:
-                attempt.error, transient = f"{type(exc).__name__}: {exc}"[:500], True
-                attempt.latency_ms = (time.perf_counter() - started) * 1000
-                if change := breakers.failed(endpoint.label, probing=state == breakers.State.PROBE):
-                    attempt.breaker.append(change)
-                break  # this model is down: the next one
-            except openai.APIError as exc:  # 4xx: this model will not do it
-                attempt.error = f"{type(exc).__name__}: {exc}"[:500]
-                attempt.latency_ms = (time.perf_counter() - started) * 1000
-                break
-            attempt.latency_ms = (time.perf_counter() - started) * 1000
-            if change := breakers.succeeded(endpoint.label, probing=state == breakers.State.PROBE):
-                attempt.breaker.append(change)
-            state = breakers.State.CLOSED  # it answered: a second try is no probe
-            if response.usage:
-                attempt.prompt_tokens = response.usage.prompt_tokens
-                attempt.completion_tokens = response.usage.completion_tokens
-            content = (response.choices[0].message.content or "") if response.choices else ""
-            problem, insights = _validate(content, lines)
-            if insights is not None:
-                return Analysis(insights, endpoint.model, attempts)
-            attempt.error = problem[:500]
-            messages += [
-                {"role": "assistant", "content": content},
-                {"role": "user", "content": f"That answer is invalid: {problem}\nAnswer again with valid JSON only."},
-            ]
-    raise (AnalysisUnavailable if transient else InvalidOutput)(attempts, skipped)
+    # The live agent's chain, clients and breakers: an endpoint that is failing calls is skipped
+    # here too. A model whose answer is invalid gets a second try, told what was wrong.
+    completion = llm.Completion()
+    try:
+        insights = llm.complete(
+            [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            check=functools.partial(_valid, lines=lines),
+            completion=completion,
+            first=settings.ANALYSIS_MODEL,
+            tries=2,
+            correction=CORRECTION,
+            read_timeout=settings.ANALYSIS_TIMEOUT,
+            response_format={"type": "json_object"},
+            temperature=0,
+        )
+    except llm.LLMUnavailable:
+        # A model that could not be reached may answer later: the task retries.
+        raise (AnalysisUnavailable if completion.unreachable else InvalidOutput)(completion) from None
+    answered = completion.attempts[-1]
+    return Analysis(insights, answered.endpoint.model, completion.attempts)
+
+
+def _valid(content: str, *, lines: list[Line]) -> CallInsights:
+    problem, insights = _validate(content, lines)
+    if insights is None:
+        raise llm.Rejected(problem)
+    return insights
 
 
 def _validate(content: str, lines: list[Line]) -> tuple[str, CallInsights | None]:

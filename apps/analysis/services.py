@@ -22,7 +22,6 @@ from apps.agent import llm
 from apps.analysis.analyzers import (
     Analysis,
     AnalysisUnavailable,
-    Attempt,
     CallFacts,
     InvalidOutput,
     Line,
@@ -35,18 +34,20 @@ from apps.analysis.schemas import CallInsights, NextAction
 from apps.approvals.models import Approval, ApprovalStatus
 from apps.approvals.services import approval_request, call_flags
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind
+from apps.calls.services import call_traces_add
+from apps.collections.actions import promise_record
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
+from apps.core.tasking import REQUEUE_BATCH, requeue_stale
 from apps.customers.models import DoNotCallSource
 from apps.customers.selectors import customer_zone
 from apps.customers.services import customer_opt_out
-from apps.outreach.models import FollowUp, FollowUpStatus
-from apps.outreach.services import followup_schedule
+from apps.outreach.services import followup_for_call
 from apps.promises.models import Promise, PromiseSource, PromiseStatus
-from apps.promises.services import promise_record
 
 ACTOR = "system:analysis"
+ANALYZE_TASK = "apps.analysis.tasks.call_analyze_task"
 DONE = (AnalysisStatus.COMPLETED, AnalysisStatus.NOT_MEANINGFUL)
 
 
@@ -117,7 +118,7 @@ def analysis_run(*, call_id: int, force: bool = False) -> CallAnalysis:
             result = llm_analyze(lines, facts)
         except AnalysisUnavailable as exc:
             # Nothing is written for a run the task will retry, but a breaker's change is traced.
-            TraceEvent.objects.bulk_create(e for a in exc.attempts for e in _breaker_events(call_id, a))
+            call_traces_add(traces=[e for a in exc.attempts for e in _breaker_events(call_id, a)])
             raise
         except InvalidOutput as exc:
             result = offline_analyze(lines, facts)
@@ -239,32 +240,34 @@ def _trace_not_done(call: Call, insights: CallInsights, action: NextAction) -> N
         )
     if action.type != "none":
         would.append((f"next_action.{action.type}", action.model_dump(mode="json")))
-    TraceEvent.objects.bulk_create(
-        TraceEvent(
-            call_id=call.pk,
-            kind=TraceKind.SANDBOXED,
-            name=f"analysis: {name}"[:100],
-            payload={"action": name, "by": "post-call analysis", **details},
-        )
-        for name, details in would
+    call_traces_add(
+        traces=[
+            TraceEvent(
+                call_id=call.pk,
+                kind=TraceKind.SANDBOXED,
+                name=f"analysis: {name}"[:100],
+                payload={"action": name, "by": "post-call analysis", **details},
+            )
+            for name, details in would
+        ]
     )
 
 
-def _breaker_events(call_id: int, attempt: Attempt) -> list[TraceEvent]:
+def _breaker_events(call_id: int, attempt: llm.Attempt) -> list[TraceEvent]:
     """What a model request did to its endpoint's circuit breaker (probe, opened, closed)."""
     return [
         TraceEvent(
             call_id=call_id,
             kind=TraceKind.BREAKER,
-            name=f"{change}: {attempt.model}"[:100],
+            name=f"{change}: {attempt.endpoint.model}"[:100],
             ok=change != "opened",
-            payload={"endpoint": attempt.endpoint, "change": change, "purpose": "post-call analysis"},
+            payload={"endpoint": attempt.endpoint.base_url, "change": change, "purpose": "post-call analysis"},
         )
         for change in attempt.breaker
     ]
 
 
-def _trace_attempts(call_id: int, attempts: list[Attempt]) -> None:
+def _trace_attempts(call_id: int, attempts: list[llm.Attempt]) -> None:
     """Each model request of the analysis, and its breaker changes."""
     events = []
     for attempt in attempts:
@@ -273,16 +276,20 @@ def _trace_attempts(call_id: int, attempts: list[Attempt]) -> None:
             TraceEvent(
                 call_id=call_id,
                 kind=TraceKind.LLM_CALL,
-                name=f"analysis: {attempt.model}"[:100],
+                name=f"analysis: {attempt.endpoint.model}"[:100],
                 ok=not attempt.error,
                 latency_ms=attempt.latency_ms,
                 prompt_tokens=attempt.prompt_tokens,
                 completion_tokens=attempt.completion_tokens,
-                cost_usd=llm.cost_usd(attempt.model, attempt.prompt_tokens, attempt.completion_tokens),
-                payload={"endpoint": attempt.endpoint, "error": attempt.error, "purpose": "post-call analysis"},
+                cost_usd=attempt.cost,
+                payload={
+                    "endpoint": attempt.endpoint.base_url,
+                    "error": attempt.error,
+                    "purpose": "post-call analysis",
+                },
             )
         )
-    TraceEvent.objects.bulk_create(events)
+    call_traces_add(traces=events)
 
 
 def _evidence(insights: CallInsights, name: str) -> str:
@@ -333,39 +340,21 @@ def _promise(call: Call, insights: CallInsights, outcome: Outcome, review: list[
 
 
 def _followup(call: Call, insights: CallInsights, action: NextAction, outcome: Outcome, now: datetime) -> None:
-    """The follow-up this call asks for: one per call, updated while still scheduled. A callback
-    the customer asked for on the call (the agent booked it) is theirs: kept as they chose it."""
-    existing = FollowUp.objects.select_for_update().filter(source_call=call).order_by("-id").first()
-    if existing is not None and existing.requested_by_customer:
-        outcome.followup_id = existing.pk
-        return
-    if action.type != "follow_up_call" or action.when is None:
-        if existing is not None and existing.status == FollowUpStatus.SCHEDULED:
-            existing.status = FollowUpStatus.CANCELLED
-            existing.last_error = "A later analysis of the call asks for no follow-up."
-            existing.save(update_fields=["status", "last_error", "updated_at"])
-        return
-    due = max(action.when, now + timedelta(minutes=15))
-    reason = (action.reason or f"Follow-up on {insights.intent.replace('_', ' ')}")[:255]
-    if existing is not None:
-        outcome.followup_id = existing.pk
-        if existing.status == FollowUpStatus.SCHEDULED:
-            existing.due_at, existing.reason = due, reason
-            existing.promise_id = outcome.promise_id
-            existing.business_override = action.has_business_override
-            existing.override_reason = action.override_reason[:255] if action.has_business_override else ""
-            existing.save()
-        return
-    followup = followup_schedule(
+    """The follow-up this call asks for: one per call, updated while still scheduled (outreach
+    keeps a callback the customer asked for as they chose it)."""
+    due = None
+    if action.type == "follow_up_call" and action.when is not None:
+        due = max(action.when, now + timedelta(minutes=15))
+    followup = followup_for_call(
         actor=ACTOR,
+        call_id=call.pk,
         customer_id=call.customer_id,
         due_at=due,
-        reason=reason,
+        reason=(action.reason or f"Follow-up on {insights.intent.replace('_', ' ')}")[:255],
         promise_id=outcome.promise_id,
-        source_call_id=call.pk,
         override_reason=action.override_reason if action.has_business_override else "",
     )
-    outcome.followup_id = followup.pk
+    outcome.followup_id = followup.pk if followup is not None else None
 
 
 def _approval(
@@ -401,6 +390,16 @@ def _approval(
     outcome.approval_id = approval.pk
 
 
+def analysis_queue(*, call_id: int) -> CallAnalysis:
+    """A call completed: its analysis, exactly once per call. The one-analysis-per-call row is
+    the guard, and the task is sent only after commit (a crash in between leaves the row pending,
+    and the stalled sweep sends it). For the orchestration that ends a call, above both apps."""
+    analysis, created = CallAnalysis.objects.get_or_create(call_id=call_id)
+    if created:
+        enqueue(ANALYZE_TASK, call_id)
+    return analysis
+
+
 @transaction.atomic
 def analysis_request(*, call_id: int, actor: Actor) -> CallAnalysis:
     """A person asks for a call to be analysed again: queued after commit, forced past a finished
@@ -416,7 +415,7 @@ def analysis_request(*, call_id: int, actor: Actor) -> CallAnalysis:
     analysis.status, analysis.error = AnalysisStatus.PENDING, ""
     analysis.save(update_fields=["status", "error", "updated_at"])
     audit_record(actor=actor, action="analysis.rerun", obj=analysis)
-    enqueue("apps.analysis.tasks.call_analyze_task", call_id, force=True)
+    enqueue(ANALYZE_TASK, call_id, force=True)
     return analysis
 
 
@@ -433,13 +432,29 @@ def analysis_give_up(*, call_id: int, error: str) -> CallAnalysis:
 STALLED_AFTER = timedelta(minutes=15)
 
 
-def analyses_stalled(*, now: datetime | None = None) -> list[int]:
-    """Calls whose analysis has been pending too long: its task never ran, or was lost. They are
-    touched, so the next sweep does not send them again while this send is on its way."""
+ORPHANS_WITHIN = timedelta(days=1)  # how far back the sweep looks for calls that never got a row
+
+
+def analyses_resume_stalled(*, now: datetime | None = None) -> list[int]:
+    """Send the analysis task again for calls whose analysis has been pending too long: its task
+    never ran, or was lost. Returns the call ids (touched: the next sweep leaves them alone).
+
+    A chat or a simulation is ended below this app (calls.call_end_conversation), which can only
+    send the task: when that send was lost with its process, the completed call has no analysis
+    row at all. Those get theirs here, and their task, as analysis_queue gives any call."""
     now = now or timezone.now()
-    stalled = CallAnalysis.objects.filter(
-        status=AnalysisStatus.PENDING, updated_at__lt=now - STALLED_AFTER, call__status=CallStatus.COMPLETED
-    )
-    ids = list(stalled.values_list("pk", "call_id")[:500])
-    CallAnalysis.objects.filter(pk__in=[pk for pk, _ in ids]).update(updated_at=now)
-    return [call_id for _, call_id in ids]
+    with transaction.atomic():
+        orphans = list(
+            Call.objects.filter(
+                status=CallStatus.COMPLETED,
+                analysis__isnull=True,
+                ended_at__gte=now - ORPHANS_WITHIN,
+                ended_at__lt=now - STALLED_AFTER,
+            )
+            .order_by("ended_at", "pk")
+            .values_list("pk", flat=True)[:REQUEUE_BATCH]
+        )
+        for call_id in orphans:
+            analysis_queue(call_id=call_id)
+    pending = CallAnalysis.objects.filter(status=AnalysisStatus.PENDING, call__status=CallStatus.COMPLETED)
+    return orphans + requeue_stale(pending, older_than=STALLED_AFTER, task=ANALYZE_TASK, send="call_id", now=now)

@@ -6,7 +6,7 @@ pending ──approve──▶ approved ──claim──▶ executing ──▶
 """
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -14,22 +14,23 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from apps.approvals import tasks
 from apps.approvals.models import Approval, ApprovalKind, ApprovalStatus
 from apps.calls.models import Call
+from apps.collections.actions import promise_record
 from apps.core.effects import broadcast, enqueue
 from apps.core.errors import Conflict, DomainError, InvalidReference
 from apps.core.redaction import redact_text
 from apps.core.services import Actor, Person, audit_record
+from apps.core.tasking import requeue_stale
 from apps.customers.models import Customer
 from apps.customers.services import BalanceTooLow, customer_adjust_balance
 from apps.promises.models import OPEN_PROMISE_STATUSES, Promise, PromiseSource
-from apps.promises.services import promise_record
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = timedelta(hours=48)
 APPROVALS_GROUP = "approvals"
+EXECUTE_TASK = "apps.approvals.tasks.approval_execute"
 
 WAIVABLE_FEES = ("late_fee", "returned_payment_fee", "collection_fee")
 NOTE_MAX_LENGTH = 1000
@@ -256,7 +257,7 @@ def approval_decide(*, approval_id: int, decision: Literal["approve", "reject"],
             )
             _changed(approval)
             if approval.status == ApprovalStatus.APPROVED:
-                enqueue(tasks.approval_execute, approval.pk)
+                enqueue(EXECUTE_TASK, approval.pk)
     # Raised outside the block: leaving it normally commits the expiry (or releases its savepoint).
     if expired is not None:
         raise expired
@@ -387,26 +388,22 @@ def approval_execute(*, approval_id: int) -> Approval:
 STALLED_AFTER = timedelta(minutes=5)
 
 
-def approvals_resume_stalled(*, now=None) -> list[int]:
+def approvals_resume_stalled(*, now: datetime | None = None) -> list[int]:
     """Queue execution again for approvals whose task was lost. Returns their ids.
 
     Safe because the action and its `executed` status commit together: an `executing` row left
     behind by a dead worker did nothing, and `approval_execute` only claims `approved` rows.
     """
-    cutoff = (now or timezone.now()) - STALLED_AFTER
-    with transaction.atomic():
-        stalled = list(
-            Approval.objects.select_for_update(skip_locked=True)
-            .filter(status__in=(ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING), updated_at__lte=cutoff)
-            .order_by("pk")
-        )
-        for approval in stalled:
-            if approval.status == ApprovalStatus.EXECUTING:
-                approval.status = ApprovalStatus.APPROVED
-                approval.save(update_fields=["status", "updated_at"])
-                audit_record(actor="system", action="approval.resume", obj=approval, details={"was": "executing"})
-            enqueue(tasks.approval_execute, approval.pk)
-    return [approval.pk for approval in stalled]
+    waiting = Approval.objects.filter(status__in=(ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING))
+    return requeue_stale(waiting, older_than=STALLED_AFTER, task=EXECUTE_TASK, now=now, each=_unclaim)
+
+
+def _unclaim(approval: Approval) -> None:
+    """An `executing` row this old lost its worker mid-action: approved again, for the task to claim."""
+    if approval.status == ApprovalStatus.EXECUTING:
+        approval.status = ApprovalStatus.APPROVED
+        approval.save(update_fields=["status", "updated_at"])
+        audit_record(actor="system", action="approval.resume", obj=approval, details={"was": "executing"})
 
 
 def approvals_expire(*, now=None) -> int:

@@ -3,10 +3,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.analysis.admin import CallAnalysisInline
 from apps.calls.models import Call, TraceEvent, TranscriptEntry
 from apps.core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, ReadOnlyInline, pretty_json, status_pill
-from apps.promises.admin import CallPromiseInline
 
 
 class CustomerCallInline(ReadOnlyInline):
@@ -27,7 +25,8 @@ class TraceInline(ReadOnlyInline):
     fields = ("at", "turn", "kind", "name", "ok", "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
-@admin.register(Call)
+# Registered, with the inlines of the apps above this one (a call's analysis and promises), by
+# apps/analysis/admin.py: the page is composed where every app it shows may be imported.
 class CallAdmin(AuditedModelAdmin):
     list_display = (
         "started_at",
@@ -105,7 +104,7 @@ class CallAdmin(AuditedModelAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
-    inlines = (TranscriptInline, CallAnalysisInline, CallPromiseInline, TraceInline)
+    inlines: tuple[type[admin.options.InlineModelAdmin], ...] = (TranscriptInline, TraceInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # calls come from Twilio and the web chat, never from a form

@@ -1,12 +1,11 @@
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from apps.accounts.api_auth import require
 from apps.calls.models import CallStatus, Channel, Direction
-from apps.calls.schemas import CallDetailOut, CallOut, OutboundCallIn
+from apps.calls.schemas import CallDetailOut, CallOut
 from apps.calls.selectors import call_detail, calls_list
-from apps.telephony.outbound import call_request_outbound
 
 router = Router(tags=["calls"])
 
@@ -35,13 +34,3 @@ def get_call(request: HttpRequest, call_id: int):
     if call is None:
         raise Http404(f"No call with id {call_id}.")
     return call
-
-
-@router.post("/outbound", response={202: CallOut}, auth=require("calls.place_call"))
-def place_outbound_call(request: HttpRequest, payload: OutboundCallIn):
-    """Queue an outbound call; it is dialed in the background. 409 on the do-not-call list,
-    503 while Twilio is not configured."""
-    call = call_request_outbound(
-        customer_id=payload.customer_id, workflow=payload.workflow, reason=payload.reason, actor=request.auth
-    )
-    return Status(202, call)

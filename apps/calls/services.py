@@ -8,11 +8,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.analysis.models import CallAnalysis
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
 from apps.core.db import limit_database_time
 from apps.core.effects import enqueue
-from apps.outreach.services import followup_call_ended
+
+# Post-call processing, queued by name when a conversation we end ourselves (a web chat, a
+# simulation) ends: the analysis app is above this one. A voice call's end is reported by Twilio,
+# and the voice channel starts its post-call work itself (apps/voice/lifecycle.py).
+ANALYZE_TASK = "apps.analysis.tasks.call_analyze_task"
 
 
 @dataclass
@@ -123,6 +126,12 @@ def call_record_turn(
     return transcript_message(call_id, entries)
 
 
+def call_traces_add(*, traces: list[TraceEvent]) -> None:
+    """Add trace events recorded off the turn (each names its call): the post-call analysis's
+    model requests and what they did to the circuit breakers."""
+    TraceEvent.objects.bulk_create(traces)
+
+
 def transcript_message(call_id: int, entries: list[TranscriptEntry]) -> dict[str, Any] | None:
     """What the call's live monitors (group `call-<id>`) receive: one message per saved turn with
     its new entries. Entries are keyed by sequence: a later entry with a sequence already shown
@@ -156,7 +165,8 @@ def call_end_conversation(*, call_id: int) -> None:
     call.ended_at = now
     call.duration_seconds = int((now - call.started_at).total_seconds()) if call.started_at else None
     call.save(update_fields=["status", "ended_at", "duration_seconds", "updated_at"])
-    call_completed(call=call)
+    # Once: the row is locked and was not ended. The analysis creates its own row when it runs.
+    enqueue(ANALYZE_TASK, call.pk)
 
 
 @transaction.atomic
@@ -198,22 +208,31 @@ class StatusUpdate:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class StatusApplied:
+    call: Call
+    applied: bool  # the update changed the call (False: a repeat, late or out of order)
+    completed: bool = False  # this update completed the call: its post-call processing is due
+
+
 @transaction.atomic
-def call_apply_status(update: StatusUpdate) -> Call | None:
+def call_apply_status(update: StatusUpdate) -> StatusApplied | None:
     """Apply Twilio's view of a call. Safe in any order and any number of times: an older
     sequence number, a repeat, or a step backwards (a terminal status never regresses) changes
-    nothing. The first arrival at `completed` starts post-call processing, after commit."""
+    nothing. Says whether this update was the first arrival at `completed`: the caller
+    (apps/voice/lifecycle.py) then starts post-call processing, in the same transaction."""
     if not update.call_sid:
         return None  # "" would match every call not yet given a CallSid
     call = Call.objects.select_for_update().filter(twilio_call_sid=update.call_sid).first()
     if call is None:
         return None
+    unchanged = StatusApplied(call, applied=False)
     if update.sequence is not None and call.status_sequence is not None and update.sequence <= call.status_sequence:
-        return call
+        return unchanged
     if update.status not in CallStatus.values or _rank(update.status) < _rank(call.status):
-        return call
+        return unchanged
     if call.status in TERMINAL_STATUSES and update.status != call.status:
-        return call  # terminal is final, whatever arrives late
+        return unchanged  # terminal is final, whatever arrives late
     now = update.at or timezone.now()
     was_completed = call.status == CallStatus.COMPLETED
     call.status = update.status
@@ -230,18 +249,4 @@ def call_apply_status(update: StatusUpdate) -> Call | None:
         if update.duration_seconds is not None:
             call.duration_seconds = update.duration_seconds
     call.save()
-    if call.status == CallStatus.COMPLETED and not was_completed:
-        call_completed(call=call)
-    if call.status in TERMINAL_STATUSES and call.followup_id:
-        followup_call_ended(call=call)
-    return call
-
-
-def call_completed(*, call: Call) -> None:
-    """Post-call processing, exactly once per completed call: the one-analysis-per-call row is
-    the guard, and the task is sent only after commit (a crash in between leaves the row
-    pending, and the analyses sweep sends it)."""
-
-    _, created = CallAnalysis.objects.get_or_create(call=call)
-    if created:
-        enqueue("apps.analysis.tasks.call_analyze_task", call.pk)
+    return StatusApplied(call, applied=True, completed=call.status == CallStatus.COMPLETED and not was_completed)

@@ -1,19 +1,35 @@
-"""The base of every Celery task here: a row that is gone is one warning, not an error.
+"""What every Celery task here shares: a row that is gone, bounded retries, and lost work resent.
 
-Tasks take ids and re-read their rows. When a row was deleted in between (a call or customer
-removed, a test call cleaned up), there is nothing left to do: an error would page someone for
-nothing, and a retry would fail the same way until its retries ran out. So `ObjectDoesNotExist`
-reaching the task boundary is logged once, naming the task and its arguments, and the task ends
-normally. Use it as `@shared_task(base=RowTask, ...)`.
+`RowTask`, the base of every task: tasks take ids and re-read their rows. When a row was deleted
+in between (a call or customer removed, a test call cleaned up), there is nothing left to do: an
+error would page someone for nothing, and a retry would fail the same way until its retries ran
+out. So `ObjectDoesNotExist` reaching the task boundary is logged once, naming the task and its
+arguments, and the task ends normally. Use it as `@shared_task(base=RowTask, ...)`.
+
+`retrying_task`: work that fails for a while (a model or Twilio unreachable, a database hiccup)
+is retried with exponential backoff and full jitter, a bounded number of times; then a give-up
+hook records the failure on the row, visibly, and its answer is the task's result.
+
+`requeue_stale`: a row left waiting for a task past a time limit lost that task (a crash between
+commit and send, a lost message): the periodic sweeps send it again.
 """
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from celery import Task
+from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models, transaction
+from django.utils import timezone
+
+from apps.core.effects import enqueue
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
 
 
 class RowTask(Task):
@@ -21,8 +37,109 @@ class RowTask(Task):
     # super().__call__ would push a second request, and bound tasks would lose their retry count).
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return self.run(*args, **kwargs)
+            return self.body(*args, **kwargs)
         except ObjectDoesNotExist as exc:
             arguments = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
             logger.warning("%s(%s): %s Nothing to do; not retried.", self.name, arguments, exc)
             return None
+
+    def body(self, *args: Any, **kwargs: Any) -> Any:
+        """The task's work (its function), as a subclass wraps it."""
+        return self.run(*args, **kwargs)
+
+
+# --- retry with backoff, then give up -----------------------------------------------------------
+
+BACKOFF_S = 30  # the first retry's longest wait; each retry doubles it...
+BACKOFF_MAX_S = 600  # ...up to this
+
+
+class RetryingTask(RowTask):
+    """A RowTask that retries the errors in `retry_for` (waiting a random time up to `backoff_s`
+    doubling each time, at most `backoff_max_s`), and after `max_retries` retries answers
+    `give_up(exc, *args, **kwargs)`. Any other error fails the task at once (a 4xx never gets
+    better). Made by `retrying_task`."""
+
+    retry_for: tuple[type[BaseException], ...] = ()
+    backoff_s: float = BACKOFF_S
+    backoff_max_s: float = BACKOFF_MAX_S
+
+    @staticmethod
+    def give_up(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
+        """The retries ran out: by default the task fails with the last error."""
+        raise exc
+
+    def body(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.run(*args, **kwargs)
+        except self.retry_for as exc:
+            if self.request.retries >= self.max_retries:
+                return self.give_up(exc, *args, **kwargs)
+            countdown = get_exponential_backoff_interval(
+                self.backoff_s, self.request.retries, self.backoff_max_s, full_jitter=True
+            )
+            raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+def retrying_task(
+    *,
+    retry_for: tuple[type[BaseException], ...],
+    max_retries: int,
+    give_up: Callable[..., Any] | None = None,
+    backoff_s: float = BACKOFF_S,
+    backoff_max_s: float = BACKOFF_MAX_S,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], RetryingTask]:
+    """`@shared_task` for work worth retrying: `retry_for` errors are retried with backoff and
+    full jitter, `max_retries` times; then `give_up(exc, *the task's arguments)` records the
+    failure and its answer is the task's result (without one, the task fails with the error).
+    `options` are shared_task's (time limits...)."""
+    if give_up is not None:
+        options["give_up"] = staticmethod(give_up)  # a class attribute of the task: not a method
+    return shared_task(
+        base=RetryingTask,
+        retry_for=tuple(retry_for),
+        max_retries=max_retries,
+        backoff_s=backoff_s,
+        backoff_max_s=backoff_max_s,
+        **options,
+    )
+
+
+# --- rows whose task was lost -------------------------------------------------------------------
+
+REQUEUE_BATCH = 500  # rows per sweep: a backlog drains over a few sweeps rather than in one burst
+
+
+def requeue_stale(
+    rows: "models.QuerySet[M]",
+    *,
+    older_than: timedelta,
+    task: str,
+    send: str = "pk",
+    now: datetime | None = None,
+    limit: int = REQUEUE_BATCH,
+    each: Callable[[M], None] | None = None,
+) -> list[Any]:
+    """Queue `task` again for the rows of `rows` (already filtered to the status that waits for
+    it) untouched for longer than `older_than`; returns the values sent, oldest row first.
+
+    Each row is claimed (`skip_locked`: two sweeps never take one row), given to `each` (to put
+    it back in the state the task expects, say), and touched (`updated_at` is now), so the next
+    sweep leaves it alone while this send is on its way; `task` (its dotted name) is sent with
+    the row's `send` field after commit. Safe to repeat: the task claims its row itself."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            rows.filter(updated_at__lt=now - older_than)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("updated_at", "pk")[:limit]
+        )
+        for row in stale:
+            if each is not None:
+                each(row)
+        rows.model._default_manager.filter(pk__in=[row.pk for row in stale]).update(updated_at=now)
+        sent = [getattr(row, send) for row in stale]
+        for value in sent:
+            enqueue(task, value)
+    return sent

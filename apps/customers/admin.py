@@ -1,13 +1,11 @@
 from django.contrib import admin
 
-from apps.calls.admin import CustomerCallInline
 from apps.core.admin import AuditedModelAdmin
-from apps.customers.models import Customer, DoNotCallEntry
-from apps.outreach.admin import CustomerFollowUpInline
-from apps.promises.admin import CustomerPromiseInline
+from apps.customers.models import DoNotCallEntry
 
 
-@admin.register(Customer)
+# Registered, with the inlines of the apps above this one (the customer's calls, promises and
+# follow-ups), by apps/collections/admin.py: the page is composed above every app it shows.
 class CustomerAdmin(AuditedModelAdmin):
     list_display = (
         "name",
@@ -47,7 +45,6 @@ class CustomerAdmin(AuditedModelAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
-    inlines = (CustomerCallInline, CustomerPromiseInline, CustomerFollowUpInline)
 
 
 @admin.register(DoNotCallEntry)

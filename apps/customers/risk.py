@@ -9,18 +9,19 @@ business's time zone:
     kept promises         -10 each in the last 180 days  down to -20
     a payment             -10 if one in the last 30 days
     clamped to 0-100; high from 60, medium from 30, else low
+
+The rule and the write of the scores are the customers app's; the nightly run, which reads the
+promise history, is above it (apps/collections/risk.py).
 """
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
 
 from apps.customers.models import Customer, RiskCategory
-from apps.promises.models import Payment, PromiseStatus
 
-BATCH = 1000
 HIGH, MEDIUM = Decimal(60), Decimal(30)
 
 
@@ -34,28 +35,24 @@ def risk_category(score: Decimal) -> str:
     return RiskCategory.HIGH if score >= HIGH else RiskCategory.MEDIUM if score >= MEDIUM else RiskCategory.LOW
 
 
-def customers_risk_score(*, now: datetime) -> int:
-    """Score every customer, in batches of short transactions. Returns how many were scored."""
-    half_year = (now - timedelta(days=180)).date()
-    customers = Customer.objects.annotate(
-        broken=Count("promises", filter=Q(promises__status=PromiseStatus.BROKEN, promises__due_date__gte=half_year)),
-        kept=Count("promises", filter=Q(promises__status=PromiseStatus.KEPT, promises__due_date__gte=half_year)),
-        paid_recently=Exists(
-            Payment.objects.filter(customer=OuterRef("pk"), received_at__gte=now - timedelta(days=30))
-        ),
-    ).order_by("pk")
-    scored, last_pk = 0, 0
-    while batch := list(customers.filter(pk__gt=last_pk)[:BATCH]):
-        for customer in batch:
-            customer.risk_score = risk_score(
-                days_overdue=customer.days_overdue,
-                broken=customer.broken,
-                kept=customer.kept,
-                paid_recently=customer.paid_recently,
-            )
-            customer.risk_category = risk_category(customer.risk_score)
-            customer.risk_scored_at = now
-        with transaction.atomic():
-            Customer.objects.bulk_update(batch, ["risk_score", "risk_category", "risk_scored_at"])
-        scored, last_pk = scored + len(batch), batch[-1].pk
-    return scored
+@dataclass(frozen=True)
+class RiskInputs:
+    customer_id: int
+    days_overdue: int
+    broken: int  # broken promises in the last 180 days
+    kept: int  # kept promises in the last 180 days
+    paid_recently: bool  # a payment in the last 30 days
+
+
+@transaction.atomic
+def customers_risk_record(*, inputs: list[RiskInputs], now: datetime) -> None:
+    """Score these customers and store their scores, categories and when they were scored."""
+    scored = []
+    for row in inputs:
+        score = risk_score(
+            days_overdue=row.days_overdue, broken=row.broken, kept=row.kept, paid_recently=row.paid_recently
+        )
+        scored.append(
+            Customer(pk=row.customer_id, risk_score=score, risk_category=risk_category(score), risk_scored_at=now)
+        )
+    Customer.objects.bulk_update(scored, ["risk_score", "risk_category", "risk_scored_at"])

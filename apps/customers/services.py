@@ -3,6 +3,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record, field_changes
@@ -95,6 +97,12 @@ def customer_adjust_balance(*, customer_id: int, delta: Decimal, reason: str, ac
     return BalanceChange(before=before, after=after)
 
 
+def customer_record_payment(*, customer_id: int, amount: Decimal) -> None:
+    """A payment was received: the balance goes down by it, below zero too (a credit). One UPDATE
+    with F(), so concurrent payments add up; the payment's own audit entry says why."""
+    Customer.objects.filter(pk=customer_id).update(balance=F("balance") - amount, updated_at=timezone.now())
+
+
 # --- opting out and back in ---------------------------------------------------------------------
 
 DEFAULT_OPT_OUT_REASON = "Opted out"
@@ -183,3 +191,15 @@ def customer_opt_in(*, phone: str, actor: Actor) -> bool:
                 actor=actor, action="customer.opt_in", obj=customer, details={"source": "sms_start", "changed": changed}
             )
     return bool(lifted)
+
+
+@transaction.atomic
+def customer_sms_unsubscribed(*, customer_id: int, actor: Actor) -> None:
+    """Twilio refused a text because the number once replied STOP to ours (its error 21610): the
+    customer's consent to texts is withdrawn, and that is audited. Calls are left as they were:
+    the STOP itself, when it reaches us, is an opt-out (`customer_opt_out`)."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.consent_sms:
+        customer.consent_sms = False
+        customer.save(update_fields=["consent_sms", "updated_at"])
+    audit_record(actor=actor, action="customer.sms_unsubscribed", obj=customer)

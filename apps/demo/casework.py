@@ -6,7 +6,7 @@ Rows that depend on a promise are created together with it; see `seed` for how k
 import itertools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractUser
@@ -18,13 +18,10 @@ from apps.core.services import audit_record
 from apps.customers.models import Customer
 from apps.demo import data
 from apps.demo.data import rng_for
+from apps.demo.plans import CallPlan, CustomerPlan
 from apps.outreach.models import FollowUp
 from apps.promises.models import Payment, Promise
 from apps.promises.policy import POLICY
-
-if TYPE_CHECKING:
-    from apps.demo.conversations import CallPlan
-    from apps.demo.seed import CustomerPlan
 
 SUPERVISOR = "supervisor"  # the demo supervisor's username, and the decision label without users
 
@@ -35,7 +32,7 @@ def set_created_from_call(model: type[Model], pks: list[int]) -> None:
     model.objects.filter(pk__in=pks).update(created_at=Subquery(ended))
 
 
-def seed_promises(calls: list["CallPlan"]) -> tuple[dict[int, int], set[int]]:
+def seed_promises(calls: list[CallPlan]) -> tuple[dict[int, int], set[int]]:
     """One promise per promise-making call, paid ones with their payment.
 
     Returns {call index: promise pk} and the call indexes whose promise was created now.
@@ -106,15 +103,15 @@ def _local(tz: str, day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def seed_followups(
-    calls: list["CallPlan"],
+    calls: list[CallPlan],
     promises: dict[int, int],
     new_promises: set[int],
-    customers: list["CustomerPlan"],
+    customers: list[CustomerPlan],
     now: datetime,
 ) -> None:
     plans: list[dict[str, Any]] = []
 
-    def add(customer: "CustomerPlan", reason: str, due_at: datetime, status: str, **extra: Any) -> None:
+    def add(customer: CustomerPlan, reason: str, due_at: datetime, status: str, **extra: Any) -> None:
         plans.append({"customer": customer, "reason": reason, "due_at": due_at, "status": status, **extra})
 
     broken_cycle = ["done", "failed", "cancelled", "done"]
@@ -240,7 +237,7 @@ def seed_followups(
     FollowUp.objects.bulk_create(rows, batch_size=500)
 
 
-def seed_approvals(calls: list["CallPlan"], supervisor: AbstractUser | None, now: datetime) -> None:
+def seed_approvals(calls: list[CallPlan], supervisor: AbstractUser | None, now: datetime) -> None:
     asking = sorted((c for c in calls if c.scenario in ("hardship", "settlement")), key=lambda c: c.age)
     cycle = ["executed", "rejected", "expired", "executed", "failed", "rejected", "expired", "executed"]
     plans = []

@@ -7,18 +7,15 @@ on the call's channel (`offline.Speech`: spoken words on the phone, written form
 import random
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apps.agent import offline
 from apps.agent.prompts import CustomerContext
 from apps.demo import data, scripts
 from apps.demo.data import money
+from apps.demo.plans import CallPlan, CustomerPlan
 from apps.promises.policy import POLICY
-
-if TYPE_CHECKING:
-    from apps.demo.conversations import CallPlan
-    from apps.demo.seed import CustomerPlan
 
 CENT = Decimal("0.01")
 
@@ -35,7 +32,7 @@ def _card(rng: random.Random) -> str:
     return " ".join("".join(map(str, digits[k : k + 4])) for k in range(0, 16, 4))
 
 
-def customer_context(customer: "CustomerPlan") -> CustomerContext:
+def customer_context(customer: CustomerPlan) -> CustomerContext:
     """What the engine loads about the caller (apps.agent.context.load_customer), from the plan."""
     f = customer.fields
     on_file: dict[str, Any] = {"phone": f["phone"], "language": f["language"], "currency": f["currency"]}
@@ -44,12 +41,13 @@ def customer_context(customer: "CustomerPlan") -> CustomerContext:
         on_file.update({f"vehicle_{key}": vehicle[key] for key in ("year", "color", "plate")})
     address = f["profile"]["address"]
     on_file["home_city"] = f"{address['city']}, {address['state']}"
+    # The zone the engine reads (customer_zone): the stored one, or the phone number's, as planned.
     return CustomerContext(
-        customer_id=customer.pk, full_name=f["name"], first_name=customer.first, on_file=on_file, timezone=f["timezone"]
+        customer_id=customer.pk, full_name=f["name"], first_name=customer.first, on_file=on_file, timezone=customer.tz
     )
 
 
-def _account(call: "CallPlan", earlier: list["CallPlan"], today: date) -> dict[str, Any]:
+def _account(call: CallPlan, earlier: list[CallPlan], today: date) -> dict[str, Any]:
     """What lookup_account returned on this call: the record, and the customer's earlier promises and payments."""
     f = call.customer.fields
     started = call.fields["started_at"]
@@ -78,9 +76,7 @@ def _account(call: "CallPlan", earlier: list["CallPlan"], today: date) -> dict[s
     }
 
 
-def call_context(
-    call: "CallPlan", rng: random.Random, earlier: list["CallPlan"], speech: offline.Speech
-) -> dict[str, Any]:
+def call_context(call: CallPlan, rng: random.Random, earlier: list[CallPlan], speech: offline.Speech) -> dict[str, Any]:
     customer = call.customer
     f, currency = customer.fields, customer.fields["currency"]
     local = call.fields["started_at"].astimezone(ZoneInfo(customer.tz))
@@ -103,6 +99,8 @@ def call_context(
     profile = f["profile"]
     account = _account(call, earlier, today)
     verify_method = rng.choice(("zip", "zip", "account_last4"))  # what the greeting asks for
+    if call.spanish:
+        verify_method = "zip"  # what the Spanish script says (SCRIPTS_ES["verify"])
     paid_amount = min(balance, Decimal(rng.choice((100, 150, 200, 250, 300))) * factor).quantize(CENT)
     ctx = {
         "name": f["name"],
@@ -186,7 +184,7 @@ def call_context(
     return ctx
 
 
-def _verify_value(method: str, customer: "CustomerPlan") -> str:
+def _verify_value(method: str, customer: CustomerPlan) -> str:
     if method == "zip":
         return customer.fields["profile"]["zip"]
     if method == "account_last4":

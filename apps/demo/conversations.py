@@ -2,29 +2,28 @@
 
 Pure planning, no database. Each call draws from its own Random, and what could change the number of rows
 (which calls talk, and about what) is decided from offsets ("3 days ago"), never by comparing with the clock,
-so a second run plans the same rows. Conversations are replayed through `replay.DemoSession`, so they carry
-the live agent's workflow versions, steps, tools, trace shapes and state.
+so a second run plans the same rows. Each conversation is held by the live agent's own turn core, with a
+scripted model on a simulated clock (`talk.DemoCall`), so it carries the live agent's workflow versions,
+steps, listeners, tools, replies, trace shapes and state.
 """
 
 import hashlib
 import random
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apps.agent import offline
+from apps.agent.tools import TOOLS
 from apps.agent.workflows import get_workflow
 from apps.demo import data, roadside, scripts
 from apps.demo.context import call_context, customer_context
 from apps.demo.data import rng_for
 from apps.demo.outcomes import plan_analyses, plan_promise
-from apps.demo.replay import DemoSession
+from apps.demo.plans import CallPlan, CustomerPlan
+from apps.demo.talk import DemoCall
 from apps.dispatch.models import Technician
-
-if TYPE_CHECKING:
-    from apps.demo.seed import CustomerPlan
 
 CALL_COUNT = 500
 COLLECTION_WEIGHTS = {
@@ -50,37 +49,8 @@ DRAFT_SHARE = 0.3  # hardship calls where the reply gate stopped the model's fir
 INTERRUPT_SHARE = 0.04
 
 
-@dataclass
-class CallPlan:
-    index: int
-    customer: "CustomerPlan"
-    fields: dict[str, Any]
-    workflow: str
-    rng: random.Random
-    # Recency without `now`: (days ago, then later in the day first); keeps the plan stable between runs.
-    age: tuple[int, int]
-    scenario: str = ""
-    local_date: date | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    trace: list[dict[str, Any]] = field(default_factory=list)
-    analysis: dict[str, Any] | None = None
-    promise: dict[str, Any] | None = None
-    dispatch: dict[str, Any] | None = None
-    hardship: str = ""
-    pk: int | None = None
-
-    @property
-    def key(self) -> str:
-        return self.fields["twilio_call_sid"] or self.fields["state"]["facts"]["demo_key"]
-
-    @property
-    def spanish(self) -> bool:
-        return self.customer.fields["language"].startswith("es")
-
-
-def plan_calls(customers: list["CustomerPlan"], technicians: list[Technician], now: datetime) -> list[CallPlan]:
-    def eligible(c: "CustomerPlan") -> bool:
+def plan_calls(customers: list[CustomerPlan], technicians: list[Technician], now: datetime) -> list[CallPlan]:
+    def eligible(c: CustomerPlan) -> bool:
         return c.fields["collection_stage"] != "current"
 
     pools = {
@@ -108,7 +78,7 @@ def plan_calls(customers: list["CustomerPlan"], technicians: list[Technician], n
     return calls
 
 
-def _skeleton(i: int, pools: dict[str, list["CustomerPlan"]], now: datetime) -> CallPlan:
+def _skeleton(i: int, pools: dict[str, list[CustomerPlan]], now: datetime) -> CallPlan:
     rng = rng_for("call", i)
     chat = i % 25 == 12
     if chat:
@@ -199,13 +169,14 @@ def _assign_scenarios(calls: list[CallPlan]) -> None:
         call.scenario = scenario
 
 
-def _exchanges(call: CallPlan, session: DemoSession, rng: random.Random) -> list[scripts.Ex]:
-    ctx, step = call.context, session.state.step
+def _exchanges(call: CallPlan, known: bool, rng: random.Random) -> list[scripts.Ex]:
+    ctx = call.context
+    outbound = call.fields["direction"] == "outbound"  # the person who answers confirms who they are
     opening: list[scripts.Ex] = []
-    if step == "identify":
+    if not known:  # caller ID found no one: they say who they are
         opening.append(scripts.FIND_ACCOUNT)
     if call.spanish:
-        if step == "confirm_party":
+        if outbound:
             opening.append(scripts.SCRIPTS_ES["confirm_party"])
         return [*opening, scripts.SCRIPTS_ES["verify"], *scripts.SCRIPTS_ES["promise"]]
     if call.scenario == "roadside":
@@ -213,7 +184,7 @@ def _exchanges(call: CallPlan, session: DemoSession, rng: random.Random) -> list
         vehicle = scripts.VEHICLE_OTHER if rng.random() < 0.15 else scripts.VEHICLE_MATCH
         eta = scripts.ETA._replace(caller=issue.answers)
         return [vehicle, scripts.LOCATION, *issue.turns, eta, scripts.ROADSIDE_CLOSE]
-    if step == "confirm_party" and call.scenario not in ("wrong_party", "short", "voicemail"):
+    if outbound and call.scenario not in ("wrong_party", "short", "voicemail"):
         opening.append(scripts.CONFIRM_PARTY)
     if call.scenario not in ("verify_fail", "wrong_party", "short", "voicemail"):
         lines = scripts.VERIFY_LINES[ctx["verify"][0][0]]
@@ -225,12 +196,6 @@ def _exchanges(call: CallPlan, session: DemoSession, rng: random.Random) -> list
         else:
             turns.append(item)
     return [*opening, *turns]
-
-
-def _greeting(session: DemoSession) -> str:
-    """What the engine greets with (AgentSession.greeting)."""
-    state, customer = session.state, session.customer
-    return session.workflow.greeting(state.direction, customer, offline.reply(state, customer, [], session.speech))
 
 
 def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technician]) -> None:
@@ -251,28 +216,29 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
             ctx["verify"] = [("date_of_birth", call.customer.dob.isoformat(), True)]
     started = fields["started_at"]
     answered = started if chat else started + timedelta(seconds=rng.randint(3, 18))
-    session = DemoSession(
+    session = DemoCall(
         workflow=call.workflow,
         channel=fields["channel"],
         direction=fields["direction"],
         customer=customer,
         known=known,
-        today=today,
         ctx=ctx,
         rng=rng,
         at=answered + timedelta(milliseconds=rng.uniform(80, 300)),
     )
-    session.greet(_greeting(session))
-    exchanges = _exchanges(call, session, rng)
+    session.greet()
+    exchanges = _exchanges(call, known, rng)
     for n, exchange in enumerate(exchanges):
+        if session.state.ended:
+            break
         caller = rng.choice(exchange.caller).format(**ctx)
         _caller_pause(session, caller, chat, rng)
         draft = exchange.draft and rng.random() < DRAFT_SHARE
         session.turn(
             caller,
-            do=exchange.do,
+            calls=[spec for spec in exchange.do if spec.split(":")[0] in TOOLS],
             reply=rng.choice(exchange.agent).format(**ctx) if exchange.agent else "",
-            offline_mode=exchange.offline_ok and rng.random() < OFFLINE_SHARE,
+            down=exchange.offline_ok and rng.random() < OFFLINE_SHARE,
             draft=rng.choice(exchange.draft).format(**ctx) if draft else "",
         )
         reply = session.last_reply
@@ -308,20 +274,19 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
     earlier.append(call)
 
 
-def _caller_pause(session: DemoSession, caller: str, chat: bool, rng: random.Random) -> None:
+def _caller_pause(session: DemoCall, caller: str, chat: bool, rng: random.Random) -> None:
     """Time passes while the agent's reply is heard (or read) and the caller answers."""
     reply = session.last_reply
     if chat:
         session.wait(len(reply) / 25 + len(caller) / 4 + rng.uniform(2, 8))
         return
-    spoken_from = session.first_token or session.now
-    heard_by = spoken_from + timedelta(seconds=len(reply) / 15)
-    session.now = max(session.now, heard_by)
+    heard_by = (session.first_token or session.now) + timedelta(seconds=len(reply) / 15)
+    session.wait(max((heard_by - session.now).total_seconds(), 0))
     session.wait(rng.uniform(0.4, 1.6) + len(caller) / 14 + 0.3)
 
 
-def _speak_out(session: DemoSession, chat: bool, rng: random.Random) -> None:
+def _speak_out(session: DemoCall, chat: bool, rng: random.Random) -> None:
     if not chat:
-        spoken_from = session.first_token or session.now
-        session.now = max(session.now, spoken_from + timedelta(seconds=len(session.last_reply) / 15))
+        heard_by = (session.first_token or session.now) + timedelta(seconds=len(session.last_reply) / 15)
+        session.wait(max((heard_by - session.now).total_seconds(), 0))
     session.wait(rng.uniform(0.5, 2.0))

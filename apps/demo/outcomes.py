@@ -6,14 +6,12 @@ Pure planning, like `conversations`: the call's own Random decides, never the cl
 import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apps.demo import data
 from apps.demo.data import money, rng_for
-
-if TYPE_CHECKING:
-    from apps.demo.conversations import CallPlan
+from apps.demo.plans import CallPlan
 
 CENT = Decimal("0.01")
 NOT_MEANINGFUL = {"short": "Ended before identity verification.", "voicemail": "Voicemail; no conversation."}
@@ -52,7 +50,7 @@ SUMMARIES = {
 }
 
 
-def plan_promise(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
+def plan_promise(call: CallPlan, rng: random.Random) -> dict[str, Any]:
     ctx, tz = call.context, ZoneInfo(call.customer.tz)
     amount, ended = ctx["amount_value"], call.fields["ended_at"]
     promise = {
@@ -111,7 +109,7 @@ def plan_promise(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
     return promise
 
 
-def plan_analyses(calls: list["CallPlan"]) -> None:
+def plan_analyses(calls: list[CallPlan]) -> None:
     done = [c for c in calls if c.fields["status"] == "completed"]
     meaningful = sorted((c for c in done if c.scenario not in NOT_MEANINGFUL), key=lambda c: c.age)
     pending = {c.index for c in meaningful[:2]}
@@ -135,7 +133,7 @@ def plan_analyses(calls: list["CallPlan"]) -> None:
             call.analysis = _analysis(call, call.rng)
 
 
-def _analysis(call: "CallPlan", rng: random.Random) -> dict[str, Any]:
+def _analysis(call: CallPlan, rng: random.Random) -> dict[str, Any]:
     ctx, scenario = call.context, call.scenario
     intent, base_label, base = READINGS[scenario]
     score = round(max(-1.0, min(1.0, base + rng.uniform(-0.3, 0.3))), 2)

@@ -8,7 +8,7 @@ Rows are built here rather than with `dispatch_create`, which would audit and ma
 import random
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Model
 
@@ -16,13 +16,10 @@ from apps.agent.numbers import spoken_duration_minutes
 from apps.calls.models import Call
 from apps.demo import data, scripts
 from apps.demo.data import rng_for
+from apps.demo.plans import CallPlan, CustomerPlan
 from apps.dispatch.models import Dispatch, DispatchStatus, Severity, Technician
 from apps.dispatch.places import locate
 from apps.dispatch.services import MAX_DISTANCE_KM, dispatch_breakdown, dispatch_rank
-
-if TYPE_CHECKING:
-    from apps.demo.conversations import CallPlan
-    from apps.demo.seed import CustomerPlan
 
 SIX = Decimal("0.000001")
 STILL_OUT = 3  # the most recent dispatches are still under way; older ones are done (or were cancelled)
@@ -56,7 +53,7 @@ def technician_phone(prefix: str, n: int) -> str:
     return f"+{prefix}55501{n:02d}"  # 555-0100..0199 are fictional in every NANP area code
 
 
-def covered(customer: "CustomerPlan", technicians: list[Technician]) -> bool:
+def covered(customer: CustomerPlan, technicians: list[Technician]) -> bool:
     """A technician on duty within the routing radius of the customer's city: roadside calls come from there."""
     ranked = dispatch_rank(
         latitude=customer.city.lat, longitude=customer.city.lng, issue="battery", severity="standard",
@@ -65,7 +62,7 @@ def covered(customer: "CustomerPlan", technicians: list[Technician]) -> bool:
     return bool(ranked) and ranked[0].distance_km < MAX_DISTANCE_KM
 
 
-def incident(call: "CallPlan", ctx: dict[str, Any], technicians: list[Technician], rng: random.Random) -> None:
+def incident(call: CallPlan, ctx: dict[str, Any], technicians: list[Technician], rng: random.Random) -> None:
     """What happened and where, and the dispatch the routing score makes for it, into the call's context."""
     customer = call.customer
     profile = customer.fields["profile"]
@@ -135,7 +132,7 @@ def incident(call: "CallPlan", ctx: dict[str, Any], technicians: list[Technician
     }
 
 
-def plan_dispatch_statuses(calls: list["CallPlan"]) -> None:
+def plan_dispatch_statuses(calls: list[CallPlan]) -> None:
     """The newest few are still on their way; older jobs were completed, or cancelled by the driver."""
     dispatched = sorted((c for c in calls if c.dispatch), key=lambda c: (c.age, c.index))
     for rank, call in enumerate(dispatched):
@@ -145,11 +142,11 @@ def plan_dispatch_statuses(calls: list["CallPlan"]) -> None:
         call.dispatch["status"] = DispatchStatus.CANCELLED if cancelled else DispatchStatus.COMPLETED
 
 
-def dispatched_at(call: "CallPlan") -> datetime:
+def dispatched_at(call: CallPlan) -> datetime:
     return next(t["at"] for t in call.trace if t["kind"] == "tool_call" and t["name"] == "dispatch_technician")
 
 
-def seed_dispatches(calls: list["CallPlan"]) -> dict[int, int]:
+def seed_dispatches(calls: list[CallPlan]) -> dict[int, int]:
     """One Dispatch per roadside call that sent a technician. Returns {call pk: dispatch pk}."""
     sending = [c for c in calls if c.dispatch]
     existing = dict(Dispatch.objects.filter(call_id__in=[c.pk for c in sending]).values_list("call_id", "pk"))

@@ -1,12 +1,14 @@
 """What is said on the demo calls, turn by turn, in the terms of the live agent's workflows.
 
-A script is a list of exchanges after the greeting (the engine's own template). In an exchange the
-caller speaks, the step's listener reads their answer (`do`: "yes", "no", "bye"), the engine may
-hand off ("human"), the model calls tools (`do`: tool names, "tool:variant" for the arguments; the
-steps' required tools, such as lookup_account, are called as the workflow forces them), and replies
-(`agent`). With no `agent` text the engine answers itself: the close, a handoff. Texts are
-`str.format` templates over the call's context (`conversations._context`); keys starting with "s_"
-are figures as the agent says them on the channel (spoken words on the phone, written in chat).
+A script is a list of exchanges after the greeting (the engine's own template), played through the
+live agent's turn core (`talk.DemoCall`). In an exchange the caller speaks, and the step's real
+listener reads their answer (`do` notes what the line means: "yes", "no", "bye"; the engine hands
+off on "human"), so a line must say it the way the engine understands; the scripted model calls
+tools (`do`: tool names, "tool:variant" for the arguments, `model.arguments`; the steps' required
+tools, such as lookup_account, are called as the workflow forces them), and replies (`agent`).
+With no `agent` text the engine answers itself: the close, a handoff. Texts are `str.format`
+templates over the call's context (`context.call_context`); keys starting with "s_" are figures as
+the agent says them on the channel (spoken words on the phone, written in chat).
 """
 
 from typing import NamedTuple
@@ -48,7 +50,7 @@ FIND_ACCOUNT = ex(
 # Outbound: the person who answers confirms they are the customer.
 CONFIRM_PARTY = ex(
     "Yes, speaking.",
-    "This is {first}.",
+    "Yes, this is {first}.",
     "Yeah, that's me. What's this about?",
     do=("yes",),
     agent=(
@@ -228,7 +230,7 @@ SCRIPTS: dict[str, list] = {
         ),
         ex("Uh, {bad_last4}?", do=("verify_identity",)),
     ],
-    "wrong_party": [ex("No, you have the wrong number.", "There's no {first} here.", do=("no",))],
+    "wrong_party": [ex("No, you have the wrong number.", "No, there's no {first} here.", do=("no",))],
     "short": [
         ex(
             "Not a good time.",
@@ -238,10 +240,11 @@ SCRIPTS: dict[str, list] = {
     ],
     "voicemail": [],
 }
-# Spanish-speaking customers: the model answers in Spanish; the engine's templates stay in English.
+# Spanish-speaking customers: the model answers in Spanish; the engine's templates stay in English. The
+# engine's own understanding (yes, no, dates) is English only: these callers say those in English too.
 SCRIPTS_ES = {
     "confirm_party": ex(
-        "Sí, soy yo.",
+        "Sí, soy yo. Yes.",
         do=("yes",),
         agent=("Gracias, {first}. Antes de continuar, ¿me confirma su código postal?",),
     ),
@@ -255,7 +258,7 @@ SCRIPTS_ES = {
     ),
     "promise": [
         ex(
-            "Hoy no puedo. ¿Puedo pagar {amount} el {date_es}?",
+            "Hoy no puedo. ¿Puedo pagar {amount} el {date_es}? Es decir, {date}.",
             agent=("Claro. ¿Cómo va a pagar: tarjeta, transferencia, cheque o el portal en línea?",),
         ),
         ex(
@@ -263,7 +266,7 @@ SCRIPTS_ES = {
             do=("propose_payment",),
             agent=("Confirmo: {amount} por transferencia el {date_es}. ¿Es correcto?",),
         ),
-        ex("Sí, correcto.", do=("yes",), agent=("Listo, quedó registrado. ¿Algo más en que le pueda ayudar?",)),
+        ex("Sí, correcto. Yes.", do=("yes",), agent=("Listo, quedó registrado. ¿Algo más en que le pueda ayudar?",)),
         ex("No, es todo. Gracias.", do=("bye",)),
     ],
 }

@@ -31,10 +31,10 @@ from apps.core.models import AuditEvent
 from apps.customers.models import ConsentSource, Customer, DoNotCallEntry
 from apps.demo import data, roadside
 from apps.demo.casework import SUPERVISOR, seed_approvals, seed_followups, seed_promises, set_created_from_call
-from apps.demo.conversations import CallPlan, plan_calls
+from apps.demo.conversations import plan_calls
 from apps.demo.data import rng_for
-from apps.demo.replay import resolve_ids
-from apps.demo.toolcalls import ID
+from apps.demo.plans import CallPlan, CustomerPlan
+from apps.demo.tools import ID, resolve_ids
 from apps.dispatch.models import Dispatch, Technician
 from apps.outreach.models import FollowUp
 from apps.promises.models import Payment, Promise
@@ -59,25 +59,6 @@ class SeedResult:
     users: list[str] = field(default_factory=list)
     password: str = ""
     api_key_raw: str = ""
-
-
-@dataclass
-class CustomerPlan:
-    index: int
-    city_key: str
-    city: data.City
-    tz: str  # the zone calls are scheduled in, also for customers stored without one
-    dob: date
-    fields: dict[str, Any]
-    pk: int | None = None
-
-    @property
-    def first(self) -> str:
-        return self.fields["name"].split()[0]
-
-    @property
-    def phone(self) -> str:
-        return self.fields["phone"]
 
 
 def counted_models() -> list[type[Model]]:

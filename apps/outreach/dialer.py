@@ -10,7 +10,7 @@ written before the dial, and call_place sends at most one request per call row: 
 beats or a redelivered task dial nobody twice. The call's end moves the follow-up on
 (`followup_call_ended`).
 
-Twilio takes TWILIO_CALLS_PER_SECOND calls a second (apps/telephony/pacing.py), so a sweep claims
+Twilio takes TWILIO_CALLS_PER_SECOND calls a second (apps/twilio/pacing.py), so a sweep claims
 at most a minute's worth: the rest stay scheduled, and are judged by the gate when their turn comes.
 """
 
@@ -22,10 +22,13 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from apps.calls.attempts import call_create_outbound
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.core.effects import enqueue
+from apps.core.tasking import requeue_stale
 from apps.customers.models import Customer
 from apps.outreach.compliance import compliance_check
+from apps.outreach.dialing import call_place
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import (
     ACTOR,
@@ -34,15 +37,15 @@ from apps.outreach.services import (
     followup_call_ended,
     followups_claim_due,
 )
-from apps.telephony.client import telephony_missing_settings
-from apps.telephony.outbound import call_create_outbound, call_place
-from apps.telephony.pacing import Pacer
+from apps.twilio.client import telephony_missing_settings
+from apps.twilio.pacing import Pacer
 
 WORKFLOW = "collections"  # follow-ups chase promises and balances
 CLAIM_BATCH = 500
 SWEEP_LIMIT = 5000  # follow-ups claimed per sweep at most; the rest are claimed by the next one
 SWEEP_EVERY = timedelta(minutes=1)  # beat's schedule (contactcenter/celery.py)
 LOST_AFTER = timedelta(minutes=5)  # a claimed follow-up whose dial task never ran
+DIAL_TASK = "apps.outreach.tasks.followup_dial_task"
 RECHECK_TWILIO = timedelta(minutes=15)
 
 
@@ -74,7 +77,7 @@ def followup_dial(*, followup_id: int, now: datetime | None = None, pacer: Pacer
             followup_block(followup, reason=reason, until=now + RECHECK_TWILIO, rule="telephony")
             return followup
         call = call_create_outbound(
-            customer=followup.customer, workflow=WORKFLOW, reason=followup.reason, actor=ACTOR, followup=followup
+            customer=followup.customer, workflow=WORKFLOW, reason=followup.reason, actor=ACTOR, followup_id=followup.pk
         )
         followup.status = FollowUpStatus.DIALING
         followup.attempts += 1
@@ -94,11 +97,9 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
     claims whose task was lost; settle follow-ups whose call ended without telling us."""
     now = now or timezone.now()
     counts = {"claimed": 0, "resent": 0, "settled": 0}
-    lost = FollowUp.objects.filter(status=FollowUpStatus.CLAIMED, updated_at__lt=now - LOST_AFTER)
-    for followup_id in lost.values_list("pk", flat=True)[:CLAIM_BATCH]:
-        FollowUp.objects.filter(pk=followup_id, status=FollowUpStatus.CLAIMED).update(updated_at=now)
-        enqueue("apps.outreach.tasks.followup_dial_task", followup_id)
-        counts["resent"] += 1
+    claimed = FollowUp.objects.filter(status=FollowUpStatus.CLAIMED)
+    resent = requeue_stale(claimed, older_than=LOST_AFTER, task=DIAL_TASK, now=now, limit=CLAIM_BATCH)
+    counts["resent"] = len(resent)
     latest = Call.objects.filter(followup=OuterRef("pk")).order_by("-pk").values("pk")[:1]
     dialing = FollowUp.objects.filter(status=FollowUpStatus.DIALING).annotate(call_id=Subquery(latest))
     ended = Call.objects.filter(pk__in=dialing.values("call_id"), status__in=TERMINAL_STATUSES)
@@ -111,7 +112,7 @@ def followups_sweep(*, now: datetime | None = None) -> dict[str, int]:
         limit = min(CLAIM_BATCH, budget - counts["claimed"])
         ids = followups_claim_due(now=now, limit=limit)
         for followup_id in ids:
-            enqueue("apps.outreach.tasks.followup_dial_task", followup_id)
+            enqueue(DIAL_TASK, followup_id)
         counts["claimed"] += len(ids)
         if len(ids) < limit:
             break

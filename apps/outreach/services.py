@@ -52,6 +52,47 @@ def followup_schedule(
     return followup
 
 
+@transaction.atomic
+def followup_for_call(
+    *,
+    actor: Actor,
+    call_id: int,
+    customer_id: int,
+    due_at: datetime | None,
+    reason: str = "",
+    promise_id: int | None = None,
+    override_reason: str = "",
+) -> FollowUp | None:
+    """The follow-up a call's analysis asks for: one per call, scheduled once and revised while
+    still scheduled; `due_at` None asks for none and cancels one still scheduled. A callback the
+    customer asked for on the call (the agent booked it) is theirs: kept as they chose it.
+    Returns the call's follow-up, or None when it asks for none."""
+    existing = FollowUp.objects.select_for_update().filter(source_call_id=call_id).order_by("-id").first()
+    if existing is not None and existing.requested_by_customer:
+        return existing
+    if due_at is None:
+        if existing is not None and existing.status == FollowUpStatus.SCHEDULED:
+            existing.status = FollowUpStatus.CANCELLED
+            existing.last_error = "A later analysis of the call asks for no follow-up."
+            existing.save(update_fields=["status", "last_error", "updated_at"])
+        return None
+    if existing is None:
+        return followup_schedule(
+            actor=actor,
+            customer_id=customer_id,
+            due_at=due_at,
+            reason=reason,
+            promise_id=promise_id,
+            source_call_id=call_id,
+            override_reason=override_reason,
+        )
+    if existing.status == FollowUpStatus.SCHEDULED:
+        existing.due_at, existing.reason, existing.promise_id = due_at, reason, promise_id
+        existing.business_override, existing.override_reason = bool(override_reason), override_reason[:255]
+        existing.save()
+    return existing
+
+
 CANCELLABLE_STATUSES = (FollowUpStatus.SCHEDULED, FollowUpStatus.BLOCKED)
 
 

@@ -1,20 +1,21 @@
+"""The promise lifecycle's own writes: promises and payments. What they start in other apps (the
+text confirming a promise, follow-ups scheduled or cancelled) is orchestrated above, in
+apps/collections/actions.py, which is what every caller uses."""
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_zone
-from apps.outreach.models import FollowUp
-from apps.outreach.services import CANCELLABLE_STATUSES, followup_schedule, followups_cancel
+from apps.customers.services import customer_record_payment
 from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise, PromiseStatus
-from apps.telephony.sms import sms_promise_confirmation
 
 
 @transaction.atomic
@@ -33,9 +34,9 @@ def promise_record(
 ) -> Promise:
     """Record a promise to pay. The same promise on the same call twice is recorded once, and a
     new promise supersedes the customer's open ones (a renegotiation, or an approved settlement).
-    A text confirms it when the customer agreed to texts. `status_reason` says why the promise
-    was made (e.g. the approval behind a settlement); `supersede_reason` what the superseded ones
-    say (by default: renegotiated, replaced by the new promise)."""
+    `status_reason` says why the promise was made (e.g. the approval behind a settlement);
+    `supersede_reason` what the superseded ones say (by default: renegotiated, replaced by the new
+    promise). Its text confirmation is sent by collections' `promise_record`, which callers use."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     if call_id is not None:
         existing = Promise.objects.filter(
@@ -77,7 +78,6 @@ def promise_record(
         obj=promise,
         details={"amount": amount, "due_date": due_date, "superseded": [p.pk for p in superseded]},
     )
-    sms_promise_confirmation(promise=promise)
     return promise
 
 
@@ -100,7 +100,8 @@ def payment_record(
 ) -> tuple[Payment, bool]:
     """Record a payment and apply it to the customer's open promise. Idempotent by `reference`:
     posting the same payment again returns the first one and changes nothing (False); the same
-    reference with a different customer or amount is refused."""
+    reference with a different customer or amount is refused. The follow-ups of a promise it
+    keeps are cancelled by collections' `payment_record`, which callers use."""
     reference = reference.strip()
     existing = Payment.objects.filter(reference=reference).first()
     if existing is not None:
@@ -126,7 +127,7 @@ def payment_record(
     except IntegrityError:
         # The same reference, committed by a concurrent request meanwhile.
         return _same_payment(Payment.objects.get(reference=reference), customer_id=customer_id, amount=amount), False
-    Customer.objects.filter(pk=customer.pk).update(balance=F("balance") - amount, updated_at=timezone.now())
+    customer_record_payment(customer_id=customer.pk, amount=amount)
     promise = (
         Promise.objects.select_for_update()
         .filter(customer=customer, status__in=OPEN_PROMISE_STATUSES, currency=payment.currency)
@@ -170,14 +171,6 @@ def _apply_payment(promise: Promise, payment: Payment, actor: Actor) -> None:
     promise.save(update_fields=["amount_paid", "status", "status_changed_at", "status_reason", "updated_at"])
     payment.promise = promise
     payment.save(update_fields=["promise"])
-    if kept:
-        _followups_done(promise, actor)
-
-
-def _followups_done(promise: Promise, actor: Actor) -> None:
-    """A kept promise needs no more chasing: its follow-ups not yet dialed are cancelled."""
-    pending = FollowUp.objects.filter(promise=promise, status__in=CANCELLABLE_STATUSES).values_list("pk", flat=True)
-    followups_cancel(actor=actor, ids=list(pending))
 
 
 # --- the promise lifecycle --------------------------------------------------------------------
@@ -189,7 +182,8 @@ ACTOR = "system:promises"
 
 @transaction.atomic
 def promise_close(*, promise_id: int, status: str, reason: str, actor: Actor) -> Promise:
-    """A person marks an open promise kept or broken, with the reason. Broken schedules a follow-up."""
+    """A person marks an open promise kept or broken, with the reason. Its follow-ups are
+    collections' `promise_close`, which callers use."""
     if status not in OUTCOMES:
         raise InvalidReference("status", f"A promise is marked kept or broken, not {status!r}.")
     reason = reason.strip()
@@ -204,34 +198,36 @@ def promise_close(*, promise_id: int, status: str, reason: str, actor: Actor) ->
     return promise
 
 
-def promises_lapse(*, now: datetime | None = None) -> list[int]:
-    """Periodic: open promises whose due date passed more than PROMISE_GRACE_DAYS ago (in the
-    customer's own calendar) become broken, each with a follow-up. Each promise is handled in its
-    own short transaction, skipping rows another worker holds; returns the ids broken."""
+def promises_lapsed(*, now: datetime | None = None) -> list[int]:
+    """The open promises that may be past their grace (at most LAPSE_BATCH, oldest first): each is
+    then broken in its own short transaction (`promise_lapse`)."""
     now = now or timezone.now()
-    grace = timedelta(days=settings.PROMISE_GRACE_DAYS)
     # Nowhere is the date more than a day ahead of UTC's, so only these can be past their grace.
-    latest_due = now.date() - grace
+    latest_due = now.date() - timedelta(days=settings.PROMISE_GRACE_DAYS)
     candidates = Promise.objects.filter(status__in=OPEN_PROMISE_STATUSES, due_date__lte=latest_due)
-    broken = []
-    for promise_id in candidates.order_by("due_date", "id").values_list("pk", flat=True)[:LAPSE_BATCH]:
-        with transaction.atomic():
-            promise = (
-                Promise.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("customer")
-                .filter(pk=promise_id, status__in=OPEN_PROMISE_STATUSES)
-                .first()
-            )
-            if promise is None:
-                continue
-            today = now.astimezone(ZoneInfo(customer_zone(promise.customer))).date()
-            if today <= promise.due_date + grace:
-                continue
-            paid = f"{promise.amount_paid} of {promise.amount} {promise.currency} paid"
-            reason = f"Due {promise.due_date:%Y-%m-%d}, {settings.PROMISE_GRACE_DAYS} days' grace passed: {paid}."
-            _close(promise, PromiseStatus.BROKEN, reason, ACTOR)
-            broken.append(promise.pk)
-    return broken
+    return list(candidates.order_by("due_date", "id").values_list("pk", flat=True)[:LAPSE_BATCH])
+
+
+def promise_lapse(*, promise_id: int, now: datetime) -> Promise | None:
+    """Break one open promise whose due date passed more than PROMISE_GRACE_DAYS ago in the
+    customer's own calendar. Runs inside the caller's transaction, skipping a row another worker
+    holds; returns the promise broken, or None."""
+    grace = timedelta(days=settings.PROMISE_GRACE_DAYS)
+    promise = (
+        Promise.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("customer")
+        .filter(pk=promise_id, status__in=OPEN_PROMISE_STATUSES)
+        .first()
+    )
+    if promise is None:
+        return None
+    today = now.astimezone(ZoneInfo(customer_zone(promise.customer))).date()
+    if today <= promise.due_date + grace:
+        return None
+    paid = f"{promise.amount_paid} of {promise.amount} {promise.currency} paid"
+    reason = f"Due {promise.due_date:%Y-%m-%d}, {settings.PROMISE_GRACE_DAYS} days' grace passed: {paid}."
+    _close(promise, PromiseStatus.BROKEN, reason, ACTOR)
+    return promise
 
 
 def _close(promise: Promise, status: str, reason: str, actor: Actor) -> None:
@@ -240,16 +236,6 @@ def _close(promise: Promise, status: str, reason: str, actor: Actor) -> None:
     promise.status_changed_at = timezone.now()
     promise.status_reason = reason[:255]
     promise.save(update_fields=["status", "status_changed_at", "status_reason", "updated_at"])
-    if status == PromiseStatus.BROKEN:
-        followup_schedule(
-            actor=actor,
-            customer_id=promise.customer_id,
-            due_at=timezone.now(),
-            reason=f"Broken promise: {promise.amount} {promise.currency} due {promise.due_date:%Y-%m-%d}.",
-            promise_id=promise.pk,
-        )
-    else:
-        _followups_done(promise, actor)
     audit_record(
         actor=actor, action=f"promise.{status}", obj=promise, details={"from": before, "reason": promise.status_reason}
     )

@@ -12,26 +12,25 @@ a missing confirmation, and the row says what happened. A request that surely ne
 import logging
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from twilio.base.exceptions import TwilioRestException
 
 from apps.calls.models import Channel
 from apps.core.effects import enqueue
-from apps.core.services import audit_record
+from apps.core.tasking import requeue_stale
 from apps.customers.models import Customer, DoNotCallSource
-from apps.customers.services import customer_opt_in, customer_opt_out
+from apps.customers.services import customer_opt_in, customer_opt_out, customer_sms_unsubscribed
 from apps.promises.models import Promise
-from apps.telephony import tasks
-from apps.telephony.client import TelephonyNotConfigured, telephony_missing_settings, twilio_client
 from apps.telephony.models import SmsDirection, SmsMessage, SmsPurpose, SmsStatus
+from apps.twilio.client import TelephonyNotConfigured, telephony_missing_settings
+from apps.twilio.messages import MessageRefused, MessageRetryable, MessageUnclear, message_send
 
 logger = logging.getLogger(__name__)
 
 ACTOR = "system:sms"
-UNSUBSCRIBED = 21610  # Twilio: the recipient replied STOP to this number
+# By name: the tasks module imports this one (a task runs its service).
+SEND_TASK = "apps.telephony.tasks.sms_send_task"
 
 
 class SmsRetryable(Exception):
@@ -67,7 +66,7 @@ def sms_promise_confirmation(*, promise: Promise) -> SmsMessage:
         },
     )
     if created and not reason:
-        enqueue(tasks.sms_send_task, message.pk)
+        enqueue(SEND_TASK, message.pk)
     return message
 
 
@@ -89,26 +88,20 @@ def sms_send(*, message_id: int) -> SmsMessage:
         message.save(update_fields=["status", "updated_at"])
 
     try:
-        client = twilio_client()
+        sid = message_send(to=message.to_number, body=message.body)
     except TelephonyNotConfigured as exc:  # unset since it was queued: nothing was sent
         return _finish(message, SmsStatus.SKIPPED, _not_configured(exc.missing))
-    try:
-        created = client.messages.create(to=message.to_number, from_=settings.TWILIO_FROM_NUMBER, body=message.body)
-    except TwilioRestException as exc:
-        if exc.status >= 500:
-            _finish(message, SmsStatus.QUEUED, "")
-            raise SmsRetryable(f"Twilio answered {exc.status}") from exc
-        if exc.code == UNSUBSCRIBED:
-            Customer.objects.filter(pk=message.customer_id).update(consent_sms=False, updated_at=timezone.now())
-            audit_record(actor=ACTOR, action="customer.sms_unsubscribed", obj=message.customer)
-        return _finish(message, SmsStatus.FAILED, f"Twilio refused it ({exc.code}): {exc.msg}")
-    except requests.exceptions.ConnectionError as exc:  # never connected: nothing was sent
+    except MessageRetryable as exc:
         _finish(message, SmsStatus.QUEUED, "")
         raise SmsRetryable(str(exc)) from exc
-    except Exception as exc:  # timed out waiting, an unreadable answer: it may have been sent
+    except MessageRefused as exc:
+        if exc.unsubscribed:
+            customer_sms_unsubscribed(customer_id=message.customer_id, actor=ACTOR)
+        return _finish(message, SmsStatus.FAILED, f"Twilio refused it ({exc.code}): {exc.message}")
+    except MessageUnclear as exc:
         logger.warning("SMS %s: outcome unknown: %s", message.pk, exc)
         return _finish(message, SmsStatus.FAILED, "No answer from Twilio: it may have been sent; not sent again.")
-    message.twilio_sid = created.sid
+    message.twilio_sid = sid
     message.sent_at = timezone.now()
     return _finish(message, SmsStatus.SENT, "")
 
@@ -118,16 +111,8 @@ LOST_AFTER = timedelta(minutes=5)
 
 def sms_resend_lost(*, now: datetime | None = None) -> int:
     """Periodic: queued texts whose task never ran (a crash between commit and send) are sent again."""
-    now = now or timezone.now()
-    lost = list(
-        SmsMessage.objects.filter(status=SmsStatus.QUEUED, updated_at__lt=now - LOST_AFTER).values_list(
-            "pk", flat=True
-        )[:500]
-    )
-    for message_id in lost:
-        SmsMessage.objects.filter(pk=message_id, status=SmsStatus.QUEUED).update(updated_at=now)
-        enqueue(tasks.sms_send_task, message_id)
-    return len(lost)
+    queued = SmsMessage.objects.filter(status=SmsStatus.QUEUED)
+    return len(requeue_stale(queued, older_than=LOST_AFTER, task=SEND_TASK, now=now))
 
 
 def sms_give_up(*, message_id: int, error: str) -> SmsMessage:

@@ -201,6 +201,23 @@ def test_roadside_wrap_up_speaks_of_the_dispatch_not_an_account(maria, technicia
     assert c.ended.reason == "closed"
 
 
+def test_no_offline_line_of_a_roadside_call_speaks_of_an_account(maria, technicians, converse):
+    """The roadside closing is its own: "wrap_up" is a step name both workflows have, and each words it."""
+    c = converse(workflow="roadside", channel="web_chat", direction="inbound", customer_id=maria.pk)
+    for text in ("Yes", "I'm on I-880 near the Coliseum exit in Oakland and my battery is dead", "Thanks"):
+        c.say(text)
+    assert c.session.state.step == "wrap_up"
+    closing = [c.say("Can I ask you something?"), c.say("And one more thing?"), c.say("No, bye")]
+    assert closing == [
+        "Sam is on the way. I can also connect you with a specialist. Is there anything else I can help with?",
+        "Sam is on the way. I can also connect you with a specialist. Is there anything else I can help with?",
+        "Thank you, Maria. Take care, goodbye.",
+    ]
+    said = TranscriptEntry.objects.filter(call_id=c.session.call_id, speaker="agent").values_list("text", flat=True)
+    assert len(said) == 7  # the greeting and six replies
+    assert [line for line in said if "account" in line.lower()] == []
+
+
 def test_collections_wrap_up_still_offers_help_with_the_account(maria, converse):
     c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("My zip code is 94607")

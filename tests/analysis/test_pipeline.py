@@ -14,10 +14,10 @@ from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_run
 from apps.approvals.services import approval_decide
 from apps.calls.models import TraceEvent, TraceKind
+from apps.collections.actions import promise_record
 from apps.customers.models import Customer, DoNotCallEntry
 from apps.outreach.models import FollowUp
 from apps.promises.models import Promise
-from apps.promises.services import promise_record
 from tests.concurrency import concurrently
 from tests.factories import CallFactory, CustomerFactory, FollowUpFactory, PromiseFactory, TranscriptEntryFactory
 

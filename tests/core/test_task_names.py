@@ -1,5 +1,6 @@
-"""Tasks are queued by name (apps/core/effects.enqueue), so that the module queuing work never
-imports the tasks module. A misspelt name would only fail in a worker: every name is checked here."""
+"""Tasks are queued by name (apps/core/effects.enqueue, and apps/core/tasking.requeue_stale's
+`task`), so that the module queuing work never imports the tasks module. A misspelt name would
+only fail in a worker: every name is checked here."""
 
 import ast
 from pathlib import Path
@@ -10,7 +11,7 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
 def queued_names() -> dict[str, str]:
-    """Every task name given to enqueue or enqueue_later in the code, and where."""
+    """Every task name given to enqueue, enqueue_later or requeue_stale in the code, and where."""
     names: dict[str, str] = {}
     for path in APPS.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -22,16 +23,19 @@ def queued_names() -> dict[str, str]:
             if isinstance(target, ast.Name) and isinstance(node.value.value, str)
         }
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("enqueue", "enqueue_later")
-                and node.args
-            ):
-                first = node.args[0]
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    names[first.value] = f"{path.relative_to(APPS.parent)}:{node.lineno}"
-                elif isinstance(first, ast.Name) and first.id in constants:
-                    names[constants[first.id]] = f"{path.relative_to(APPS.parent)}:{node.lineno}"
+            if not isinstance(node, ast.Call):
+                continue
+            called = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if called in ("enqueue", "enqueue_later") and node.args:
+                given = node.args[0]
+            elif called == "requeue_stale":
+                given = next((k.value for k in node.keywords if k.arg == "task"), None)
+            else:
+                continue
+            if isinstance(given, ast.Constant) and isinstance(given.value, str):
+                names[given.value] = f"{path.relative_to(APPS.parent)}:{node.lineno}"
+            elif isinstance(given, ast.Name) and given.id in constants:
+                names[constants[given.id]] = f"{path.relative_to(APPS.parent)}:{node.lineno}"
     return names
 
 
@@ -40,5 +44,6 @@ def test_every_task_queued_by_name_is_a_registered_task():
     names = queued_names()
     assert "apps.analysis.tasks.call_analyze_task" in names  # the scan finds them
     assert "apps.telephony.tasks.call_place_task" in names  # through a module constant too
+    assert "apps.approvals.tasks.approval_execute" in names  # and a constant given to requeue_stale
     unknown = {name: where for name, where in names.items() if name not in celery_app.tasks}
     assert unknown == {}

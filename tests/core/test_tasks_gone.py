@@ -10,9 +10,10 @@ from apps.analysis.tasks import call_analyze_task
 from apps.approvals.tasks import approval_execute
 from apps.core.models import AuditEvent
 from apps.core.tasking import RowTask
-from apps.outreach.tasks import followup_dial_task
+from apps.outreach.tasks import call_place_task, followup_dial_task
 from apps.telephony.models import SmsMessage
-from apps.telephony.tasks import call_machine_answered_task, call_place_task, sms_send_task
+from apps.telephony.tasks import sms_send_task
+from apps.voice.tasks import call_machine_answered_task
 from contactcenter.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from celery.schedules import crontab
 
+from apps.collections.risk import customers_risk_score
+from apps.collections.tasks import customers_risk_score_task
 from apps.customers.models import Customer
-from apps.customers.risk import customers_risk_score, risk_category, risk_score
-from apps.customers.tasks import customers_risk_score_task
+from apps.customers.risk import risk_category, risk_score
 from contactcenter.celery import app as celery_app
 from tests.factories import CustomerFactory, PaymentFactory, PromiseFactory
 

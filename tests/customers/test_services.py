@@ -13,6 +13,8 @@ from apps.customers.services import (
     customer_adjust_balance,
     customer_opt_in,
     customer_opt_out,
+    customer_record_payment,
+    customer_sms_unsubscribed,
 )
 from tests.factories import CustomerFactory
 
@@ -192,3 +194,26 @@ def test_start_lifts_only_the_stop_s_entry():
 
     assert entries() == [(PHONE, "imported", "Imported list"), ("+14155550999", "sms_stop", "Texted STOP")]
     assert flags(customer) == (False, True)
+
+
+# --- what Twilio or a payment tells us ----------------------------------------------------------
+
+
+def test_twilios_unsubscribed_error_withdraws_consent_to_texts_and_nothing_else():
+    customer = CustomerFactory(phone=PHONE, consent_sms=True, do_not_call=False)
+
+    customer_sms_unsubscribed(customer_id=customer.pk, actor="system:sms")
+
+    assert flags(customer) == (False, False)  # do-not-call untouched, texts withdrawn
+    assert entries() == []
+    assert audits(customer) == [("customer.sms_unsubscribed", "system:sms", {})]
+
+
+def test_a_payment_lowers_the_balance_below_zero_too():
+    customer = CustomerFactory(balance=Decimal("100.00"))
+
+    customer_record_payment(customer_id=customer.pk, amount=Decimal("60.00"))
+    customer_record_payment(customer_id=customer.pk, amount=Decimal("60.00"))
+
+    assert Customer.objects.get(pk=customer.pk).balance == Decimal("-20.00")
+    assert audits(customer) == []  # the payment's own entry says why

@@ -25,7 +25,7 @@ from apps.core.models import AuditEvent
 from apps.core.validators import validate_e164
 from apps.customers.models import CollectionStage, Customer, DoNotCallEntry, RiskCategory
 from apps.demo.seed import counted_models
-from apps.demo.toolcalls import ID_PREFIX
+from apps.demo.tools import ID_PREFIX
 from apps.dispatch.models import Dispatch, DispatchStatus, Specialization, Technician
 from apps.dispatch.services import dispatch_rank
 from apps.outreach.models import FollowUp, FollowUpStatus
@@ -398,3 +398,22 @@ def test_demo_dispatches_follow_the_routing_score(seeded):
         replies = dispatch.call.trace.filter(kind=TraceKind.LLM_CALL, ok=True).values_list("payload", flat=True)
         assert any(spoken_duration_minutes(dispatch.eta_minutes) in reply["text"] for reply in replies)
         assert dispatch.created_at > dispatch.call.started_at
+
+
+def test_demo_conversations_are_held_by_the_agents_turn_core(seeded):
+    """The seeder has no turn loop of its own: it runs the live agent's core with a scripted model, so
+    every tool call went through the real tools, their step allow-lists and rules. The only refusal
+    the scripts meet is an offer below the settlement floor, in the tool's own words."""
+    failed = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, ok=False)
+    assert failed.exists()
+    assert {(e.name, e.payload["result"]["status"], e.payload["result"]["reason"]) for e in failed} == {
+        (
+            "propose_payment",
+            "refused",
+            "below the settlement floor: only a specialist can approve it; use request_approval with kind 'settlement'",
+        )
+    }
+    assert not TraceEvent.objects.filter(kind=TraceKind.GUARDRAIL, name__in=["tool_refused", "required_tool_skipped"])
+    # The listeners heard the callers' yes as the scripts mean it: each planned promise was recorded on its call.
+    recorded = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, name="record_promise", ok=True)
+    assert set(recorded.values_list("call_id", flat=True)) == set(Promise.objects.values_list("call_id", flat=True))

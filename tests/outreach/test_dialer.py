@@ -6,10 +6,11 @@ import pytest
 import time_machine
 
 from apps.calls.models import Call, CallStatus
-from apps.calls.services import StatusUpdate, call_apply_status
+from apps.calls.services import StatusUpdate
 from apps.core.models import AuditEvent
 from apps.outreach.dialer import followup_dial, followups_sweep
 from apps.outreach.models import FollowUp, FollowUpStatus
+from apps.voice.lifecycle import call_status_record
 from tests.factories import CallFactory, CustomerFactory, FollowUpFactory
 from tests.telephony import signed
 
@@ -52,7 +53,7 @@ def assert_held(followup: FollowUp, rule: str) -> None:
 
 def ended(call: Call, status: str, answered_by: str = "") -> None:
     call.refresh_from_db()
-    call_apply_status(StatusUpdate(call_sid=call.twilio_call_sid, status=status, answered_by=answered_by))
+    call_status_record(StatusUpdate(call_sid=call.twilio_call_sid, status=status, answered_by=answered_by))
 
 
 def test_a_due_follow_up_is_dialed_once_and_done_when_a_person_answers(

@@ -11,10 +11,10 @@ import time_machine
 from apps.calls.models import Call
 from apps.customers.models import Customer
 from apps.outreach.dialer import followup_dial
+from apps.outreach.dialing import call_place
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.outreach.services import followups_claim_due
-from apps.telephony.outbound import call_place
-from apps.telephony.pacing import ARRIVAL_SLACK
+from apps.twilio.pacing import ARRIVAL_SLACK
 from tests.concurrency import concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -47,7 +47,7 @@ def due_customers(count: int) -> list[Customer]:
 
 def deliver_deferred(sent) -> int:
     """A dial that stalled past its send slot on a busy machine goes back to the broker with a
-    countdown (apps/telephony/outbound.py): run those as a worker would, until none is left."""
+    countdown (apps/outreach/dialing.py): run those as a worker would, until none is left."""
     delivered = 0
     for _ in range(10):
         pending = [args[0] for name, args, _ in sent if name == "apps.telephony.tasks.call_place_task"]

@@ -11,10 +11,10 @@ from django.utils import timezone
 from apps.calls.models import Call
 from apps.core.models import AuditEvent
 from apps.outreach.dialer import followup_dial, followups_sweep
+from apps.outreach.dialing import PACING_MAX_DEFER, THROTTLED_RETRIES, call_place
 from apps.outreach.models import FollowUp, FollowUpStatus
-from apps.telephony.outbound import PACING_MAX_DEFER, THROTTLED_RETRIES, call_place
-from apps.telephony.pacing import ARRIVAL_SLACK, LocalPacer
-from apps.telephony.tasks import call_place_task
+from apps.outreach.tasks import call_place_task
+from apps.twilio.pacing import ARRIVAL_SLACK, LocalPacer
 from contactcenter.celery import app as celery_app
 from tests.factories import CustomerFactory, FollowUpFactory
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from apps.collections.actions import promise_close, promise_record, promises_lapse
+from apps.collections.tasks import promises_lapse_task
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.models import AuditEvent
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.promises.models import Promise, PromiseSource, PromiseStatus
-from apps.promises.services import promise_close, promise_record, promises_lapse
-from apps.promises.tasks import promises_lapse_task
 from tests.factories import CustomerFactory, FollowUpFactory, PromiseFactory
 
 pytestmark = pytest.mark.django_db

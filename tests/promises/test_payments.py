@@ -7,12 +7,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from apps.collections.actions import payment_record
 from apps.core.errors import Conflict
 from apps.core.models import AuditEvent
 from apps.customers.models import Customer
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.promises.models import Payment, Promise, PromiseStatus
-from apps.promises.services import payment_record
 from tests.concurrency import concurrently
 from tests.factories import CustomerFactory, FollowUpFactory, PaymentFactory, PromiseFactory
 

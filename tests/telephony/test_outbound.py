@@ -10,19 +10,16 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from apps.calls.attempts import call_create_outbound
 from apps.calls.models import Call, CallStatus
 from apps.core.errors import DomainError, InvalidReference
 from apps.core.models import AuditEvent
 from apps.customers.models import DoNotCallEntry, DoNotCallSource
-from apps.telephony.client import TelephonyNotConfigured, twilio_client
-from apps.telephony.outbound import (
-    ComplianceBlocked,
-    call_create_outbound,
-    call_machine_answered,
-    call_place,
-    call_request_outbound,
-)
-from apps.telephony.tasks import call_place_task, calls_reconcile_task
+from apps.outreach.dialing import call_place
+from apps.outreach.tasks import call_place_task
+from apps.twilio.client import TelephonyNotConfigured, twilio_client
+from apps.voice.outbound import ComplianceBlocked, call_machine_answered, call_request_outbound
+from apps.voice.tasks import calls_reconcile_task
 from contactcenter.celery import app as celery_app
 from tests.factories import CustomerFactory, FollowUpFactory
 from tests.telephony import (
@@ -152,7 +149,7 @@ def test_a_request_queues_the_call_and_sends_one_dial_task_after_commit(
 def test_a_follow_up_is_named_on_the_call_and_in_the_audit(fake_twilio):
     followup = FollowUpFactory(customer=CustomerFactory(consenting=True))
     call = call_create_outbound(
-        customer=followup.customer, workflow="roadside", reason="Callback", actor="dialer", followup=followup
+        customer=followup.customer, workflow="roadside", reason="Callback", actor="dialer", followup_id=followup.pk
     )
     assert call.followup == followup
     event = AuditEvent.objects.get(action="call.request_outbound")

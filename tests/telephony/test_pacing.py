@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from apps.telephony.pacing import ARRIVAL_SLACK, LocalPacer, RedisPacer, dial_pacer
+from apps.twilio.pacing import ARRIVAL_SLACK, LocalPacer, RedisPacer, dial_pacer
 from tests.telephony import ACCOUNT_SID
 
 RATE = 20
@@ -135,7 +135,7 @@ def key():
 CLAIMER = """
 import json, sys
 import redis
-from apps.telephony.pacing import RedisPacer
+from apps.twilio.pacing import RedisPacer
 url, key, rate, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 pacer = RedisPacer(redis.Redis.from_url(url, socket_timeout=3), key, rate, sleep=lambda seconds: None)
 sys.stdin.read()  # all start together

@@ -8,8 +8,9 @@ from django.utils import timezone
 from apps.analysis.models import CallAnalysis
 from apps.calls.models import Call, CallStatus
 from apps.core.models import AuditEvent
-from apps.telephony.outbound import call_place, calls_reconcile
-from apps.telephony.tasks import calls_reconcile_task
+from apps.outreach.dialing import call_place
+from apps.voice.outbound import calls_reconcile
+from apps.voice.tasks import calls_reconcile_task
 from tests.broker import record_sent_tasks
 from tests.telephony import outbound_call
 

@@ -20,9 +20,10 @@ from django.db import connection
 from twilio.request_validator import RequestValidator
 
 from apps.calls.models import Call, TranscriptEntry
-from apps.calls.services import StatusUpdate, call_apply_status
+from apps.calls.services import StatusUpdate
 from apps.telephony.models import RelaySession
 from apps.telephony.relay_sessions import RelayRefused, relay_session_claim, relay_session_issue
+from apps.voice.lifecycle import call_status_record
 from tests.factories import CallFactory
 from tests.telephony import signed, test_relay
 from tests.telephony.test_relay import RELAY, SID, TOKEN, prompt, reply, setup_message, socket
@@ -57,9 +58,13 @@ def token_of(url: str) -> str:
 
 
 def warnings(caplog) -> list[str]:
-    """What the telephony app logged at WARNING; an error or a traceback from anywhere fails the test."""
+    """What the voice channel logged at WARNING; an error or a traceback from anywhere fails the test."""
     assert [r for r in caplog.records if r.exc_info or r.levelno > logging.WARNING] == []
-    ours = [r for r in caplog.records if r.name.startswith("apps.telephony") and r.levelno >= logging.WARNING]
+    ours = [
+        r
+        for r in caplog.records
+        if r.name.startswith(("apps.telephony", "apps.voice")) and r.levelno >= logging.WARNING
+    ]
     return [r.getMessage() for r in ours]
 
 
@@ -145,7 +150,7 @@ def test_a_token_opens_a_socket_only_until_it_expires(answered, relay, after_s, 
 
 
 def test_a_socket_for_a_call_that_has_completed_is_refused(answered, relay, caplog):
-    call_apply_status(StatusUpdate(call_sid=SID, status="completed"))  # the caller hung up
+    call_status_record(StatusUpdate(call_sid=SID, status="completed"))  # the caller hung up
 
     async def scenario():
         return (await socket(relay).connect())[0]

@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 
 from apps.calls.models import Channel
+from apps.collections.actions import promise_record
 from apps.core.models import AuditEvent
 from apps.customers.models import Customer
 from apps.promises.models import PromiseSource
-from apps.promises.services import promise_record
 from apps.telephony.models import SmsMessage, SmsStatus
 from apps.telephony.sms import SmsRetryable, sms_send
 from apps.telephony.tasks import sms_resend_task, sms_send_task

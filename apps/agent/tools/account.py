@@ -5,7 +5,9 @@ from datetime import date
 from typing import Literal
 
 from apps.agent.nlu import understand
+from apps.agent.state import CallFacts
 from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, tool
+from apps.agent.workflows.collections.facts import Account, CollectionsFacts
 from apps.customers.models import Customer
 from apps.promises.models import OPEN_PROMISE_STATUSES, Payment, Promise
 from apps.promises.policy import POLICY
@@ -51,7 +53,7 @@ def find_account(ctx: ToolContext, account_number: str, name: str) -> dict:
     if customer is None or not surname or surname not in customer.name.lower():
         return {"found": False}
     ctx.customer_id = customer.pk
-    ctx.state.facts["customer_id"] = customer.pk
+    CallFacts.of(ctx.state).customer_id = customer.pk
     return {"found": True, "first_name": customer.name.split()[0]}
 
 
@@ -64,7 +66,8 @@ def find_account(ctx: ToolContext, account_number: str, name: str) -> dict:
 )
 def verify_identity(ctx: ToolContext, method: Literal["account_last4", "zip", "date_of_birth"], value: str) -> dict:
     customer = customer_for(ctx)
-    attempts = ctx.state.fact("identity_attempts", 0)
+    facts = CallFacts.of(ctx.state)
+    attempts = facts.identity_attempts
     if attempts >= MAX_IDENTITY_ATTEMPTS:
         raise ToolRefused("no attempts left; transfer the caller to a person")
     if method == "date_of_birth":
@@ -87,20 +90,20 @@ def verify_identity(ctx: ToolContext, method: Literal["account_last4", "zip", "d
             given = value
         matches = bool(on_file) and _compact(given) == _compact(on_file)
     attempts += 1
-    ctx.state.facts["identity_attempts"] = attempts
+    facts.identity_attempts = attempts
     if matches:
-        ctx.state.facts["identity_verified"] = method
+        facts.identity_verified = method
     return {"verified": matches, "attempts_left": MAX_IDENTITY_ATTEMPTS - attempts}
 
 
 @tool(description="Look up the verified caller's account: balance, days overdue, late fee and any active promise.")
 def lookup_account(ctx: ToolContext) -> dict:
-    if not ctx.state.fact("identity_verified"):
+    if not CallFacts.of(ctx.state).identity_verified:
         raise ToolRefused("verify the caller's identity first")
     customer = customer_for(ctx)
     promise = Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).order_by("due_date").first()
     payment = Payment.objects.filter(customer=customer).order_by("-received_at").first()
-    account = {
+    account: Account = {
         "balance": str(customer.balance),
         "currency": customer.currency,
         "days_overdue": customer.days_overdue,
@@ -117,5 +120,5 @@ def lookup_account(ctx: ToolContext) -> dict:
             {"amount": str(payment.amount), "received_on": payment.received_at.date().isoformat()} if payment else None
         ),
     }
-    ctx.state.facts["account"] = account
-    return account
+    CollectionsFacts.of(ctx.state).account = account
+    return dict(account)

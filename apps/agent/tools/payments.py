@@ -7,30 +7,32 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from apps.agent.state import Callback, CallFacts
 from apps.agent.tools.account import customer_for
 from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, sandboxed, tool
+from apps.agent.workflows.collections.facts import Account, CollectionsFacts, Plan
 from apps.approvals.services import approval_request, call_flags
 from apps.calls.models import Call
+from apps.collections.actions import promise_record
 from apps.core.errors import DomainError
 from apps.customers.selectors import customer_zone
 from apps.outreach.compliance import calling_window
 from apps.outreach.services import followup_schedule
 from apps.promises.models import PaymentMethod, PromiseSource
 from apps.promises.policy import CENT, POLICY
-from apps.promises.services import promise_record
 
 Money = Decimal
 
 
-def _account(ctx: ToolContext) -> dict:
-    account = ctx.state.fact("account")
+def _account(ctx: ToolContext) -> Account:
+    account = CollectionsFacts.of(ctx.state).account
     if not account:
         raise ToolRefused("look up the account first")
     return account
 
 
 def _said_amount(ctx: ToolContext, amount: Decimal) -> bool:
-    return str(amount.quantize(CENT)) in ctx.state.fact("caller_amounts", [])
+    return str(amount.quantize(CENT)) in CallFacts.of(ctx.state).caller_amounts
 
 
 @tool(
@@ -55,7 +57,7 @@ def propose_payment(
             raise ToolInvalid("amount", f"paying in full means the balance, {balance}")
     elif not _said_amount(ctx, amount):
         raise ToolInvalid("amount", "the caller has not said this amount; ask them how much they can pay")
-    if due_date.isoformat() not in ctx.state.fact("caller_dates", []) and due_date != ctx.today:
+    if due_date.isoformat() not in CallFacts.of(ctx.state).caller_dates and due_date != ctx.today:
         raise ToolInvalid("due_date", "the caller has not said this date; ask them when they can pay")
     if due_date < ctx.today:
         raise ToolInvalid("due_date", "the date is in the past")
@@ -74,16 +76,16 @@ def propose_payment(
                 "below the settlement floor: only a specialist can approve it; use request_approval with kind "
                 "'settlement'"
             )
-    plan = {
+    plan: Plan = {
         "kind": kind,
         "amount": str(amount),
         "due_date": due_date.isoformat(),
         "method": method or "",
         "remaining_balance": str(balance - amount) if kind == "plan" else "0.00",
     }
-    ctx.state.facts["plan"] = plan
+    CollectionsFacts.of(ctx.state).plan = plan
     ctx.state.confirmations["promise_terms"] = False  # new terms need a new yes
-    return plan
+    return dict(plan)
 
 
 @tool(
@@ -91,7 +93,8 @@ def propose_payment(
     side_effect=True,
 )
 def record_promise(ctx: ToolContext) -> dict:
-    plan = ctx.state.fact("plan")
+    facts = CollectionsFacts.of(ctx.state)
+    plan = facts.plan
     if not plan:
         raise ToolRefused("agree the terms with propose_payment first")
     if not ctx.state.confirmations.get("promise_terms"):
@@ -101,7 +104,7 @@ def record_promise(ctx: ToolContext) -> dict:
         result = sandboxed(
             ctx, "promise_record", amount=plan["amount"], due_date=plan["due_date"], method=plan["method"] or None
         )
-        ctx.state.facts["promise_id"] = "test"
+        facts.promise_id = "test"
         return {"promise_id": None, "amount": plan["amount"], "due_date": plan["due_date"], **result}
     promise = promise_record(
         customer_id=customer_for(ctx).pk,
@@ -113,7 +116,7 @@ def record_promise(ctx: ToolContext) -> dict:
         confidence=95,
         actor=ctx.actor,
     )
-    ctx.state.facts["promise_id"] = promise.pk
+    facts.promise_id = promise.pk
     return {"promise_id": promise.pk, "amount": str(promise.amount), "due_date": promise.due_date.isoformat()}
 
 
@@ -134,6 +137,7 @@ def request_approval(
 ) -> dict:
     account = _account(ctx)
     customer = customer_for(ctx)
+    facts = CollectionsFacts.of(ctx.state)
     balance = Decimal(account["balance"])
     if kind == "fee_waiver":
         if Decimal(account["late_fee"]) <= 0:
@@ -142,12 +146,12 @@ def request_approval(
     else:
         if amount is None or not _said_amount(ctx, amount):
             raise ToolInvalid("amount", "the caller has not offered this amount; ask what they can pay")
-        dates = sorted(ctx.state.fact("caller_dates", []))
+        dates = sorted(facts.caller_dates)
         due = dates[-1] if dates else POLICY.latest_date(ctx.today).isoformat()
         payload = {"settlement_amount": str(amount.quantize(CENT)), "balance": str(balance), "due_date": due}
     if ctx.test:
         result = sandboxed(ctx, "approval_request", kind=kind, reasoning=reason, confidence=confidence, **payload)
-        ctx.state.facts["approval_id"], ctx.state.facts["approval_kind"] = "test", kind
+        facts.approval_id, facts.approval_kind = "test", kind
         return {"approval_id": None, "approval_status": "pending", "decision_within": "two business days", **result}
     try:
         approval = approval_request(
@@ -158,12 +162,12 @@ def request_approval(
             reasoning=f"{reason} (Balance {balance}, {account['days_overdue']} days overdue.)",
             confidence=confidence,
             actor=ctx.actor,
-            **call_flags(ctx.state.facts),
+            **call_flags(facts.store),
         )
     except DomainError as exc:
         raise ToolInvalid("kind", exc.message) from exc
-    ctx.state.facts["approval_id"] = approval.pk
-    ctx.state.facts["approval_kind"] = kind
+    facts.approval_id = approval.pk
+    facts.approval_kind = kind
     return {"approval_id": approval.pk, "approval_status": approval.status, "decision_within": "two business days"}
 
 
@@ -205,10 +209,12 @@ def schedule_callback(
             "at", f"a callback must be from {start:%H:%M} to before {end:%H:%M} the caller's time (the calling window)"
         )
     due_at = datetime.combine(when, at, tzinfo=zone)
+    facts = CallFacts.of(ctx.state)
     if ctx.test:
         result = sandboxed(ctx, "followup_schedule", due_at=due_at.isoformat(), reason=reason)
-        ctx.state.facts["callback"] = {"followup_id": None, "day": when.isoformat(), "at": at.strftime("%H:%M")}
-        return {**ctx.state.facts["callback"], **result}
+        callback: Callback = {"followup_id": None, "day": when.isoformat(), "at": at.strftime("%H:%M")}
+        facts.callback = callback
+        return {**callback, **result}
     followup = followup_schedule(
         actor=ctx.actor,
         customer_id=customer.pk,
@@ -217,5 +223,5 @@ def schedule_callback(
         requested_by_customer=True,
         source_call_id=ctx.call_id,  # the post-call analysis then keeps it instead of adding another
     )
-    ctx.state.facts["callback"] = {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}
+    facts.callback = {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}
     return {"followup_id": followup.pk, "day": when.isoformat(), "at": at.strftime("%H:%M")}

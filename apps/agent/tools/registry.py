@@ -22,7 +22,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from apps.agent.state import ConversationState
+from apps.agent.state import CallFacts, ConversationState
 from apps.core.db import limit_database_time
 from apps.core.services import Actor, audit_record
 
@@ -67,7 +67,8 @@ def sandboxed(ctx: ToolContext, action: str, **would: Any) -> dict[str, Any]:
     the name of the person behind the call), and nothing else. The engine traces it (kind
     "sandboxed") from the result's "sandboxed" key; the model hears that nothing was recorded."""
     effect = {"action": action, **{name: str(value) if value is not None else None for name, value in would.items()}}
-    ctx.state.facts.setdefault("test_effects", []).append(effect)
+    facts = CallFacts.of(ctx.state)
+    facts.test_effects = [*facts.test_effects, effect]
     audit_record(actor=ctx.actor, action=f"test_call.{action}", details={"call_id": ctx.call_id, **effect})
     return {"sandboxed": effect, "note": "test call: nothing was recorded or sent"}
 

@@ -7,6 +7,7 @@ from pydantic import Field
 from apps.agent.numbers import spoken_duration_minutes
 from apps.agent.tools.account import customer_for
 from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, sandboxed, tool
+from apps.agent.workflows.roadside.facts import Dispatch, Incident, RoadsideFacts
 from apps.calls.models import Call
 from apps.dispatch.models import Specialization
 from apps.dispatch.places import locate
@@ -24,7 +25,7 @@ def _from_caller(ctx: ToolContext, text: str) -> bool:
 def record_vehicle(ctx: ToolContext, description: Annotated[str, Field(min_length=2, max_length=120)]) -> dict:
     if not _from_caller(ctx, description):
         raise ToolInvalid("description", "use the caller's own description of the vehicle")
-    ctx.state.facts["vehicle"] = {"description": description, "confirmed": True}
+    RoadsideFacts.of(ctx.state).vehicle = {"description": description, "confirmed": True}
     return {"vehicle": description}
 
 
@@ -48,7 +49,7 @@ def capture_incident(
     place = locate(location, fallback=home_city)
     if place is None:
         raise ToolInvalid("location", "could not place this on the map: ask for the city or the nearest exit")
-    incident = {
+    incident: Incident = {
         "location": location,
         "place": place.name,
         "latitude": place.latitude,
@@ -56,13 +57,14 @@ def capture_incident(
         "issue": str(issue),
         "severity": severity,
     }
-    ctx.state.facts["incident"] = incident
+    RoadsideFacts.of(ctx.state).incident = incident
     return {"location": location, "near": place.name, "issue": str(issue), "severity": severity}
 
 
 @tool(description="Send the best technician to the recorded incident and get the ETA.", side_effect=True)
 def dispatch_technician(ctx: ToolContext) -> dict:
-    incident = ctx.state.fact("incident")
+    facts = RoadsideFacts.of(ctx.state)
+    incident = facts.incident
     if not incident:
         raise ToolRefused("record the location and the problem with capture_incident first")
     customer = customer_for(ctx)
@@ -79,22 +81,22 @@ def dispatch_technician(ctx: ToolContext) -> dict:
         actor=ctx.actor,
     )
     if dispatch.technician is None:
-        ctx.state.facts["dispatch"] = {"dispatched": False}
+        facts.dispatch = {"dispatched": False}
         ctx.state.handoff = {"reason": "no technician is free nearby"}  # a person arranges help
         return {"dispatched": False, "reason": "no technician is free nearby"}
     assert dispatch.eta_minutes is not None  # dispatch_create sets a technician and its ETA together
-    result = {
+    result: Dispatch = {
         "dispatched": True,
         "dispatch_id": dispatch.pk,
         "technician": dispatch.technician.name.split()[0],
         "eta_minutes": dispatch.eta_minutes,
         "eta_spoken": spoken_duration_minutes(dispatch.eta_minutes),
     }
-    ctx.state.facts["dispatch"] = result
-    return result
+    facts.dispatch = result
+    return dict(result)
 
 
-def _dispatch_sandboxed(ctx: ToolContext, incident: dict) -> dict:
+def _dispatch_sandboxed(ctx: ToolContext, incident: Incident) -> dict:
     """A test call hears who would come, from the real ranking, and nobody is sent."""
     ranked = dispatch_rank(
         latitude=incident["latitude"],
@@ -112,16 +114,17 @@ def _dispatch_sandboxed(ctx: ToolContext, incident: dict) -> dict:
         issue=incident["issue"],
         severity=incident["severity"],
     )
+    facts = RoadsideFacts.of(ctx.state)
     if best is None:
-        ctx.state.facts["dispatch"] = {"dispatched": False}
+        facts.dispatch = {"dispatched": False}
         ctx.state.handoff = {"reason": "no technician is free nearby"}
         return {"dispatched": False, "reason": "no technician is free nearby", **effect}
-    result = {
+    result: Dispatch = {
         "dispatched": True,
         "dispatch_id": None,
         "technician": best.technician.name.split()[0],
         "eta_minutes": best.eta_minutes,
         "eta_spoken": spoken_duration_minutes(best.eta_minutes),
     }
-    ctx.state.facts["dispatch"] = result
+    facts.dispatch = result
     return {**result, **effect}

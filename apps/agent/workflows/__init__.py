@@ -1,6 +1,7 @@
-"""The workflows the agent runs, by name."""
+"""The workflows the agent runs, by name: each a package (apps/agent/workflows/<name>/) composed
+from base.py's parts and shared.py's steps."""
 
-from apps.agent.workflows.base import Required, Step, Transition, Wording, Workflow
+from apps.agent.workflows.base import Action, Heard, Required, Step, Transition, Wording, Workflow
 from apps.agent.workflows.collections import COLLECTIONS
 from apps.agent.workflows.roadside import ROADSIDE
 
@@ -14,4 +15,14 @@ def get_workflow(name: str) -> Workflow:
         raise KeyError(f"No workflow {name!r}; known: {', '.join(WORKFLOWS)}") from None
 
 
-__all__ = ["WORKFLOWS", "Required", "Step", "Transition", "Wording", "Workflow", "get_workflow"]
+__all__ = [
+    "WORKFLOWS",
+    "Action",
+    "Heard",
+    "Required",
+    "Step",
+    "Transition",
+    "Wording",
+    "Workflow",
+    "get_workflow",
+]

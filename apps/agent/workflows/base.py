@@ -1,13 +1,21 @@
 """How a workflow is defined: steps, their tools, the transitions code decides, and what the
-offline engine says in each step.
+offline engine does (`act`) and says (`say`) in each step; and the workflow's own rules, as hooks
+the engine and the prompt call (`after_tool`, `on_system_down`, `follow_up`, `shows_record`,
+`rules`).
 
-A workflow's version is a hash of its whole definition, transition and wording code included, so
-every call records exactly which rules it ran under.
+Each workflow is a package (apps/agent/workflows/<name>/) that composes these, with the steps
+every workflow shares from apps/agent/workflows/shared.py. Nothing outside a workflow's package
+names its steps.
+
+A workflow's version is a hash of its whole definition: every field, the source of every
+function it names, and the source of every module those functions come from (the helpers they
+call included), so every call records exactly which rules it ran under.
 """
 
 import hashlib
 import inspect
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,11 +25,15 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from apps.agent.nlu import Understanding
+from apps.agent.numbers import find_dates, find_numbers
 from apps.agent.state import ConversationState
 
 Condition = Callable[[ConversationState], bool]
 # Reads the caller's answer in a step (yes/no, goodbye) into the state: code, not the model, decides.
-Listener = Callable[[ConversationState, Any], None]
+Listener = Callable[[ConversationState, Understanding], None]
+# A tool call: its name and arguments.
+Action = tuple[str, dict[str, Any]]
 
 
 class Speech(Protocol):
@@ -48,6 +60,60 @@ class Wording:
 
 # A step's offline reply: a template filled only with grounded figures (see apps.agent.offline).
 Say = Callable[[Wording], str]
+
+
+def caller_amounts(u: Understanding, *, money: bool, today: date) -> list[Decimal]:
+    """Amounts the caller said. While money is the subject (a `money` step), a bare number is an
+    amount too ("300 on Friday")."""
+    if u.amounts or not money:
+        return list(u.amounts)
+    in_dates = [(d.start, d.end) for d in find_dates(u.text, today)]
+    return [
+        n.value
+        for n in find_numbers(u.text)
+        if n.kind in ("number", "money") and not any(start <= n.start < end for start, end in in_dates)
+    ]
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a step's offline act reads: the caller's words this turn, understood by code, in the
+    call's state."""
+
+    state: ConversationState
+    u: Understanding
+    customer: Any  # the session's CustomerContext (apps.agent.prompts, which imports the workflows)
+    today: date
+    money: bool  # the step's `money`: a bare number is an amount
+
+    @property
+    def amounts(self) -> list[Decimal]:
+        return caller_amounts(self.u, money=self.money, today=self.today)
+
+
+# The tool calls a caller's turn asks for in a step, when no model answers (see apps.agent.offline).
+Act = Callable[[Heard], list[Action]]
+# After a tool ran (whatever the channel): the workflow's rules on its result, e.g. a person
+# takes over when identity checks run out.
+AfterTool = Callable[[str, dict[str, Any], ConversationState], None]
+# A tool's system did not answer: what the workflow does instead of guessing. It may move the
+# call to another step; it returns the tool call to make (e.g. a call back), or None for a person.
+OnSystemDown = Callable[[str, ConversationState], Action | None]
+# Offline, what follows a tool's result: (tool, arguments, result) -> more tool calls.
+FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], list[Action]]
+
+
+def no_rule(*_: Any) -> None:
+    """No rule of the workflow's own: nothing follows a tool result; a system down hands off."""
+    return None
+
+
+def nothing_follows(name: str, arguments: dict[str, Any], result: dict[str, Any]) -> list[Action]:
+    return []
+
+
+def always(state: ConversationState) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -80,6 +146,10 @@ class Step:
     terminal: bool = False
     # What the offline engine says in this step; without it, it asks the caller to say that again.
     say: Say | None = None
+    # The tool calls the offline engine makes from the caller's words in this step; none without it.
+    act: Act | None = None
+    # Money is the subject: a bare number the caller says is an amount ("300 on Friday").
+    money: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,8 +160,16 @@ class Workflow:
     steps: tuple[Step, ...]
     # What the greeting says, per direction; rendered by `greeting` with the customer's data.
     greetings: dict[str, str] = field(default_factory=dict)
-    # When a tool's system is down: "callback" (schedule one, then wrap up) or "handoff" (a person now).
-    on_system_down: str = "handoff"
+    # The business rules, in plain words, for the prompt.
+    rules: tuple[str, ...] = ()
+    # When the customer's record (beyond their name) may be shown to the model.
+    shows_record: Condition = always
+    # The workflow's rules on a tool's result, after it ran (see AfterTool).
+    after_tool: AfterTool = no_rule
+    # When a tool's system is down (see OnSystemDown); by default a person takes over.
+    on_system_down: OnSystemDown = no_rule
+    # Offline, what follows a tool's result (see FollowUp).
+    follow_up: FollowUp = nothing_follows
 
     def __post_init__(self) -> None:
         names = [step.name for step in self.steps]
@@ -156,19 +234,35 @@ class Workflow:
 
     @cached_property
     def version(self) -> str:
-        """A content hash of the definition, including the source of every condition."""
+        """A content hash of the definition (`canonical`)."""
+        digest = hashlib.sha256(json.dumps(self.canonical(), sort_keys=True).encode()).hexdigest()
+        return digest[:16]
 
-        def source(fn: Callable) -> str:
+    def canonical(self) -> dict[str, Any]:
+        """The whole definition as plain data: every field, the source of every function in it, and
+        a hash of each module those functions are defined in (so the helpers they call count)."""
+        modules: set[str] = set()
+
+        def source(fn: Callable | None) -> str | None:
+            if fn is None:
+                return None
+            if module := getattr(fn, "__module__", None):
+                modules.add(module)
             try:
                 return inspect.getsource(fn).strip()
             except (OSError, TypeError):
                 return repr(fn)
 
-        canonical = {
+        canonical: dict[str, Any] = {
             "name": self.name,
+            "description": self.description,
             "start": self.start,
             "greetings": self.greetings,
-            "on_system_down": self.on_system_down,
+            "rules": list(self.rules),
+            "shows_record": source(self.shows_record),
+            "after_tool": source(self.after_tool),
+            "on_system_down": source(self.on_system_down),
+            "follow_up": source(self.follow_up),
             "steps": [
                 {
                     "name": s.name,
@@ -179,12 +273,22 @@ class Workflow:
                     "slots": s.slots,
                     "confirmations": s.confirmations,
                     "transitions": [(t.to, t.reason, source(t.when)) for t in s.transitions],
-                    "listen": source(s.listen) if s.listen else None,
+                    "listen": source(s.listen),
                     "terminal": s.terminal,
-                    "say": source(s.say) if s.say else None,
+                    "say": source(s.say),
+                    "act": source(s.act),
+                    "money": s.money,
                 }
                 for s in self.steps
             ],
         }
-        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-        return digest[:16]
+        canonical["modules"] = {name: _module_source(name) for name in sorted(modules)}
+        return canonical
+
+
+def _module_source(name: str) -> str:
+    module = sys.modules.get(name)
+    try:
+        return hashlib.sha256(inspect.getsource(module).encode()).hexdigest() if module else name
+    except (OSError, TypeError):
+        return name

@@ -1,0 +1,221 @@
+"""The chain's async face, for live turns: the reply streamed as it arrives, within the turn's
+time budget (apps/agent/clock.py). The endpoints, timeouts and breaker rules are endpoints.py's.
+"""
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import openai
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from openai import AsyncStream
+
+from apps.agent.clock import TurnClock
+from apps.agent.llm.endpoints import (
+    Attempt,
+    Completion,
+    Endpoint,
+    LLMStreamBroken,
+    LLMUnavailable,
+    ToolCall,
+    begin,
+    chain,
+    report,
+    timeouts,
+    tls_context,
+)
+from apps.core import breakers
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Clients keep their connections alive, and a connection belongs to the event loop that opened
+# it: one client per loop (daphne has one; each async_to_sync call in a worker has its own).
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], openai.AsyncOpenAI]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    if (base_url, api_key) not in clients:
+        timeout = timeouts(read=settings.LLM_STREAM_IDLE_TIMEOUT)
+        clients[base_url, api_key] = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=base_url or None,
+            timeout=timeout,
+            max_retries=0,  # the chain decides, not the client
+            http_client=_http_client(timeout),
+        )
+    return clients[base_url, api_key]
+
+
+def _http_client(timeout: openai.Timeout | None = None) -> openai.DefaultAsyncHttpxClient:
+    return openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout or openai.DEFAULT_TIMEOUT)
+
+
+def warm_up() -> None:
+    """Pay the one-time costs (the CA bundle, the client's lazily imported parts) when a web
+    process starts, not in its first caller's turn (about 200 ms on a 2.5 GHz core)."""
+    client = openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1/", http_client=_http_client())
+    client.chat.completions.create  # noqa: B018 (first access imports the chat resources)
+
+
+# A model attempt needs at least this long to be worth starting; one the turn's budget cut off
+# sooner than FAIR_WAIT_S was not given a fair chance, and its timeout is not held against it.
+MIN_WAIT_S = 0.05
+FAIR_WAIT_S = 0.5
+
+
+async def _within(awaitable: Awaitable[T], deadline: Callable[[], float]) -> T:
+    """Await `awaitable` until `deadline()` (re-read while waiting: a holding phrase moves it)."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while True:
+            left = deadline() - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("no answer within the time allowed")
+            done, _ = await asyncio.wait({task}, timeout=left)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+
+
+async def _breakers(endpoints: list[Endpoint]) -> dict[str, breakers.Reading]:
+    return await sync_to_async(breakers.read, thread_sensitive=False)([e.label for e in endpoints])
+
+
+async def _breaker_state(endpoint: Endpoint, reading: breakers.Reading | None) -> breakers.State:
+    if reading is None or reading.open_until is None:
+        return breakers.State.CLOSED  # closed: no second look
+    return await sync_to_async(breakers.state, thread_sensitive=False)(endpoint.label, reading)
+
+
+# Counts of healthy answers being written to the breakers: kept so they are not collected mid-way.
+_counting: set[asyncio.Task] = set()
+
+
+async def _report(attempt: Attempt, state: breakers.State, *, failed: bool) -> None:
+    if not failed and state != breakers.State.PROBE:
+        # An answer only adds to the endpoint's request count: off the reply's path (its last
+        # token waits for nothing), as it changes no breaker.
+        count = sync_to_async(breakers.succeeded, thread_sensitive=False)(attempt.endpoint.label)
+        task = asyncio.create_task(count)
+        _counting.add(task)
+        task.add_done_callback(_counting.discard)
+        return
+    await sync_to_async(report, thread_sensitive=False)(attempt, state, failed=failed)
+
+
+async def stream(
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    tool_choice: str | dict[str, Any],
+    completion: Completion,
+    clock: TurnClock,
+) -> AsyncGenerator[str, None]:
+    """Yield the reply's text as it arrives; tool calls and usage land in `completion.attempts`.
+
+    A model must start answering by `clock.answer_by()` and within LLM_FIRST_TOKEN_TIMEOUT; the
+    next model is tried only while the turn's budget lasts; an endpoint whose breaker is open is
+    skipped (its turn goes to the next, or to the offline engine)."""
+    endpoints = chain()
+    readings = await _breakers(endpoints)
+    for endpoint in endpoints:
+        if completion.attempts and clock.spent():
+            break  # no fallback starts after the budget: the offline engine answers at once
+        if clock.answer_by() - time.perf_counter() < MIN_WAIT_S:
+            break  # no time left to wait on any model this turn
+        state = await _breaker_state(endpoint, readings.get(endpoint.label))
+        if state == breakers.State.OPEN:
+            completion.skipped.append(endpoint)
+            continue
+        attempt = begin(endpoint, state)
+        completion.attempts.append(attempt)
+        said_something = False
+        response = None
+
+        def answer_by(attempt: Attempt = attempt) -> float:
+            return min(attempt.started + settings.LLM_FIRST_TOKEN_TIMEOUT, clock.answer_by())
+
+        try:
+            kwargs: dict[str, Any] = {
+                "model": endpoint.model,
+                "messages": messages,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            if tools:
+                kwargs.update(tools=tools, tool_choice=tool_choice, parallel_tool_calls=False)
+            # The body is plain JSON already, and chunks are read as plain dicts: the SDK still
+            # does HTTP, auth and SSE, without its per-message transform and per-chunk models
+            # (measured: most of the client's CPU on a live turn).
+            response = await _within(
+                _client(endpoint.base_url, endpoint.api_key).post(
+                    "/chat/completions",
+                    body=kwargs,
+                    cast_to=dict,
+                    stream=True,
+                    stream_cls=AsyncStream[dict],
+                    options={"security": {"bearer_auth": True}},
+                ),
+                answer_by,
+            )
+            iterator = aiter(response)
+            partial: dict[int, ToolCall] = {}
+            while True:
+                try:
+                    if attempt.ttft_ms is None:  # until the model starts answering, the turn's clock rules
+                        chunk = await _within(anext(iterator), answer_by)
+                    else:
+                        chunk = await asyncio.wait_for(anext(iterator), timeout=settings.LLM_STREAM_IDLE_TIMEOUT)
+                except StopAsyncIteration:
+                    break
+                if usage := chunk.get("usage"):
+                    attempt.prompt_tokens = usage.get("prompt_tokens") or 0
+                    attempt.completion_tokens = usage.get("completion_tokens") or 0
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    for call in delta.get("tool_calls") or ():
+                        current = partial.setdefault(call.get("index", 0), ToolCall(call.get("id") or "", "", ""))
+                        function = call.get("function") or {}
+                        if call.get("id"):
+                            current.id = call["id"]
+                        current.name += function.get("name") or ""
+                        current.arguments += function.get("arguments") or ""
+                        attempt.answering()
+                    if content := delta.get("content"):
+                        said_something = True
+                        attempt.answering()
+                        attempt.text += content
+                        yield content
+            attempt.tool_calls = [call for _, call in sorted(partial.items()) if call.name]
+            for index, call in enumerate(attempt.tool_calls):
+                call.id = call.id or f"call_{index}"
+                json.loads(call.arguments or "{}")  # a malformed call is the model's failure
+            attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
+            if not said_something and not attempt.tool_calls:
+                raise ValueError("empty response")
+            await _report(attempt, state, failed=False)
+            return
+        except (openai.OpenAIError, TimeoutError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            attempt.failed(exc)
+            logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
+            # A wait the turn's budget cut short is not held against the endpoint.
+            if attempt.transient and (attempt.latency_ms >= FAIR_WAIT_S * 1000 or not isinstance(exc, TimeoutError)):
+                await _report(attempt, state, failed=True)
+            if said_something:
+                raise LLMStreamBroken(attempt.error) from exc
+        finally:
+            if response is not None:
+                await response.close()  # also when the caller stops reading mid-stream
+    raise LLMUnavailable(completion.reasons())

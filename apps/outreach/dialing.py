@@ -1,0 +1,165 @@
+"""Placing one outbound call: paced, gated at the moment of the dial, exactly one request per attempt.
+
+Twilio has no idempotency key for creating a call, so the attempt row comes first:
+
+    call_create_outbound (calls) ──(after commit)──▶ call_place_task ──▶ call_place
+        Call(status=queued)                     waits for a send slot (pacing), claims the row by
+                                                setting dialed_at, runs the gate, then one POST
+
+A POST whose outcome we never learned (timeout, connection error, 5xx) is not retried: the call
+keeps its dialed_at and no CallSid, and reconciliation (apps/voice/outbound.py) later asks Twilio
+which call (if any) that request placed. A 429 (Too Many Requests) placed nothing for certain:
+that call is released and dialed again after a backoff. The row is written by the calls app's
+services (apps/calls/attempts.py); Twilio is spoken to through apps/twilio.
+"""
+
+import logging
+import random
+from datetime import datetime
+
+from django.utils import timezone
+
+from apps.calls.attempts import (
+    call_attach_sid,
+    call_dial_claim,
+    call_dial_reclaim,
+    call_dial_release,
+    call_dial_unclear,
+    call_end_undialed,
+    call_touch,
+    calls_undialed,
+)
+from apps.calls.models import Call, CallStatus
+from apps.calls.services import StatusUpdate, call_apply_status
+from apps.core.effects import enqueue_later
+from apps.core.services import audit_record
+from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
+from apps.outreach.services import BLOCKED_AT_DIAL
+from apps.twilio.calls import TOO_MANY_REQUESTS, call_create, rest_error
+from apps.twilio.client import TelephonyNotConfigured
+from apps.twilio.pacing import Pacer, dial_pacer
+
+logger = logging.getLogger(__name__)
+
+CALL_PLACE_TASK = "apps.telephony.tasks.call_place_task"
+# Pacing (apps/twilio/pacing.py): a dial waits for its send slot this long at most, so no worker
+# is held for minutes (the request's TWILIO_HTTP_TIMEOUT comes on top, inside the task's 30 s
+# soft limit). A slot further off sends the call back to the broker for about that long, capped
+# below reconciliation's grace (apps/voice/outbound.py) so it does not send it again meanwhile.
+PACING_MAX_WAIT = 10.0
+PACING_MAX_DEFER = 60.0
+# A dial that stalled past its slot takes the next free one (within PACING_MAX_WAIT in all).
+PACING_TRIES = 3
+# Twilio's 429 Too Many Requests: nothing was placed; the call is tried again after a backoff
+# (2 s doubling, with jitter, capped at PACING_MAX_DEFER) this many times, then failed.
+THROTTLED_RETRIES = 6
+THROTTLED_BACKOFF = 2.0
+
+
+def call_place(*, call_id: int, pacer: Pacer | None = None, throttled: int = 0) -> Call:
+    """Place the call with Twilio: at most one REST request per Call row at a time, one call ever.
+
+    Must run outside any transaction: the claim commits before the request goes out, and the
+    request must not hold row locks while it waits on the network. The call waits for its send
+    slot (pacing) and is claimed; the compliance gate judges it then, after any wait, so a call
+    whose calling window closed while it waited is blocked, not placed. `throttled` counts the
+    429 answers Twilio gave this call so far.
+    """
+    if not calls_undialed(call_id).exists():  # no slot spent on a call that is not to be dialed
+        call = Call.objects.get(pk=call_id)
+        logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
+        return call
+    pacer = pacer or dial_pacer()
+    give_up_at = pacer.clock() + PACING_MAX_WAIT
+    call, claimed_at = None, None
+    for _ in range(PACING_TRIES):
+        slot = pacer.acquire(max_wait=max(0.0, give_up_at - pacer.clock()))
+        if not slot.granted:
+            break
+        now = timezone.now()
+        if claimed_at is None:
+            claimed = call_dial_claim(call_id=call_id, now=now)
+            call = Call.objects.select_related("customer", "followup").get(pk=call_id)
+            if not claimed:
+                logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
+                return call
+        else:  # a later slot: dialed_at stays the moment the dial was decided
+            call_dial_reclaim(call_id=call_id, claimed_at=claimed_at, now=now)
+        claimed_at = now
+        verdict = _judge(call, now=now)
+        if not verdict.allowed:
+            return _block(call, verdict)
+        if pacer.on_time(slot):
+            return _request(call, claimed_at=claimed_at, throttled=throttled)
+        # Stalled past its slot (a pause, a slow query): sent now it would crowd the next slots.
+    if call is not None:
+        call_dial_release(call_id=call.pk, claimed_at=claimed_at)
+    # Spread over [wait, 1.5 wait], so the calls sent back together do not return together.
+    countdown = min(PACING_MAX_DEFER, max(slot.wait, 1.0) * random.uniform(1, 1.5))  # noqa: S311
+    return _dial_later(call_id, countdown=countdown, throttled=throttled)
+
+
+def _judge(call: Call, *, now: datetime) -> Verdict:
+    """The gate, at the moment of the dial: an opt-out since the request, or a wait (for the send
+    slot, or in the broker) that ran past the calling window."""
+    if not call.customer_id:
+        return ALLOWED
+    requested = bool(call.followup_id and call.followup.requested_by_customer)
+    return compliance_check(call.customer, now=now, requested_by_customer=requested, exclude_call_id=call.pk)
+
+
+def _block(call: Call, verdict: Verdict) -> Call:
+    call_end_undialed(
+        call_id=call.pk, status=CallStatus.CANCELED, error=BLOCKED_AT_DIAL + verdict.reason, now=timezone.now()
+    )
+    audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "blocked", "reason": verdict.reason})
+    call.refresh_from_db()
+    return call
+
+
+def _request(call: Call, *, claimed_at: datetime, throttled: int) -> Call:
+    """The one POST, and what its answer means for the call."""
+    try:
+        placed = call_create(call_id=call.pk, to=call.to_number, from_=call.from_number)
+    except TelephonyNotConfigured as exc:  # settings changed since the request: nothing was sent
+        call_end_undialed(call_id=call.pk, status=CallStatus.FAILED, error=exc.message, now=timezone.now())
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": exc.message})
+    except Exception as exc:
+        rest = rest_error(exc)
+        if rest is not None and rest[0] == TOO_MANY_REQUESTS and throttled < THROTTLED_RETRIES:
+            # Twilio turned it away for now: nothing was placed. The claim is released and the
+            # call dialed again later, waiting longer each time (never a tight loop).
+            call_dial_release(call_id=call.pk, claimed_at=claimed_at, error=f"throttled: {rest[1]}")
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "throttled", "error": rest[1]})
+            logger.warning("Twilio throttled call %s (%d so far): %s", call.pk, throttled + 1, rest[1])
+            delay = min(PACING_MAX_DEFER, THROTTLED_BACKOFF * 2**throttled)
+            countdown = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311
+            return _dial_later(call.pk, countdown=countdown, throttled=throttled + 1)
+        if rest is not None and 400 <= rest[0] < 500:
+            # Twilio refused the request: definitely no call. Retrying would be refused again.
+            call_end_undialed(call_id=call.pk, status=CallStatus.FAILED, error=rest[1], now=timezone.now())
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": rest[1]})
+            logger.warning("Twilio refused call %s: %s", call.pk, rest[1])
+        else:
+            # Timeout, connection error, 5xx, anything else: Twilio may have placed the call.
+            # Retrying could ring the customer twice; reconciliation finds out instead.
+            error = f"unclear: {rest[1] if rest else f'{type(exc).__name__}: {exc}'}"
+            call_dial_unclear(call_id=call.pk, error=error)
+            audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "unclear", "error": error})
+            logger.exception("Dialing call %s: outcome unknown, left for reconciliation", call.pk)
+    else:
+        if call_attach_sid(call_id=call.pk, sid=placed.sid, now=timezone.now()):
+            # What Twilio says of the call it just created (queued, at most ringing): the status
+            # callbacks that follow go to the voice channel, which starts what a call's end starts.
+            call_apply_status(StatusUpdate(call_sid=placed.sid, status=placed.status or CallStatus.QUEUED))
+        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "placed", "call_sid": placed.sid})
+    call.refresh_from_db()
+    return call
+
+
+def _dial_later(call_id: int, *, countdown: float, throttled: int) -> Call:
+    """Send the call back to the broker; when its task runs again it is dialed as above, gate and
+    all. Touched, so reconciliation does not take it for a lost task meanwhile."""
+    call_touch(call_id=call_id)
+    enqueue_later(CALL_PLACE_TASK, args=(call_id,), kwargs={"throttled": throttled}, countdown=round(countdown, 3))
+    return Call.objects.select_related("customer", "followup").get(pk=call_id)

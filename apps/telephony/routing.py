@@ -1,6 +1,0 @@
-from django.urls import path
-
-from apps.telephony.consumers import RelayConsumer
-
-# Twilio's socket has no browser Origin and no session: its signature is its authentication.
-websocket_urlpatterns = [path("ws/twilio/relay/", RelayConsumer.as_asgi())]
