@@ -31,13 +31,22 @@ from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Tok
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
 from apps.core.services import Person
+from apps.core.sockets import SweptPerQuery
 from apps.customers.models import Customer
 
 MAX_MESSAGE_CHARS = 2000
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+def _customer_exists(customer_id: int) -> bool:
+    return Customer.objects.filter(pk=customer_id).exists()
+
+
+def _chat_of(call_id: int) -> Call | None:
+    return Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).first()
+
+
+class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
     # Nothing is sent to a chat through the channel layer: no per-socket Redis listener.
     channel_layer_alias = None
 
@@ -85,7 +94,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if direction not in ("inbound", "outbound"):
             return await self._error("direction must be inbound or outbound.")
         if customer_id is not None and not (
-            isinstance(customer_id, int) and await Customer.objects.filter(pk=customer_id).aexists()
+            isinstance(customer_id, int) and await database_sync_to_async(_customer_exists)(customer_id)
         ):
             return await self._error(f"No customer with id {customer_id}.")
         if direction == "outbound" and customer_id is None:
@@ -107,11 +116,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.session is not None:
             return await self._error("This chat already has a conversation.")
         call_id = content.get("call_id")
-        call = (
-            await Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).afirst()
-            if isinstance(call_id, int)
-            else None
-        )
+        call = await database_sync_to_async(_chat_of)(call_id) if isinstance(call_id, int) else None
         if call is None or not call.state:
             return await self._error(f"No web chat with id {call_id}.")
         if call.started_by_id != self.scope["user"].pk:

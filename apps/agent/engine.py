@@ -34,6 +34,7 @@ from apps.agent.prompts import CustomerContext
 from apps.agent.state import ConversationState
 from apps.agent.turn import Conversation, EntryRedacted, Ports, ReplyCut, Stored, TurnRecord, new_state
 from apps.agent.workflows import Workflow, get_workflow
+from apps.calls.selectors import call_state
 from apps.calls.services import (
     call_group,
     call_record_turn,
@@ -126,10 +127,8 @@ class AgentSession:
     @classmethod
     async def resume(cls, call_id: int, *, ports: Ports | None = None) -> "AgentSession":
         """Pick a conversation up from the database, e.g. after a process restart."""
-        from apps.calls.models import Call
-
-        call = await Call.objects.aget(pk=call_id)
-        state = ConversationState.from_dict(call.state)
+        stored = await database_sync_to_async(call_state)(call_id=call_id)
+        state = ConversationState.from_dict(stored)
         customer = await database_sync_to_async(load_customer)(state.fact("customer_id"))
         return cls(call_id=call_id, state=state, customer=customer, ports=ports)
 

@@ -100,11 +100,11 @@ def relay_session_claim(*, token: str) -> RelayClaim:
     return RelayClaim(session_id=session_id, call_id=call.pk, call_sid=call.twilio_call_sid)
 
 
-async def relay_session_current(session_id: int) -> bool:
+def relay_session_current(session_id: int) -> bool:
     """Whether a socket may still speak and save: its session is the call's newest to connect, and
     the call is not over. One indexed read, before each turn."""
     current = RelaySession.objects.filter(pk=session_id, superseded_at__isnull=True)
-    return await current.exclude(call__status__in=TERMINAL_STATUSES).aexists()
+    return current.exclude(call__status__in=TERMINAL_STATUSES).exists()
 
 
 def relay_session_end(*, session_id: int, twilio_session_id: str = "") -> None:

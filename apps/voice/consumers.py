@@ -35,6 +35,7 @@ from django.db import DatabaseError
 from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd, Token
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.calls.voice import call_trace_error
+from apps.core.sockets import SweptPerQuery
 from apps.telephony.relay_sessions import (
     QUERY_PARAM,
     RelayClaim,
@@ -51,6 +52,10 @@ logger = logging.getLogger(__name__)
 # The per-turn check that a socket is still its call's session waits this long on the database at
 # most; the engine has its own answers to a database that is down.
 CURRENT_CHECK_TIMEOUT_S = 0.25
+
+
+def _conversation_of(call_id: int) -> Call | None:
+    return Call.objects.filter(pk=call_id).only("status", "state").first()
 
 
 def handshake_signed(scope: dict) -> bool:
@@ -84,7 +89,7 @@ def _record_error(call_id: int, name: str, payload: dict) -> None:
 _sockets: dict[int, "RelayConsumer"] = {}
 
 
-class RelayConsumer(AsyncWebsocketConsumer):
+class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
     # Nothing is sent to a call's socket through the channel layer: no per-call Redis listener.
     channel_layer_alias = None
 
@@ -192,7 +197,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
             self.retired = True
             await self.close()
             return
-        call = await Call.objects.filter(pk=claim.call_id).only("status", "state").afirst()
+        call = await database_sync_to_async(_conversation_of)(claim.call_id)
         if call is None or not call.state:
             logger.warning("Ended %s: the call has no conversation to resume", self._name)
             await self._end({"handoff": True, "reason": "the conversation could not be found"})
@@ -211,7 +216,9 @@ class RelayConsumer(AsyncWebsocketConsumer):
         if self.retired:
             return False
         try:
-            current = await asyncio.wait_for(relay_session_current(self.claim.session_id), CURRENT_CHECK_TIMEOUT_S)
+            current = await asyncio.wait_for(
+                database_sync_to_async(relay_session_current)(self.claim.session_id), CURRENT_CHECK_TIMEOUT_S
+            )
         except (TimeoutError, DatabaseError) as exc:
             # The database is slow or down: the engine copes with that (a holding phrase, a hand-off);
             # the caller is not left in silence over this check.
