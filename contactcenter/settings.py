@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.agent",
     "apps.telephony",
     "apps.voice",
+    "apps.chat",
     "apps.demo",
 ]
 

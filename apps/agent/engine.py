@@ -37,7 +37,6 @@ from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.selectors import call_state
 from apps.calls.services import (
     call_group,
-    call_record_turn,
     call_redact_entry,
     call_start_conversation,
     call_truncate_reply,
@@ -168,7 +167,7 @@ class AgentSession:
         it; saves of one conversation commit in order."""
         if isinstance(record, TurnRecord):
             fields = {name: getattr(record, name) for name in TurnRecord.__dataclass_fields__}
-            self._after_saves(call_record_turn, call_id=self.call_id, **fields)
+            self._after_saves(self.core.ports.record_turn, call_id=self.call_id, **fields)
         elif isinstance(record, EntryRedacted):
             self._after_saves(call_redact_entry, call_id=self.call_id, sequence=record.sequence, text=record.text)
         elif isinstance(record, ReplyCut):

@@ -1,8 +1,9 @@
 """What the turn core (turn.py) takes and gives: its ports, and what it hands over to be stored.
 
 Ports are what a conversation talks to: the model chain, the tools, the customer record, the
-opt-out, and the clock. The defaults are the real ones; a test or the demo seeder passes its own
-(a scripted model, a simulated clock). What to store comes out in order, as it is decided, through
+opt-out, the clock, and the write that stores a turn. The defaults are the real ones; a channel
+passes the turn's write when the end of a conversation starts more (apps/chat/lifecycle.py), a
+test or the demo seeder its own model and clock (a scripted model, a simulated clock). What to store comes out in order, as it is decided, through
 the conversation's `store` callback: each turn's `TurnRecord`, and corrections of entries stored
 before (`EntryRedacted`, `ReplyCut`).
 """
@@ -21,7 +22,7 @@ from apps.agent.prompts import CustomerContext
 from apps.agent.tools import ToolContext, run_tool
 from apps.agent.tools.registry import sandboxed
 from apps.calls.models import TraceEvent
-from apps.calls.services import Utterance
+from apps.calls.services import Utterance, call_record_turn
 from apps.customers.services import customer_opt_out
 
 
@@ -87,6 +88,9 @@ class Ports:
     # Each turn's first-audio budget (clock.py). One with no end (`budget=math.inf`) never races
     # the real time: the demo's simulated calls.
     turn_clock: Callable[[], TurnClock] = TurnClock
+    # Stores one turn (a TurnRecord's fields and the call's id), in one transaction; returns the
+    # live monitors' message. AgentSession runs it on the database thread, in order, retried.
+    record_turn: Callable[..., dict[str, Any] | None] = call_record_turn
 
 
 # --- what to store --------------------------------------------------------------------------------

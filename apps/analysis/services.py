@@ -39,7 +39,7 @@ from apps.collections.actions import promise_record
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.services import Actor, audit_record
-from apps.core.tasking import REQUEUE_BATCH, requeue_stale
+from apps.core.tasking import requeue_stale
 from apps.customers.models import DoNotCallSource
 from apps.customers.selectors import customer_zone
 from apps.customers.services import customer_opt_out
@@ -432,29 +432,8 @@ def analysis_give_up(*, call_id: int, error: str) -> CallAnalysis:
 STALLED_AFTER = timedelta(minutes=15)
 
 
-ORPHANS_WITHIN = timedelta(days=1)  # how far back the sweep looks for calls that never got a row
-
-
 def analyses_resume_stalled(*, now: datetime | None = None) -> list[int]:
     """Send the analysis task again for calls whose analysis has been pending too long: its task
-    never ran, or was lost. Returns the call ids (touched: the next sweep leaves them alone).
-
-    A chat or a simulation is ended below this app (calls.call_end_conversation), which can only
-    send the task: when that send was lost with its process, the completed call has no analysis
-    row at all. Those get theirs here, and their task, as analysis_queue gives any call."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        orphans = list(
-            Call.objects.filter(
-                status=CallStatus.COMPLETED,
-                analysis__isnull=True,
-                ended_at__gte=now - ORPHANS_WITHIN,
-                ended_at__lt=now - STALLED_AFTER,
-            )
-            .order_by("ended_at", "pk")
-            .values_list("pk", flat=True)[:REQUEUE_BATCH]
-        )
-        for call_id in orphans:
-            analysis_queue(call_id=call_id)
+    never ran, or was lost. Returns the call ids (touched: the next sweep leaves them alone)."""
     pending = CallAnalysis.objects.filter(status=AnalysisStatus.PENDING, call__status=CallStatus.COMPLETED)
-    return orphans + requeue_stale(pending, older_than=STALLED_AFTER, task=ANALYZE_TASK, send="call_id", now=now)
+    return requeue_stale(pending, older_than=STALLED_AFTER, task=ANALYZE_TASK, send="call_id", now=now)

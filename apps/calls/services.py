@@ -10,12 +10,6 @@ from django.utils import timezone
 
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
 from apps.core.db import limit_database_time
-from apps.core.effects import enqueue
-
-# Post-call processing, queued by name when a conversation we end ourselves (a web chat, a
-# simulation) ends: the analysis app is above this one. A voice call's end is reported by Twilio,
-# and the voice channel starts its post-call work itself (apps/voice/lifecycle.py).
-ANALYZE_TASK = "apps.analysis.tasks.call_analyze_task"
 
 
 @dataclass
@@ -156,7 +150,8 @@ def transcript_message(call_id: int, entries: list[TranscriptEntry]) -> dict[str
 
 @transaction.atomic
 def call_end_conversation(*, call_id: int) -> None:
-    """End a call no telephony provider ends for us: web chats and simulations (no CallSid)."""
+    """End a call no telephony provider ends for us: web chats and simulations (no CallSid). What
+    its end starts (the analysis) is the chat channel's, in the same transaction (apps/chat/lifecycle.py)."""
     call = Call.objects.select_for_update().get(pk=call_id)
     if call.twilio_call_sid or call.status in TERMINAL_STATUSES:
         return
@@ -165,8 +160,6 @@ def call_end_conversation(*, call_id: int) -> None:
     call.ended_at = now
     call.duration_seconds = int((now - call.started_at).total_seconds()) if call.started_at else None
     call.save(update_fields=["status", "ended_at", "duration_seconds", "updated_at"])
-    # Once: the row is locked and was not ended. The analysis creates its own row when it runs.
-    enqueue(ANALYZE_TASK, call.pk)
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from apps.agent.consumers import ChatConsumer
+from apps.chat.consumers import ChatConsumer
 
 
 def run(scenario):

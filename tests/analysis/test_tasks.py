@@ -13,8 +13,7 @@ from django.utils import timezone
 from apps.analysis.models import AnalysisStatus, CallAnalysis
 from apps.analysis.services import analysis_request
 from apps.analysis.tasks import MAX_RETRIES, analyses_resume, call_analyze_task
-from apps.calls.models import CallStatus, Channel, TraceEvent, TraceKind
-from apps.calls.services import call_end_conversation
+from apps.calls.models import CallStatus, TraceEvent, TraceKind
 from apps.core.errors import Conflict
 from apps.core.models import AuditEvent
 from apps.promises.models import Promise
@@ -95,24 +94,6 @@ def test_analyses_whose_task_was_lost_are_sent_again(sent, django_capture_on_com
     assert sent == [(TASK, (lost.pk,), {})]
     with django_capture_on_commit_callbacks(execute=True):
         assert analyses_resume.apply().get() == 0  # touched: not sent again while that send is on its way
-    assert len(sent) == 1
-
-
-def test_a_chat_whose_analysis_send_was_lost_gets_its_analysis_from_the_sweep(sent, django_capture_on_commit_callbacks):
-    ended = timezone.now() - timedelta(minutes=20)
-    with time_machine.travel(ended):
-        chat = CallFactory(channel=Channel.WEB_CHAT, status=CallStatus.IN_PROGRESS, twilio_call_sid="")
-        call_end_conversation(call_id=chat.pk)  # its task is sent after commit: the process died first
-    recent = CallFactory(channel=Channel.WEB_CHAT, status=CallStatus.IN_PROGRESS, twilio_call_sid="")
-    call_end_conversation(call_id=recent.pk)  # ended just now: its task may be on its way
-    assert not CallAnalysis.objects.exists()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        assert analyses_resume.apply().get() == 1
-    assert sent == [(TASK, (chat.pk,), {})]
-    assert list(CallAnalysis.objects.values_list("call_id", "status")) == [(chat.pk, AnalysisStatus.PENDING)]
-    with django_capture_on_commit_callbacks(execute=True):
-        assert analyses_resume.apply().get() == 0  # it has its row now, pending and just touched
     assert len(sent) == 1
 
 

@@ -8,7 +8,7 @@ import channels.consumer
 import pytest
 from asgiref.sync import async_to_sync
 
-from apps.agent.consumers import ChatConsumer
+from apps.chat.consumers import ChatConsumer
 from apps.core.sockets import SweptPerQuery
 from apps.voice.consumers import RelayConsumer
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Everything a relay or chat socket runs on its event loop.
 SOCKET_MODULES = [
     "apps/voice/consumers.py",
-    "apps/agent/consumers.py",
+    "apps/chat/consumers.py",
     "apps/agent/engine.py",
     "apps/agent/turn.py",
     "apps/agent/turn_io.py",

@@ -11,6 +11,7 @@ from django.db.models import Q
 from apps.agent.engine import AgentSession, Ended, Handoff, ReplyEnd
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import Call, TraceKind
+from apps.chat.lifecycle import conversation_ports
 from apps.core.services import Person
 from apps.customers.models import Customer
 
@@ -79,6 +80,7 @@ class Command(BaseCommand):
             reason=f"Simulation by {self.started_by.audit_label}",
             started_by=self.started_by,
             test=True,
+            ports=conversation_ports(),
         )
         self.stdout.write(f"Call {session.call_id}: {workflow} v{session.state.version}, {direction}, {channel}\n")
         async for event in session.greet():

@@ -30,6 +30,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
+from apps.chat.lifecycle import conversation_ports
 from apps.core.services import Person
 from apps.core.sockets import SweptPerQuery
 from apps.customers.models import Customer
@@ -108,6 +109,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
             caller=f"user:{self.scope['user'].pk}",
             started_by=Person(self.scope["user"].pk, self.scope["user"].get_username()),
             test=True,  # staff are trying the agent: nothing real is touched
+            ports=conversation_ports(),
         )
         await self._started(self.session)
         await self._relay(self.session, self.session.greet())
@@ -124,7 +126,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
             return await self._error("That chat was started by someone else; only they can continue it.")
         if call.status in TERMINAL_STATUSES:
             return await self._error("That conversation has ended.")
-        self.session = await AgentSession.resume(call.pk)
+        self.session = await AgentSession.resume(call.pk, ports=conversation_ports())
         await self._started(self.session)
 
     async def _message(self, content: dict) -> None:
