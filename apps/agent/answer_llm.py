@@ -17,7 +17,7 @@ from apps.agent.events import Event, ReplyEnd, Token
 from apps.agent.grounding import ReplyGate, make_checker
 from apps.agent.nlu import Understanding
 from apps.agent.prompts import CustomerContext, build_messages
-from apps.agent.state import ConversationState
+from apps.agent.state import CallFacts, ConversationState
 from apps.agent.tools import TOOLS
 from apps.agent.traces import TurnLog
 from apps.agent.turn_io import Ports
@@ -136,14 +136,14 @@ class LLMAnswering:
                 result = await self._tool(call.name, call.arguments, log)
                 self.state.remember({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
             self._settle(log)
-            if self.state.handoff or self._is_terminal() or self.state.fact("system_down"):
+            if self.state.handoff or self._is_terminal() or CallFacts.of(self.state).system_down:
                 break
         self._track_understanding(u, progressed=True)
         if self.state.handoff or self._is_terminal():
             async for event in self._close_or_hand_off(log):
                 yield event
             return
-        if self.state.fact("system_down") and not said:
+        if CallFacts.of(self.state).system_down and not said:
             async for event in self._say(self._offline_reply([]), log):
                 yield event
             return

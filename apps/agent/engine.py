@@ -31,7 +31,7 @@ from apps.agent.context import load_customer
 from apps.agent.events import Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.guardrails import too_many_conversations
 from apps.agent.prompts import CustomerContext
-from apps.agent.state import ConversationState
+from apps.agent.state import CallFacts, ConversationState
 from apps.agent.turn import Conversation, EntryRedacted, Ports, ReplyCut, Stored, TurnRecord, new_state
 from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.selectors import call_state
@@ -128,7 +128,7 @@ class AgentSession:
         """Pick a conversation up from the database, e.g. after a process restart."""
         stored = await database_sync_to_async(call_state)(call_id=call_id)
         state = ConversationState.from_dict(stored)
-        customer = await database_sync_to_async(load_customer)(state.fact("customer_id"))
+        customer = await database_sync_to_async(load_customer)(CallFacts.of(state).customer_id)
         return cls(call_id=call_id, state=state, customer=customer, ports=ports)
 
     def greeting(self) -> str:

@@ -38,7 +38,7 @@ from apps.agent.grounding import grounded_forms
 from apps.agent.guardrails import Budget, guard_input
 from apps.agent.nlu import Understanding, understand
 from apps.agent.prompts import CustomerContext
-from apps.agent.state import ConversationState
+from apps.agent.state import CallFacts, ConversationState
 from apps.agent.tools import ToolContext
 from apps.agent.traces import TurnLog
 from apps.agent.turn_io import EntryRedacted, Ports, ReplyCut, Stored, TurnRecord
@@ -86,9 +86,9 @@ def new_state(
         started_by={"id": started_by.user_id, "username": started_by.audit_label} if started_by else {},
     )
     if customer.customer_id:
-        state.facts["customer_id"] = customer.customer_id
+        CallFacts.of(state).customer_id = customer.customer_id
     if vehicle := customer.on_file.get("vehicle"):
-        state.facts["vehicle_on_file"] = vehicle
+        CallFacts.of(state).vehicle_on_file = vehicle
     state.ground(*grounded_forms(customer.on_file))
     return state
 
@@ -318,7 +318,7 @@ class Conversation(Recording, LLMAnswering):
         if self.state.handoff:
             reason = self.state.handoff["reason"]
             log.trace(TraceKind.GUARDRAIL, "handoff", payload={"reason": reason})
-            reply = offline.handoff_reply(self.state.channel, system_down=bool(self.state.fact("system_down")))
+            reply = offline.handoff_reply(self.state.channel, system_down=bool(CallFacts.of(self.state).system_down))
             async for event in self._say(reply, log):
                 yield event
             self.state.ended, self.state.end_reason = True, f"handoff: {reason}"
@@ -344,7 +344,7 @@ class Conversation(Recording, LLMAnswering):
     async def _run_required(self, log: TurnLog) -> list[tuple[str, dict]]:
         """Offline, the engine calls the step's required tools itself (they take no arguments)."""
         results = []
-        while (required := self.workflow.pending_required(self.state)) and not self.state.fact("system_down"):
+        while (required := self.workflow.pending_required(self.state)) and not CallFacts.of(self.state).system_down:
             result = await self._tool(required, {}, log)
             results.append((required, result))
             self._settle(log)
@@ -360,7 +360,7 @@ class Conversation(Recording, LLMAnswering):
             today=self.today,
             now=self.ports.clock.now(),
             actor=self._actor,
-            caller_text=self.state.fact("caller_text", ""),
+            caller_text=CallFacts.of(self.state).caller_text,
             test=self.state.test,
         )
 
@@ -388,7 +388,7 @@ class Conversation(Recording, LLMAnswering):
                 self.customer = await self.ports.load_customer(ctx.customer_id)
                 self.state.ground(*grounded_forms(self.customer.on_file))
                 if vehicle := self.customer.on_file.get("vehicle"):
-                    self.state.facts["vehicle_on_file"] = vehicle
+                    CallFacts.of(self.state).vehicle_on_file = vehicle
         elif result["status"] in ("unavailable", "error"):
             await self._system_down(name, log)
         self.workflow.after_tool(name, result, self.state)  # the workflow's rules, e.g. identity checks run out
@@ -397,7 +397,7 @@ class Conversation(Recording, LLMAnswering):
     async def _system_down(self, name: str, log: TurnLog) -> None:
         """A system did not answer: never guess. The workflow says what instead (e.g. a call back),
         or a person takes over."""
-        self.state.facts["system_down"] = name
+        CallFacts.of(self.state).system_down = name
         if instead := self.workflow.on_system_down(name, self.state):
             result = await self._tool(*instead, log)
             if result["status"] == "ok":

@@ -28,6 +28,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
+from apps.agent.state import CallFacts
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
 from apps.chat.lifecycle import conversation_ports
@@ -157,7 +158,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
 
     async def _relay(self, session: AgentSession, events: AsyncIterator[Event]) -> None:
         """Send the client what `session` says, as it says it."""
-        self._effects_shown = len(session.state.fact("test_effects", []))
+        self._effects_shown = len(CallFacts.of(session.state).test_effects)
         async for event in events:
             await self._show_effects(session)
             if isinstance(event, Token):
@@ -174,7 +175,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
 
     async def _show_effects(self, session: AgentSession) -> None:
         """What the turn would have done to real records, as soon as it is known."""
-        effects = session.state.fact("test_effects", [])
+        effects = CallFacts.of(session.state).test_effects
         for effect in effects[self._effects_shown :]:
             await self.send_json({"type": "test_effect", **effect})
         self._effects_shown = len(effects)
