@@ -42,7 +42,7 @@ from apps.agent.state import CallFacts, ConversationState
 from apps.agent.tools import ToolContext
 from apps.agent.traces import TurnLog
 from apps.agent.turn_io import EntryRedacted, Ports, ReplyCut, Stored, TurnRecord
-from apps.agent.turn_record import Recording, note_caller_words
+from apps.agent.turn_record import Recording
 from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.models import TraceKind
 from apps.core.services import Person
@@ -56,7 +56,6 @@ __all__ = [
     "TurnRecord",
     "local_today",
     "new_state",
-    "note_caller_words",
 ]
 
 logger = logging.getLogger(__name__)

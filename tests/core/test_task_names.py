@@ -47,3 +47,18 @@ def test_every_task_queued_by_name_is_a_registered_task():
     assert "apps.approvals.tasks.approval_execute" in names  # and a constant given to requeue_stale
     unknown = {name: where for name, where in names.items() if name not in celery_app.tasks}
     assert unknown == {}
+
+
+def test_every_scheduled_and_routed_task_is_a_registered_task():
+    """Beat's schedule and the queue routes name tasks too: names, not module paths (a task keeps
+    its name when its code moves, `@shared_task(name=...)`), so each is checked here."""
+    celery_app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    routes = set(celery_app.conf.task_routes)
+    routed = {name for name in routes if not name.endswith(".*")}
+    assert "apps.outreach.tasks.followups_sweep_task" in scheduled  # the schedule is read
+    assert "apps.telephony.tasks.call_place_task" in routed
+    assert sorted(name for name in scheduled | routed if name not in celery_app.tasks) == []
+    # A route by pattern names a module holding tasks.
+    for pattern in routes - routed:
+        assert any(name.startswith(pattern.removesuffix("*")) for name in celery_app.tasks), pattern
