@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.parser import Parser
 
+from apps.analysis.api import router as call_detail_router
 from apps.approvals.api import router as approvals_router
 from apps.calls.api import router as calls_router
 from apps.collections.api import payments_router
@@ -70,6 +71,7 @@ api = NinjaAPI(
 
 api.add_router("/customers", customers_router)
 api.add_router("/calls", calls_router)
+api.add_router("/calls", call_detail_router)  # GET /calls/{id}, with its analysis: above the calls app
 api.add_router("/calls", outbound_calls_router)  # POST /calls/outbound: above the calls app
 api.add_router("/promises", promises_router)
 api.add_router("/payments", payments_router)

@@ -1,5 +1,6 @@
 """Who fills CallInsights: a model through the live agent's LLM chain (apps/agent/llm, its
-synchronous face: the same endpoints, timeouts and circuit breakers), or the offline analyzer.
+synchronous face: the same endpoints and circuit breakers; each request has ANALYSIS_TIMEOUT for
+every step but connecting), or the offline analyzer.
 
 The model gets the redacted transcript and the schema, and must answer JSON that parses into
 CallInsights and whose every evidence quote occurs in the transcript. Invalid output is retried

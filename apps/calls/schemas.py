@@ -1,6 +1,5 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from ninja import Schema
 from pydantic import Field
@@ -13,20 +12,6 @@ class TranscriptEntryOut(Schema):
     spoken_at: datetime
     interrupted: bool
     redacted: bool
-
-
-class CallAnalysisOut(Schema):
-    status: str
-    analyzer: str
-    sentiment: str
-    sentiment_score: float | None
-    intent: str
-    summary: str
-    promise: dict[str, Any]
-    next_action: dict[str, Any]
-    confidence: int | None
-    needs_review: bool
-    updated_at: datetime
 
 
 class CallOut(Schema):
@@ -51,19 +36,6 @@ class CallOut(Schema):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
-
-
-class CallDetailOut(CallOut):
-    transcript: list[TranscriptEntryOut]
-    analysis: CallAnalysisOut | None
-
-    @staticmethod
-    def resolve_transcript(call) -> list:
-        return list(call.transcript.all())
-
-    @staticmethod
-    def resolve_analysis(call):
-        return getattr(call, "analysis", None)
 
 
 class OutboundCallIn(Schema):

@@ -18,11 +18,6 @@ def calls_list(
     return calls.order_by("-started_at", "-id")
 
 
-def call_detail(*, call_id: int) -> Call | None:
-    """A call with its transcript and analysis loaded in the same round trips."""
-    return Call.objects.select_related("analysis").prefetch_related("transcript").filter(pk=call_id).first()
-
-
 def call_state(*, call_id: int) -> dict:
     """The conversation state a call was last saved with (to resume it); Call.DoesNotExist if none."""
     return Call.objects.values_list("state", flat=True).get(pk=call_id)

@@ -17,10 +17,13 @@ class PaymentFilters(Schema):
     customer_id: int | None = None
 
 
+# Both operations keep the ids they had when this router lived in apps/promises: generated
+# clients name their methods after them.
 @payments_router.post(
     "",
     response={200: PaymentOut, 201: PaymentOut},
     auth=require("promises.add_payment"),
+    operation_id="apps_promises_api_post_payment",
     summary="Post a payment",
     description=(
         "Records the payment and applies it to the customer's open promise (kept when paid in full, "
@@ -33,7 +36,9 @@ def post_payment(request: HttpRequest, payload: PaymentIn):
     return Status(201 if created else 200, payment)
 
 
-@payments_router.get("", response=list[PaymentOut], auth=require("promises.view_payment"))
+@payments_router.get(
+    "", response=list[PaymentOut], auth=require("promises.view_payment"), operation_id="apps_promises_api_list_payments"
+)
 @paginate
 def list_payments(request: HttpRequest, filters: Query[PaymentFilters]):
     return payments_list(customer_id=filters.customer_id)

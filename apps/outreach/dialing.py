@@ -11,12 +11,20 @@ keeps its dialed_at and no CallSid, and reconciliation (apps/voice/outbound.py) 
 which call (if any) that request placed. A 429 (Too Many Requests) placed nothing for certain:
 that call is released and dialed again after a backoff. The row is written by the calls app's
 services (apps/calls/attempts.py); Twilio is spoken to through apps/twilio.
+
+Twilio's answer to the POST is the call's first status, applied in full (answered_by, duration,
+end time) as a status callback would be. A status that ends nothing is applied here; one that ends
+the call (rare: Twilio answers `queued`) starts what a call's end starts (its analysis, its
+follow-up moved on), which is the voice channel's, above this app: it is handed to the voice
+channel's status task, queued by name, the path of a status callback (apps/voice/lifecycle.py).
 """
 
 import logging
 import random
 from datetime import datetime
+from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.calls.attempts import (
@@ -29,19 +37,22 @@ from apps.calls.attempts import (
     call_touch,
     calls_undialed,
 )
-from apps.calls.models import Call, CallStatus
+from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus
 from apps.calls.services import StatusUpdate, call_apply_status
-from apps.core.effects import enqueue_later
+from apps.core.effects import enqueue, enqueue_later
 from apps.core.services import audit_record
 from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
 from apps.outreach.services import BLOCKED_AT_DIAL
 from apps.twilio.calls import TOO_MANY_REQUESTS, call_create, rest_error
 from apps.twilio.client import TelephonyNotConfigured
 from apps.twilio.pacing import Pacer, dial_pacer
+from apps.twilio.signatures import public_url
 
 logger = logging.getLogger(__name__)
 
 CALL_PLACE_TASK = "apps.telephony.tasks.call_place_task"
+# The voice channel's handling of a status (apps/voice/tasks.py), for a call that ended at once.
+CALL_STATUS_TASK = "apps.voice.tasks.call_status_record_task"
 # Pacing (apps/twilio/pacing.py): a dial waits for its send slot this long at most, so no worker
 # is held for minutes (the request's TWILIO_HTTP_TIMEOUT comes on top, inside the task's 30 s
 # soft limit). A slot further off sends the call back to the broker for about that long, capped
@@ -69,6 +80,7 @@ def call_place(*, call_id: int, pacer: Pacer | None = None, throttled: int = 0) 
         call = Call.objects.get(pk=call_id)
         logger.info("Call %s was already dialed (or is not a queued outbound call): not dialing", call_id)
         return call
+    urls = callback_urls(call_id)  # before the slot: the first reverse() loads the URLconf
     pacer = pacer or dial_pacer()
     give_up_at = pacer.clock() + PACING_MAX_WAIT
     call, claimed_at = None, None
@@ -90,13 +102,41 @@ def call_place(*, call_id: int, pacer: Pacer | None = None, throttled: int = 0) 
         if not verdict.allowed:
             return _block(call, verdict)
         if pacer.on_time(slot):
-            return _request(call, claimed_at=claimed_at, throttled=throttled)
+            return _request(call, urls=urls, claimed_at=claimed_at, throttled=throttled)
         # Stalled past its slot (a pause, a slow query): sent now it would crowd the next slots.
     if call is not None:
         call_dial_release(call_id=call.pk, claimed_at=claimed_at)
     # Spread over [wait, 1.5 wait], so the calls sent back together do not return together.
     countdown = min(PACING_MAX_DEFER, max(slot.wait, 1.0) * random.uniform(1, 1.5))  # noqa: S311
     return _dial_later(call_id, countdown=countdown, throttled=throttled)
+
+
+def callback_urls(call_id: int) -> dict[str, str]:
+    """Where Twilio asks about a call we place (`call_create`'s URLs): the voice channel's routes
+    (apps/voice/urls.py), reversed by name at PUBLIC_BASE_URL.
+
+    Outreach sits below voice and never imports it: the route names are the whole contract, so a
+    path changed in voice's urls.py is followed here, and a name that stops resolving to its view
+    fails tests/telephony/test_routes.py."""
+    return {
+        "answer_url": public_url(reverse("voice:outbound", kwargs={"call_id": call_id})),
+        "status_url": public_url(reverse("voice:status")),
+        "amd_url": public_url(reverse("voice:amd")),
+    }
+
+
+def twilio_status(resource: Any) -> StatusUpdate:
+    """A call resource's status as Twilio's REST API reports it (the answer to a create or a
+    fetch: no sequence number, unlike a callback), with its duration, answered_by and end time."""
+    status = resource.status or CallStatus.QUEUED
+    duration = resource.duration
+    return StatusUpdate(
+        call_sid=resource.sid,
+        status=status,
+        duration_seconds=int(duration) if duration not in (None, "") else None,
+        answered_by=resource.answered_by or "",
+        at=resource.end_time if status in TERMINAL_STATUSES else None,
+    )
 
 
 def _judge(call: Call, *, now: datetime) -> Verdict:
@@ -117,10 +157,10 @@ def _block(call: Call, verdict: Verdict) -> Call:
     return call
 
 
-def _request(call: Call, *, claimed_at: datetime, throttled: int) -> Call:
+def _request(call: Call, *, urls: dict[str, str], claimed_at: datetime, throttled: int) -> Call:
     """The one POST, and what its answer means for the call."""
     try:
-        placed = call_create(call_id=call.pk, to=call.to_number, from_=call.from_number)
+        placed = call_create(to=call.to_number, from_=call.from_number, **urls)
     except TelephonyNotConfigured as exc:  # settings changed since the request: nothing was sent
         call_end_undialed(call_id=call.pk, status=CallStatus.FAILED, error=exc.message, now=timezone.now())
         audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "failed", "error": exc.message})
@@ -149,12 +189,29 @@ def _request(call: Call, *, claimed_at: datetime, throttled: int) -> Call:
             logger.exception("Dialing call %s: outcome unknown, left for reconciliation", call.pk)
     else:
         if call_attach_sid(call_id=call.pk, sid=placed.sid, now=timezone.now()):
-            # What Twilio says of the call it just created (queued, at most ringing): the status
-            # callbacks that follow go to the voice channel, which starts what a call's end starts.
-            call_apply_status(StatusUpdate(call_sid=placed.sid, status=placed.status or CallStatus.QUEUED))
+            _first_status(twilio_status(placed))
         audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "placed", "call_sid": placed.sid})
     call.refresh_from_db()
     return call
+
+
+def _first_status(update: StatusUpdate) -> None:
+    """What Twilio says of the call it just created. Queued (at most ringing) starts nothing: it
+    is applied here. An end starts the call's post-call work, above this app: the update goes to
+    the voice channel's status task (after commit), as a status callback would. Should that task
+    be lost, the call stays live and quiet, and reconciliation asks Twilio (apps/voice/outbound.py)."""
+    if update.status not in TERMINAL_STATUSES:
+        call_apply_status(update)
+        return
+    at = update.at.isoformat() if update.at else None
+    enqueue(
+        CALL_STATUS_TASK,
+        call_sid=update.call_sid,
+        status=update.status,
+        duration_seconds=update.duration_seconds,
+        answered_by=update.answered_by,
+        at=at,
+    )
 
 
 def _dial_later(call_id: int, *, countdown: float, throttled: int) -> Call:

@@ -17,36 +17,32 @@ from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 
 from apps.twilio.client import twilio_client
-from apps.twilio.signatures import public_url
 
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # Failures of a request to Twilio: the network, Twilio's errors, and nothing else.
 NETWORK_ERRORS = (TwilioException, requests.RequestException)
 TOO_MANY_REQUESTS = 429
 
-# Where Twilio asks about the call (the voice channel's routes).
-ANSWER_PATH = "/twilio/voice/outbound/{call_id}/"
-STATUS_PATH = "/twilio/voice/status/"
-AMD_PATH = "/twilio/voice/amd/"
 
-
-def call_create(*, call_id: int, to: str, from_: str) -> Any:
-    """The one POST that places call `call_id` (our id: Twilio asks ANSWER_PATH for its TwiML),
-    with status callbacks and asynchronous answering-machine detection. Returns Twilio's call
-    resource. Raises TelephonyNotConfigured (nothing sent) or the client's error."""
+def call_create(*, to: str, from_: str, answer_url: str, status_url: str, amd_url: str) -> Any:
+    """The one POST that places a call, with status callbacks and asynchronous answering-machine
+    detection. Twilio asks `answer_url` for the call's TwiML and reports to `status_url` and
+    `amd_url`: absolute URLs the caller builds from its own routes (this module knows none).
+    Returns Twilio's call resource. Raises TelephonyNotConfigured (nothing sent) or the client's
+    error."""
     client = twilio_client()
     return client.calls.create(
         to=to,
         from_=from_,
-        url=public_url(ANSWER_PATH.format(call_id=call_id)),
+        url=answer_url,
         method="POST",
-        status_callback=public_url(STATUS_PATH),
+        status_callback=status_url,
         status_callback_method="POST",
         status_callback_event=STATUS_CALLBACK_EVENTS,
         machine_detection="DetectMessageEnd",
         # Twilio wants the string "true"; a Python bool would be sent as "True".
         async_amd="true",
-        async_amd_status_callback=public_url(AMD_PATH),
+        async_amd_status_callback=amd_url,
         async_amd_status_callback_method="POST",
         time_limit=settings.OUTBOUND_CALL_TIME_LIMIT,
     )

@@ -25,8 +25,9 @@ def public_url(path: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def relay_url(path: str = "/ws/twilio/relay/") -> str:
-    """The ConversationRelay socket: wss:// (ws:// only for a plain-http development origin)."""
+def relay_url(path: str) -> str:
+    """The absolute URL of a socket of ours at `path`, as Twilio opens it (the ConversationRelay
+    socket): wss:// (ws:// only for a plain-http development origin)."""
     origin = urlsplit(settings.PUBLIC_BASE_URL)
     scheme = "wss" if origin.scheme == "https" else "ws"
     return f"{scheme}://{origin.netloc}{path}"

@@ -1,4 +1,8 @@
-"""The TwiML we answer Twilio with: what is said and where the call goes, built from plain values."""
+"""The TwiML we answer Twilio with: what is said and where the call goes, built from plain values.
+
+Where Twilio goes next (a socket, an action, a whisper) is an absolute URL the caller passes in:
+the routes are the voice channel's (apps/voice/urls.py), and this module knows none of them.
+"""
 
 from urllib.parse import urlencode
 
@@ -6,8 +10,6 @@ from django.conf import settings
 from django.http import HttpResponse
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
-
-from apps.twilio.signatures import public_url, relay_url
 
 APOLOGY = "We're sorry, something went wrong on our side. Please call us back later. Goodbye."
 CUT_OFF = "We're sorry, we were cut off."
@@ -19,14 +21,23 @@ def twiml(response: VoiceResponse | MessagingResponse) -> HttpResponse:
     return HttpResponse(str(response), content_type="text/xml")
 
 
-def conversation_relay(*, call_id: int, query: dict[str, str], greeting: str, language: str = "") -> VoiceResponse:
-    """Connect the call to the agent over ConversationRelay. The greeting is spoken first, and every
-    attribute is pinned. `query` is all the socket URL carries (the relay session's one-time token,
-    which Twilio's signature of the handshake then covers); data travels as <Parameter>s."""
+def conversation_relay(
+    *,
+    call_id: int,
+    socket_url: str,
+    action_url: str,
+    query: dict[str, str],
+    greeting: str,
+    language: str = "",
+) -> VoiceResponse:
+    """Connect the call to the agent over ConversationRelay at `socket_url`; Twilio posts to
+    `action_url` when the session ends. The greeting is spoken first, and every attribute is
+    pinned. `query` is all the socket URL carries (the relay session's one-time token, which
+    Twilio's signature of the handshake then covers); data travels as <Parameter>s."""
     response = VoiceResponse()
-    connect = response.connect(action=public_url("/twilio/voice/relay-action/"), method="POST")
+    connect = response.connect(action=action_url, method="POST")
     relay = connect.conversation_relay(
-        url=f"{relay_url()}?{urlencode(query)}",
+        url=f"{socket_url}?{urlencode(query)}",
         welcome_greeting=greeting,
         welcome_greeting_interruptible="any",
         language=language or settings.RELAY_LANGUAGE,
@@ -42,16 +53,16 @@ def conversation_relay(*, call_id: int, query: dict[str, str], greeting: str, la
     return response
 
 
-def hand_off(*, call_id: int, say_first: str = "") -> VoiceResponse:
-    """Put the caller through to a person: the configured number (who first hears the context),
-    or, when none is configured, the specialists' queue."""
+def hand_off(*, whisper_url: str, say_first: str = "") -> VoiceResponse:
+    """Put the caller through to a person: the configured number (who first hears the context,
+    asked of `whisper_url`), or, when none is configured, the specialists' queue."""
     response = VoiceResponse()
     if say_first:
         response.say(say_first)
     if settings.HUMAN_AGENT_NUMBER:
         response.say(CONNECTING)
         dial = response.dial(caller_id=settings.TWILIO_FROM_NUMBER or None, timeout=30)
-        dial.number(settings.HUMAN_AGENT_NUMBER, url=public_url(f"/twilio/voice/whisper/{call_id}/"), method="POST")
+        dial.number(settings.HUMAN_AGENT_NUMBER, url=whisper_url, method="POST")
         response.say(APOLOGY)  # reached only when nobody answered
         response.hangup()
     else:

@@ -22,6 +22,7 @@ from twilio.rest import Client
 
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.attempts import (
+    OPEN,
     call_attach_sid,
     call_claim_open,
     call_create_outbound,
@@ -29,14 +30,13 @@ from apps.calls.attempts import (
     calls_requeue_undialed,
 )
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus
-from apps.calls.services import StatusUpdate
 from apps.core.effects import enqueue
 from apps.core.errors import Conflict, InvalidReference
 from apps.core.models import AuditEvent
 from apps.core.services import Actor, audit_record
 from apps.customers.models import Customer
 from apps.outreach.compliance import Verdict, compliance_check
-from apps.outreach.dialing import CALL_PLACE_TASK
+from apps.outreach.dialing import CALL_PLACE_TASK, twilio_status
 from apps.outreach.services import NOT_A_PERSON
 from apps.twilio import twiml
 from apps.twilio.calls import NETWORK_ERRORS
@@ -52,8 +52,6 @@ CLOCK_SKEW = timedelta(minutes=1)
 RECONCILE_LIST_LIMIT = 20
 # Rows per kind per sweep; the rest wait for the next sweep.
 RECONCILE_BATCH = 100
-
-_OPEN = {"status__in": [s for s in CallStatus.values if s not in TERMINAL_STATUSES]}
 
 
 # --- request ----------------------------------------------------------------------------------
@@ -127,18 +125,8 @@ def call_machine_answered(*, call_id: int) -> str:
 
 
 def _apply_twilio_state(instance: Any) -> Call | None:
-    """Apply a call resource's status as Twilio reports it (REST, not a callback: no sequence)."""
-    status = instance.status or CallStatus.QUEUED
-    duration = instance.duration
-    return call_status_record(
-        StatusUpdate(
-            call_sid=instance.sid,
-            status=status,
-            duration_seconds=int(duration) if duration not in (None, "") else None,
-            answered_by=instance.answered_by or "",
-            at=instance.end_time if status in TERMINAL_STATUSES else None,
-        )
-    )
+    """Apply a call resource's status as Twilio reports it, as a status callback would be."""
+    return call_status_record(twilio_status(instance))
 
 
 # --- reconciliation ---------------------------------------------------------------------------
@@ -223,12 +211,12 @@ def calls_reconcile(*, now: datetime | None = None) -> dict[str, int]:
         "updated_at__lt": now - UNCLEAR_DIAL_GRACE,
     }
     stale_ids = list(
-        Call.objects.filter(**stale_conditions, **_OPEN)
+        Call.objects.filter(**stale_conditions, **OPEN)
         .order_by("updated_at")
         .values_list("pk", flat=True)[:RECONCILE_BATCH]
     )
     unclear_ids = list(
-        Call.objects.filter(**unclear_conditions, **_OPEN)
+        Call.objects.filter(**unclear_conditions, **OPEN)
         .order_by("dialed_at")
         .values_list("pk", flat=True)[:RECONCILE_BATCH]
     )

@@ -1,11 +1,17 @@
 """Twilio's webhooks. Each checks the signature first, then its parameters (apps/telephony/params.py:
 400 for a malformed request), then calls one service and answers (TwiML, or 204 for callbacks that
-need no answer)."""
+need no answer).
+
+The TwiML sends Twilio on to our other routes: their URLs are built here, from the routes' names
+(apps/voice/urls.py) and PUBLIC_BASE_URL, and handed to the TwiML builders (apps/twilio/twiml.py
+knows no route of ours).
+"""
 
 import logging
 
 from asgiref.sync import async_to_sync
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from apps.calls.services import StatusUpdate
 from apps.calls.voice import UnknownCall
@@ -21,8 +27,9 @@ from apps.telephony.params import (
 from apps.telephony.relay_sessions import QUERY_PARAM, relay_session_issue
 from apps.telephony.sms import sms_receive
 from apps.twilio import twiml
-from apps.twilio.signatures import twilio_webhook
+from apps.twilio.signatures import public_url, relay_url, twilio_webhook
 from apps.voice.lifecycle import call_status_record
+from apps.voice.routing import RELAY_PATH
 from apps.voice.services import (
     answer_inbound,
     answer_outbound,
@@ -34,16 +41,33 @@ from apps.voice.services import (
 logger = logging.getLogger(__name__)
 
 
+def _url(name: str, **kwargs: int) -> str:
+    """The absolute URL Twilio uses for one of this app's routes."""
+    return public_url(reverse(f"voice:{name}", kwargs=kwargs or None))
+
+
 def _relay(*, call_id: int, greeting: str, language: str) -> HttpResponse:
     """Connect the call to the agent. Each answer opens a new relay session of the call: its
     one-time token is the only thing in the socket URL (apps/telephony/relay_sessions.py)."""
     query = {QUERY_PARAM: relay_session_issue(call_id=call_id)}
-    return twiml.twiml(twiml.conversation_relay(call_id=call_id, query=query, greeting=greeting, language=language))
+    relay = twiml.conversation_relay(
+        call_id=call_id,
+        socket_url=relay_url(f"/{RELAY_PATH}"),
+        action_url=_url("relay-action"),
+        query=query,
+        greeting=greeting,
+        language=language,
+    )
+    return twiml.twiml(relay)
+
+
+def _hand_off(*, call_id: int, say_first: str) -> HttpResponse:
+    return twiml.twiml(twiml.hand_off(whisper_url=_url("whisper", call_id=call_id), say_first=say_first))
 
 
 def _connect(answer) -> HttpResponse:
     if answer.handoff:
-        return twiml.twiml(twiml.hand_off(call_id=answer.call_id, say_first=answer.greeting))
+        return _hand_off(call_id=answer.call_id, say_first=answer.greeting)
     return _relay(call_id=answer.call_id, greeting=answer.greeting, language=answer.language)
 
 
@@ -88,7 +112,7 @@ def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
     if end.outcome == "failed":
         return twiml.twiml(twiml.apology_and_hang_up())
     if end.outcome == "hand_off" and end.call_id:
-        return twiml.twiml(twiml.hand_off(call_id=end.call_id, say_first=twiml.CUT_OFF if end.cut_off else ""))
+        return _hand_off(call_id=end.call_id, say_first=twiml.CUT_OFF if end.cut_off else "")
     if end.outcome == "hang_up":
         return twiml.twiml(twiml.hang_up())
     return twiml.twiml(twiml.empty())

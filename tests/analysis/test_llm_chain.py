@@ -1,11 +1,19 @@
 """The analysis and the live turns walk one LLM chain (apps/agent/llm): the same endpoints,
-timeouts and circuit breakers, against the local OpenAI-compatible server."""
+clients and circuit breakers, against the local OpenAI-compatible server."""
+
+import json
+import socket
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asgiref.sync import async_to_sync
 
 from apps.agent import llm
 from apps.agent.clock import TurnClock
+from apps.analysis.analyzers import AnalysisUnavailable, CallFacts, Line, llm_analyze
 from apps.core import breakers
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +115,101 @@ def test_a_whole_answer_waits_its_read_timeout_then_the_next_model_answers(fake_
     first = completion.attempts[0]
     assert (first.error, first.transient) == ("APITimeoutError: Request timed out.", True)
     assert completion.unreachable is True
+
+
+# --- what the analysis keeps of its old client ---------------------------------------------------
+
+FACTS = CallFacts(
+    workflow="collections",
+    direction="inbound",
+    customer_name="Ana",
+    timezone="UTC",
+    balance=Decimal("100.00"),
+    ended_at=datetime(2026, 3, 2, 15, 0, tzinfo=UTC),
+    live_promise=None,
+)
+
+
+@pytest.fixture
+def only(settings):
+    """Point the whole chain (live and analysis) at one model on the server at `url`."""
+
+    def point(url: str) -> None:
+        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = url, "sk-test"
+        settings.LLM_MODEL = settings.ANALYSIS_MODEL = "primary"
+        settings.LLM_FALLBACK_MODELS = []
+
+    return point
+
+
+@pytest.fixture
+def deaf_server():
+    """Accepts connections (the kernel does) and never reads them: a large request stalls while
+    it is being sent, until the client's write timeout."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+
+
+OVERLOADED = "overloaded " * 80  # 880 characters
+
+
+@pytest.fixture
+def wordy_server():
+    """Answers every request 503 with a long error message."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            payload = json.dumps({"error": {"message": OVERLOADED, "type": "server_error"}}).encode()
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_whole_answer_may_take_its_read_timeout_to_send_a_long_request(deaf_server, only, settings):
+    """Off the call, only connecting is held to LLM_CONNECT_TIMEOUT: sending the request (a whole
+    transcript) and waiting for a pooled connection may take the read timeout (the analysis':
+    ANALYSIS_TIMEOUT), as the analysis' own client always allowed."""
+    only(deaf_server)
+    settings.LLM_CONNECT_TIMEOUT = 0.1
+    long = [{"role": "user", "content": "hello there " * 700_000}]  # 8 MB: more than the sockets buffer
+    completion = llm.Completion()
+
+    with pytest.raises(llm.LLMUnavailable):
+        llm.complete(long, check=accept, completion=completion, read_timeout=1.5)
+
+    [attempt] = completion.attempts
+    assert (attempt.error, attempt.transient) == ("APITimeoutError: Request timed out.", True)
+    assert attempt.latency_ms >= 1500  # not cut off after LLM_CONNECT_TIMEOUT while sending
+
+
+def test_the_analysis_traces_keep_500_characters_of_an_error_a_live_turn_300(wordy_server, only):
+    only(wordy_server)
+    error = f"InternalServerError: Error code: 503 - {OVERLOADED}"
+
+    with pytest.raises(AnalysisUnavailable) as failed:
+        llm_analyze([Line("customer", "Hello.")], FACTS)
+    completion = llm.Completion()
+    with pytest.raises(llm.LLMUnavailable):
+        async_to_sync(_read_all)(completion)
+
+    assert [a.error for a in failed.value.attempts] == [error[:500]]
+    assert [a.error for a in completion.attempts] == [error[:300]]
+
+
+async def _read_all(completion: llm.Completion) -> None:
+    async for _ in llm.stream(MESSAGES, [], "auto", completion, TurnClock(budget=5.0)):
+        pass

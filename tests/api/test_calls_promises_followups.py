@@ -6,6 +6,7 @@ from django.utils import timezone
 from apps.analysis.models import CallAnalysis
 from apps.core.models import AuditEvent
 from apps.outreach.models import FollowUp
+from contactcenter.api import api as ninja_api
 from tests.factories import (
     CallFactory,
     CustomerFactory,
@@ -48,6 +49,50 @@ def test_call_detail_without_analysis_and_404(api):
     response = api.get(f"/api/v1/calls/{call.pk + 1}")
     assert response.status_code == 404
     assert response.json() == {"detail": f"No call with id {call.pk + 1}."}
+
+
+def test_call_detail_is_documented_as_it_always_was():
+    """Served from above the calls app (apps/analysis/api.py), documented as when the calls app
+    served it: same path, operation id, tags, security and response."""
+    schema = ninja_api.get_openapi_schema(path_prefix="/api/v1/")
+    assert [path for path in schema["paths"] if path.startswith("/api/v1/calls")] == [
+        "/api/v1/calls",
+        "/api/v1/calls/{call_id}",
+        "/api/v1/calls/outbound",
+    ]
+    assert schema["paths"]["/api/v1/calls/{call_id}"] == {
+        "get": {
+            "operationId": "apps_calls_api_get_call",
+            "summary": "Get Call",
+            "parameters": [
+                {"in": "path", "name": "call_id", "schema": {"title": "Call Id", "type": "integer"}, "required": True}
+            ],
+            "responses": {
+                200: {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallDetailOut"}}},
+                }
+            },
+            "tags": ["calls"],
+            "security": [{"ApiKeyAuth": []}, {"RoleSessionAuth": []}],
+        }
+    }
+    detail = schema["components"]["schemas"]["CallDetailOut"]["properties"]
+    assert list(detail)[-2:] == ["transcript", "analysis"]
+    assert detail["analysis"] == {"anyOf": [{"$ref": "#/components/schemas/CallAnalysisOut"}, {"type": "null"}]}
+    assert schema["components"]["schemas"]["CallAnalysisOut"]["required"] == [
+        "status",
+        "analyzer",
+        "sentiment",
+        "sentiment_score",
+        "intent",
+        "summary",
+        "promise",
+        "next_action",
+        "confidence",
+        "needs_review",
+        "updated_at",
+    ]
 
 
 def test_promises_filter_by_customer_and_status(api):

@@ -1,5 +1,6 @@
-"""A conversation nobody else ends (a web chat, a simulation) ends here, and its analysis is
-queued by name; a voice call's end is Twilio's, and starts its analysis in the voice channel."""
+"""A conversation nobody else ends (a web chat, a simulation) ends here, and a voice call's status
+is applied here; neither starts its analysis from this app: a chat's end is the chat channel's
+(apps/chat/lifecycle.py, tests/agent/test_conversation_end.py), a voice call's the voice channel's."""
 
 import pytest
 
@@ -10,21 +11,20 @@ from tests.factories import CallFactory
 
 pytestmark = pytest.mark.django_db
 
-ANALYZE = "apps.analysis.tasks.call_analyze_task"
 
-
-def test_an_ended_chat_queues_its_analysis_once_after_commit(sent, django_capture_on_commit_callbacks):
+def test_ending_a_chat_completes_it_once_and_starts_nothing(sent, django_capture_on_commit_callbacks):
     call = CallFactory(channel="web_chat", status="in-progress", twilio_call_sid="", ended_at=None)
 
     with django_capture_on_commit_callbacks(execute=True):
         call_end_conversation(call_id=call.pk)
-        assert sent == []  # not before the commit
+    ended = Call.objects.get(pk=call.pk)
     with django_capture_on_commit_callbacks(execute=True):
         call_end_conversation(call_id=call.pk)  # already ended: nothing more
 
     assert Call.objects.get(pk=call.pk).status == "completed"
-    assert sent == [(ANALYZE, (call.pk,), {})]
-    assert not CallAnalysis.objects.exists()  # the run makes it
+    assert Call.objects.get(pk=call.pk).ended_at == ended.ended_at
+    assert sent == []  # the analysis is queued by the chat channel, in the same transaction
+    assert not CallAnalysis.objects.exists()
 
 
 def test_applying_a_status_says_whether_it_completed_the_call_and_starts_nothing(sent):

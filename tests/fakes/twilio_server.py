@@ -9,6 +9,7 @@ records every request it gets.
     twilio.script_create(status=400, code=21211, message="Invalid 'To' Phone Number")
     twilio.script_create(delay=2)            # stalls, places nothing: the client times out
     twilio.script_create(slow_response=2)    # places the call, then answers too late
+    twilio.script_create(call={"status": "busy", "duration": "0"})  # the call as the answer says it is
     twilio.script_too_many_requests(2)       # the next 2 creates get Twilio's 429 (20429)
     twilio.set_call(sid, status="completed", duration="95", answered_by="human")
     twilio.stall_fetch(sid, 2)               # reading this call times out
@@ -44,6 +45,7 @@ class CreateScript:
     status: int = 201
     code: int | None = None
     message: str = ""
+    call: dict[str, Any] = field(default_factory=dict)  # the created call's fields, as set_call takes them
 
 
 @dataclass
@@ -221,6 +223,8 @@ class FakeTwilio(FakeService):
         if not (request.form.get("Url") or request.form.get("Twiml") or request.form.get("ApplicationSid")):
             return self._error(handler, 400, 21205, "Url parameter is required.")
         sid = self._new_call(request.form)
+        if script.call:
+            self.set_call(sid, **script.call)
         with self._lock:
             resource = dict(self.calls[sid])
         if script.slow_response:

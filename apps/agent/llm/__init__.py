@@ -6,7 +6,8 @@ The chain is LLM_MODEL (or, for the analysis, LLM_ANALYSIS_MODEL) then LLM_FALLB
 breaker shared by all processes and by both faces (apps/core/breakers.py); no client retries on
 its own. When all fail the caller gets LLMUnavailable.
 
-    endpoints.py  the chain, its clients' timeouts and TLS, the breaker rules, the attempt record
+    endpoints.py  the chain and the walk down it (breakers obeyed, attempts recorded and reported),
+                  the clients' options (timeouts, TLS), what counts against an endpoint
     streaming.py  `stream()`, async: a live turn's reply as it arrives, within the turn's time
                   budget (apps/agent/clock.py); the offline engine answers when it raises
     blocking.py   `complete()`, sync: one checked answer for work off the call (the analysis)
@@ -20,20 +21,13 @@ from apps.agent.llm.endpoints import (
     LLMStreamBroken,
     LLMUnavailable,
     ToolCall,
-    chain,
     configured,
     cost_usd,
     degraded,
-    endpoint,
-    timeouts,
-    tls_context,
-    transient,
 )
-from apps.agent.llm.streaming import FAIR_WAIT_S, MIN_WAIT_S, stream, warm_up
+from apps.agent.llm.streaming import stream, warm_up
 
 __all__ = [
-    "FAIR_WAIT_S",
-    "MIN_WAIT_S",
     "Attempt",
     "Completion",
     "Endpoint",
@@ -41,15 +35,10 @@ __all__ = [
     "LLMUnavailable",
     "Rejected",
     "ToolCall",
-    "chain",
     "complete",
     "configured",
     "cost_usd",
     "degraded",
-    "endpoint",
     "stream",
-    "timeouts",
-    "tls_context",
-    "transient",
     "warm_up",
 ]

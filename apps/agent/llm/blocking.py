@@ -1,13 +1,13 @@
 """The chain's synchronous face, for work off the call (the post-call analysis, in a worker): one
-whole answer per request, checked by the caller, with the same endpoints, timeouts and breakers
-as the live turns (endpoints.py).
+whole answer per request, checked by the caller. The endpoints, the clients' options, the walk
+down the chain and the breakers are the live turns' (endpoints.py); this face makes and reads one
+whole request, and asks again when the caller's check refuses the answer.
 
 A model whose answer the caller's check refuses is asked again (up to `tries` answers), told what
 was wrong; one that fails (timeout, connection, 5xx/429, 4xx) is left for the next model at once.
 """
 
 import functools
-import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 import openai
 from django.conf import settings
 
-from apps.agent.llm.endpoints import Completion, LLMUnavailable, begin, chain, report, timeouts, tls_context
+from apps.agent.llm.endpoints import Completion, Walk, client_options, unavailable
 from apps.core import breakers
 
-logger = logging.getLogger(__name__)
-
 T = TypeVar("T")
+
+# Off the call, a trace is written once per request: it keeps more of an error than a live turn's.
+ERROR_CUT = 500
 
 
 class Rejected(Exception):
@@ -30,14 +31,11 @@ class Rejected(Exception):
 @functools.cache
 def _client(base_url: str, api_key: str, read: float, connect: float) -> openai.OpenAI:
     """Sync clients (a worker thread at a time) are shared: their connections are reused. The
-    timeouts are part of the key, so a changed setting gets a client of its own."""
-    return openai.OpenAI(
-        api_key=api_key,
-        base_url=base_url or None,
-        timeout=timeouts(read=read),
-        max_retries=0,  # the chain and the task's retries decide, not the client
-        http_client=openai.DefaultHttpxClient(verify=tls_context()),
-    )
+    timeouts are part of the key, so a changed setting gets a client of its own.
+
+    A whole answer off the call may take `read` for every step but connecting: its request is a
+    whole transcript to send, and its worker has nothing else to do meanwhile."""
+    return openai.OpenAI(**client_options(base_url, api_key, read=read, send=read, http=openai.DefaultHttpxClient))
 
 
 def complete(
@@ -58,28 +56,25 @@ def complete(
     Raises LLMUnavailable when no model gave an acceptable answer; `completion.unreachable` then
     tells an outage (worth trying later) from models that answered, but not acceptably."""
     read = settings.LLM_STREAM_IDLE_TIMEOUT if read_timeout is None else read_timeout
-    endpoints = chain(first)
-    readings = breakers.read([e.label for e in endpoints])
-    for endpoint in endpoints:
-        state = breakers.state(endpoint.label, readings.get(endpoint.label))
-        if state == breakers.State.OPEN:
-            completion.skipped.append(endpoint)
-            continue
+    walk = Walk(completion, first)
+    walk.read()
+    for endpoint, read_open in walk.ahead():
+        state = walk.claim(endpoint) if read_open else breakers.State.CLOSED
         asked: list[Any] = list(messages)  # plain JSON messages, as the stream sends them
         for _ in range(tries):
-            attempt = begin(endpoint, state)
-            completion.attempts.append(attempt)
+            attempt = walk.begin(endpoint, state)
+            if attempt is None:
+                break  # its breaker is open
             client = _client(endpoint.base_url, endpoint.api_key, read, settings.LLM_CONNECT_TIMEOUT)
             try:
                 response = client.chat.completions.create(model=endpoint.model, messages=asked, **params)
             except openai.OpenAIError as exc:
-                attempt.failed(exc)
-                logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
+                attempt.failed(exc, cut=ERROR_CUT)
                 if attempt.transient:
-                    report(attempt, state, failed=True)
+                    walk.report(attempt, failed=True)
                 break  # this model is down, or will not do it: the next one
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
-            report(attempt, state, failed=False)
+            walk.report(attempt, failed=False)
             state = breakers.State.CLOSED  # it answered: a second try is no probe
             if response.usage:
                 attempt.prompt_tokens = response.usage.prompt_tokens
@@ -88,9 +83,9 @@ def complete(
             try:
                 return check(attempt.text)
             except Rejected as exc:
-                attempt.error = str(exc)[:500]
+                attempt.error = str(exc)[:ERROR_CUT]
                 asked += [
                     {"role": "assistant", "content": attempt.text},
                     {"role": "user", "content": correction.format(problem=exc)},
                 ]
-    raise LLMUnavailable(completion.reasons())
+    raise unavailable(completion)

@@ -1,23 +1,29 @@
 """The one fallback chain that both faces walk (streaming.py for live turns, blocking.py for
 the post-call analysis): which endpoints, in what order; how a client to one is built (timeouts,
-TLS); what counts against an endpoint's circuit breaker and how an attempt reports to it; and
-what an attempt records for the trace.
+TLS, no retries of its own); the walk itself (each breaker obeyed, each attempt recorded and
+reported, LLMUnavailable at the end); what counts against an endpoint's breaker; and what an
+attempt records for the trace. A face adds only how it makes and reads one request.
 
 Kept in one place so that a live call and an analysis judge an endpoint by the same rules: an
 endpoint that is failing calls is skipped by the analysis too, and the other way round.
 """
 
 import functools
+import logging
 import ssl
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import certifi
 import openai
 from django.conf import settings
 
 from apps.core import breakers
+
+logger = logging.getLogger(__name__)
 
 
 class LLMUnavailable(Exception):
@@ -80,12 +86,21 @@ def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
 # --- clients ------------------------------------------------------------------------------------
 
 
-def timeouts(read: float) -> openai.Timeout:
-    """Every request's limits: LLM_CONNECT_TIMEOUT to connect, send and get a pooled connection;
-    `read` between bytes of the answer (LLM_STREAM_IDLE_TIMEOUT between a stream's chunks;
-    ANALYSIS_TIMEOUT for a whole answer that arrives at once)."""
-    connect = settings.LLM_CONNECT_TIMEOUT
-    return openai.Timeout(connect=connect, read=read, write=connect, pool=connect)
+def client_options(
+    base_url: str, api_key: str, *, read: float, send: float, http: Callable[..., Any]
+) -> dict[str, Any]:
+    """The keyword arguments of a client to one endpoint, for either face (`http`: the SDK's sync
+    or async httpx client class). Its limits: LLM_CONNECT_TIMEOUT to connect; `read` between bytes
+    of the answer; `send` to send the request and to get a pooled connection. It never retries on
+    its own: the chain decides (and, off the call, the task's retries)."""
+    timeout = openai.Timeout(connect=settings.LLM_CONNECT_TIMEOUT, read=read, write=send, pool=send)
+    return {
+        "api_key": api_key,
+        "base_url": base_url or None,
+        "timeout": timeout,
+        "max_retries": 0,
+        "http_client": http(verify=tls_context(), timeout=timeout),
+    }
 
 
 @functools.cache
@@ -105,9 +120,9 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code == 429)
 
 
-def describe(exc: BaseException) -> str:
-    """An error as the trace records it."""
-    return f"{type(exc).__name__}: {exc}"[:300]
+def describe(exc: BaseException, cut: int) -> str:
+    """An error as the trace records it, its first `cut` characters."""
+    return f"{type(exc).__name__}: {exc}"[:cut]
 
 
 # --- what an attempt records --------------------------------------------------------------------
@@ -141,10 +156,17 @@ class Attempt:
         if self.ttft_ms is None:
             self.ttft_ms = (time.perf_counter() - self.started) * 1000
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException, *, cut: int) -> None:
+        """The request failed with `exc` (its first `cut` characters go to the trace)."""
         self.latency_ms = (time.perf_counter() - self.started) * 1000
-        self.error = describe(exc)
+        self.error = describe(exc, cut)
         self.transient = transient(exc)
+        logger.warning("LLM %s failed: %s", self.endpoint.label, self.error)
+
+    @property
+    def probing(self) -> bool:
+        """It was its endpoint's one probe (the breaker was open, past its cool-down)."""
+        return "probe" in self.breaker
 
     @property
     def cost(self) -> Decimal:
@@ -168,30 +190,68 @@ class Completion:
         request may well be answered later."""
         return bool(self.skipped) or any(a.transient for a in self.attempts)
 
-    def reasons(self) -> str:
-        """Why no model answered, for LLMUnavailable."""
-        reasons = [a.error for a in self.attempts] + [f"{e.label}: circuit open" for e in self.skipped]
-        return "; ".join(reasons) or "no model configured"
+
+# --- the walk ----------------------------------------------------------------------------------
 
 
-# --- the breakers -------------------------------------------------------------------------------
+class Walk:
+    """One request's way down the chain, for both faces: the endpoints in order (`ahead`), each
+    one's breaker obeyed (an open one skipped and recorded, a probe marked: `begin`), each attempt
+    recorded in `completion` and reported to its breaker (`report`), and the error when none
+    answered (`unavailable`).
+
+    The breakers live in the cache. The steps that may reach it (`read`; `claim`, only for a
+    breaker that read open; `report`) the sync face calls in place and the async face off its event
+    loop; the others cost no I/O, so a live turn whose breakers are closed reaches the cache once
+    before its request."""
+
+    __slots__ = ("completion", "endpoints", "readings")
+
+    def __init__(self, completion: Completion, first: str = "") -> None:
+        self.completion = completion
+        self.endpoints = chain(first)
+        self.readings: dict[str, breakers.Reading] = {}
+
+    def read(self) -> None:
+        """Every endpoint's breaker, in one cache round trip."""
+        self.readings = breakers.read([e.label for e in self.endpoints])
+
+    def ahead(self) -> Iterator[tuple[Endpoint, bool]]:
+        """The next endpoint to try, and whether its breaker read open (then only `claim` can tell
+        whether to try it: past its cool-down, this caller may hold its one probe)."""
+        for endpoint in self.endpoints:
+            reading = self.readings.get(endpoint.label)
+            yield endpoint, reading is not None and reading.open_until is not None
+
+    def claim(self, endpoint: Endpoint) -> breakers.State:
+        """The state of a breaker that read open: OPEN, or PROBE for the caller that got the probe."""
+        return breakers.state(endpoint.label, self.readings.get(endpoint.label))
+
+    def begin(self, endpoint: Endpoint, state: breakers.State) -> Attempt | None:
+        """A new attempt on `endpoint`, recorded; None when its breaker is open (recorded as skipped)."""
+        if state == breakers.State.OPEN:
+            self.completion.skipped.append(endpoint)
+            return None
+        attempt = Attempt(endpoint=endpoint, started=time.perf_counter())
+        if state == breakers.State.PROBE:
+            attempt.breaker.append("probe")
+        self.completion.attempts.append(attempt)
+        return attempt
+
+    @staticmethod
+    def report(attempt: Attempt, *, failed: bool) -> None:
+        """Tell the endpoint's breaker how the attempt went (blocking: the cache is one round trip).
+        Only a transient failure counts against it; a probe's answer closes it."""
+        label = attempt.endpoint.label
+        if failed:
+            change = breakers.failed(label, probing=attempt.probing)
+        else:
+            change = breakers.succeeded(label, probing=attempt.probing)
+        if change:
+            attempt.breaker.append(change)
 
 
-def begin(endpoint: Endpoint, state: breakers.State) -> Attempt:
-    """An attempt on `endpoint`, whose breaker reads `state` (CLOSED or PROBE)."""
-    attempt = Attempt(endpoint=endpoint, started=time.perf_counter())
-    if state == breakers.State.PROBE:
-        attempt.breaker.append("probe")
-    return attempt
-
-
-def report(attempt: Attempt, state: breakers.State, *, failed: bool) -> None:
-    """Tell the endpoint's breaker how the attempt went (blocking: the cache is one round trip).
-    Only a transient failure counts against it; a probe's answer closes it."""
-    probing = state == breakers.State.PROBE
-    if failed:
-        change = breakers.failed(attempt.endpoint.label, probing=probing)
-    else:
-        change = breakers.succeeded(attempt.endpoint.label, probing=probing)
-    if change:
-        attempt.breaker.append(change)
+def unavailable(completion: Completion) -> LLMUnavailable:
+    """The error when no model in the chain answered: why each did not."""
+    reasons = [a.error for a in completion.attempts] + [f"{e.label}: circuit open" for e in completion.skipped]
+    return LLMUnavailable("; ".join(reasons) or "no model configured")

@@ -1,10 +1,11 @@
 """The chain's async face, for live turns: the reply streamed as it arrives, within the turn's
-time budget (apps/agent/clock.py). The endpoints, timeouts and breaker rules are endpoints.py's.
+time budget (apps/agent/clock.py). The endpoints, the clients' options, the walk down the chain
+and the breaker rules are endpoints.py's; this face makes and reads one streamed request, and
+decides how long the turn can wait for it.
 """
 
 import asyncio
 import json
-import logging
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -16,22 +17,8 @@ from django.conf import settings
 from openai import AsyncStream
 
 from apps.agent.clock import TurnClock
-from apps.agent.llm.endpoints import (
-    Attempt,
-    Completion,
-    Endpoint,
-    LLMStreamBroken,
-    LLMUnavailable,
-    ToolCall,
-    begin,
-    chain,
-    report,
-    timeouts,
-    tls_context,
-)
+from apps.agent.llm.endpoints import Attempt, Completion, LLMStreamBroken, ToolCall, Walk, client_options, unavailable
 from apps.core import breakers
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -45,25 +32,26 @@ _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, 
 def _client(base_url: str, api_key: str) -> openai.AsyncOpenAI:
     clients = _clients.setdefault(asyncio.get_running_loop(), {})
     if (base_url, api_key) not in clients:
-        timeout = timeouts(read=settings.LLM_STREAM_IDLE_TIMEOUT)
-        clients[base_url, api_key] = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url or None,
-            timeout=timeout,
-            max_retries=0,  # the chain decides, not the client
-            http_client=_http_client(timeout),
-        )
+        clients[base_url, api_key] = openai.AsyncOpenAI(**_options(base_url, api_key))
     return clients[base_url, api_key]
 
 
-def _http_client(timeout: openai.Timeout | None = None) -> openai.DefaultAsyncHttpxClient:
-    return openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout or openai.DEFAULT_TIMEOUT)
+def _options(base_url: str, api_key: str) -> dict[str, Any]:
+    # A live turn cannot wait: sending the request and getting a pooled connection must be as
+    # quick as connecting; then up to LLM_STREAM_IDLE_TIMEOUT between the stream's chunks.
+    return client_options(
+        base_url,
+        api_key,
+        read=settings.LLM_STREAM_IDLE_TIMEOUT,
+        send=settings.LLM_CONNECT_TIMEOUT,
+        http=openai.DefaultAsyncHttpxClient,
+    )
 
 
 def warm_up() -> None:
     """Pay the one-time costs (the CA bundle, the client's lazily imported parts) when a web
     process starts, not in its first caller's turn (about 200 ms on a 2.5 GHz core)."""
-    client = openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1/", http_client=_http_client())
+    client = openai.AsyncOpenAI(**_options("http://127.0.0.1/", "warm-up"))
     client.chat.completions.create  # noqa: B018 (first access imports the chat resources)
 
 
@@ -71,6 +59,9 @@ def warm_up() -> None:
 # sooner than FAIR_WAIT_S was not given a fair chance, and its timeout is not held against it.
 MIN_WAIT_S = 0.05
 FAIR_WAIT_S = 0.5
+
+# A live turn's traces keep this much of an attempt's error.
+ERROR_CUT = 300
 
 
 async def _within(awaitable: Awaitable[T], deadline: Callable[[], float]) -> T:
@@ -90,30 +81,25 @@ async def _within(awaitable: Awaitable[T], deadline: Callable[[], float]) -> T:
             await asyncio.wait({task})
 
 
-async def _breakers(endpoints: list[Endpoint]) -> dict[str, breakers.Reading]:
-    return await sync_to_async(breakers.read, thread_sensitive=False)([e.label for e in endpoints])
-
-
-async def _breaker_state(endpoint: Endpoint, reading: breakers.Reading | None) -> breakers.State:
-    if reading is None or reading.open_until is None:
-        return breakers.State.CLOSED  # closed: no second look
-    return await sync_to_async(breakers.state, thread_sensitive=False)(endpoint.label, reading)
-
+# The breakers' cache is blocking I/O: the walk's steps that reach it run off the event loop.
+_read = sync_to_async(Walk.read, thread_sensitive=False)
+_claim = sync_to_async(Walk.claim, thread_sensitive=False)
+_report_now = sync_to_async(Walk.report, thread_sensitive=False)
+_count = sync_to_async(breakers.succeeded, thread_sensitive=False)
 
 # Counts of healthy answers being written to the breakers: kept so they are not collected mid-way.
 _counting: set[asyncio.Task] = set()
 
 
-async def _report(attempt: Attempt, state: breakers.State, *, failed: bool) -> None:
-    if not failed and state != breakers.State.PROBE:
+async def _report(attempt: Attempt, *, failed: bool) -> None:
+    if not failed and not attempt.probing:
         # An answer only adds to the endpoint's request count: off the reply's path (its last
         # token waits for nothing), as it changes no breaker.
-        count = sync_to_async(breakers.succeeded, thread_sensitive=False)(attempt.endpoint.label)
-        task = asyncio.create_task(count)
+        task = asyncio.create_task(_count(attempt.endpoint.label))
         _counting.add(task)
         task.add_done_callback(_counting.discard)
         return
-    await sync_to_async(report, thread_sensitive=False)(attempt, state, failed=failed)
+    await _report_now(attempt, failed=failed)
 
 
 async def stream(
@@ -128,19 +114,17 @@ async def stream(
     A model must start answering by `clock.answer_by()` and within LLM_FIRST_TOKEN_TIMEOUT; the
     next model is tried only while the turn's budget lasts; an endpoint whose breaker is open is
     skipped (its turn goes to the next, or to the offline engine)."""
-    endpoints = chain()
-    readings = await _breakers(endpoints)
-    for endpoint in endpoints:
+    walk = Walk(completion)
+    await _read(walk)
+    for endpoint, read_open in walk.ahead():
         if completion.attempts and clock.spent():
             break  # no fallback starts after the budget: the offline engine answers at once
         if clock.answer_by() - time.perf_counter() < MIN_WAIT_S:
             break  # no time left to wait on any model this turn
-        state = await _breaker_state(endpoint, readings.get(endpoint.label))
-        if state == breakers.State.OPEN:
-            completion.skipped.append(endpoint)
-            continue
-        attempt = begin(endpoint, state)
-        completion.attempts.append(attempt)
+        state = await _claim(walk, endpoint) if read_open else breakers.State.CLOSED
+        attempt = walk.begin(endpoint, state)
+        if attempt is None:
+            continue  # its breaker is open
         said_something = False
         response = None
 
@@ -205,17 +189,16 @@ async def stream(
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             if not said_something and not attempt.tool_calls:
                 raise ValueError("empty response")
-            await _report(attempt, state, failed=False)
+            await _report(attempt, failed=False)
             return
         except (openai.OpenAIError, TimeoutError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            attempt.failed(exc)
-            logger.warning("LLM %s failed: %s", endpoint.label, attempt.error)
+            attempt.failed(exc, cut=ERROR_CUT)
             # A wait the turn's budget cut short is not held against the endpoint.
             if attempt.transient and (attempt.latency_ms >= FAIR_WAIT_S * 1000 or not isinstance(exc, TimeoutError)):
-                await _report(attempt, state, failed=True)
+                await _report(attempt, failed=True)
             if said_something:
                 raise LLMStreamBroken(attempt.error) from exc
         finally:
             if response is not None:
                 await response.close()  # also when the caller stops reading mid-stream
-    raise LLMUnavailable(completion.reasons())
+    raise unavailable(completion)
