@@ -39,6 +39,23 @@ def _store() -> BaseCache:
 def _caches_changed(*, setting: str, **kwargs) -> None:
     if setting == "CACHES":
         _store.cache_clear()
+        _recent.clear()
+
+
+# What this process last read, for live turns (`recent`): reading the cache costs every turn a
+# thread hop and a round trip, and breakers change seldom. Another process's open is seen within
+# READ_FRESH_S; this process's own reports clear it, so it always sees what it did itself.
+READ_FRESH_S = 1.0
+_recent: dict[tuple[str, ...], tuple[float, dict[str, "Reading"]]] = {}
+
+
+def recent(names: list[str]) -> "dict[str, Reading] | None":
+    """The breakers of `names` as this process read them less than READ_FRESH_S ago, or None
+    (then `read(names, remember=True)`). Memory only: no I/O, safe on an event loop."""
+    hit = _recent.get(tuple(names))
+    if hit is None or time.monotonic() - hit[0] >= READ_FRESH_S:
+        return None
+    return hit[1]
 
 
 class State(StrEnum):
@@ -61,15 +78,19 @@ class Reading:
     open_until: float | None = None  # set while open: when it may be probed
 
 
-def read(names: list[str]) -> dict[str, Reading]:
-    """The breakers of `names` (one cache round trip); a name missing from the answer is closed."""
+def read(names: list[str], *, remember: bool = False) -> dict[str, Reading]:
+    """The breakers of `names` (one cache round trip); a name missing from the answer is closed.
+    With `remember`, `recent` answers for them for a moment."""
     keys = {_key(name, "open"): name for name in names}
     try:
         found = _store().get_many(list(keys))
     except Exception:  # the cache is down: no breaker is known to be open
         logger.warning("circuit breakers unreadable (cache down)", exc_info=True)
         return {}
-    return {keys[key]: Reading(open_until=float(until)) for key, until in found.items()}
+    readings = {keys[key]: Reading(open_until=float(until)) for key, until in found.items()}
+    if remember:
+        _recent[tuple(names)] = (time.monotonic(), readings)
+    return readings
 
 
 def state(name: str, reading: Reading | None) -> State:
@@ -89,19 +110,29 @@ def state(name: str, reading: Reading | None) -> State:
     return State.OPEN
 
 
-def _count(name: str, part: str) -> int:
-    """Add one to this window's count (the window starts with the first count, BREAKER_WINDOW_S long)."""
+def _count(name: str, part: str, n: int = 1) -> int:
+    """Add `n` to this window's count (the window starts with the first count, BREAKER_WINDOW_S long)."""
     key, store = _key(name, part), _store()
     try:
-        return store.incr(key)  # one round trip while the window lasts
+        return store.incr(key, n)  # one round trip while the window lasts
     except ValueError:  # no window yet (or it just ended): start one
-        if store.add(key, 1, timeout=int(settings.BREAKER_WINDOW_S)):
-            return 1
-        return store.incr(key)  # another process started it first
+        if store.add(key, n, timeout=int(settings.BREAKER_WINDOW_S)):
+            return n
+        return store.incr(key, n)  # another process started it first
+
+
+def answered(counts: dict[str, int]) -> None:
+    """Report answers counted together (`counts`: per name): each adds to its request count only."""
+    for name, n in counts.items():
+        try:
+            _count(name, "total", n)
+        except Exception:
+            logger.warning("circuit breaker %s: not updated (cache down)", name, exc_info=True)
 
 
 def failed(name: str, *, probing: bool = False) -> str:
     """Report a timeout, connection error, 5xx or 429. Returns "opened" when this opened it."""
+    _recent.clear()
     try:
         if probing:
             _open(name, again=True)
@@ -121,6 +152,8 @@ def failed(name: str, *, probing: bool = False) -> str:
 
 def succeeded(name: str, *, probing: bool = False) -> str:
     """Report an answer. Returns "closed" when this closed an open breaker (a probe answered)."""
+    if probing:
+        _recent.clear()
     try:
         if probing:
             _store().delete_many([_key(name, part) for part in ("fails", "total", "open", "probe")])

@@ -80,3 +80,25 @@ def test_a_cache_that_is_down_leaves_every_endpoint_in_use(settings):
         assert breakers.failed(NAME) == ""
         assert breakers.read([NAME]) == {}
         assert current() == State.CLOSED
+
+
+def test_answers_counted_together_weigh_as_many_requests(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_FAILURE_RATE = 3, 0.5
+    breakers.answered({NAME: 7, "backup@http://llm.internal/v1": 2})
+    assert [breakers.failed(NAME) for _ in range(3)] == ["", "", ""]  # 3 failures of 10
+    assert current() == State.CLOSED
+    assert [breakers.failed(NAME) for _ in range(4)] == ["", "", "", "opened"]  # 7 of 14
+
+
+def test_a_live_turn_reuses_what_this_process_read_until_it_reports_itself(settings):
+    settings.BREAKER_FAILURES, settings.BREAKER_FAILURE_RATE = 1, 0.5
+    assert breakers.recent([NAME]) is None  # never read
+    assert breakers.read([NAME], remember=True) == {}
+    assert breakers.recent([NAME]) == {}  # closed, as read a moment ago: no round trip
+    assert breakers.recent([NAME, "other"]) is None  # another set of endpoints: not read
+    assert breakers.failed(NAME) == "opened"
+    assert breakers.recent([NAME]) is None  # its own report: read again
+    opened = breakers.read([NAME], remember=True)
+    assert breakers.recent([NAME]) == opened != {}
+    settings.CACHES = {**settings.CACHES}  # another cache (each test has its own): nothing carried over
+    assert breakers.recent([NAME]) is None

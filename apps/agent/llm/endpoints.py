@@ -212,9 +212,9 @@ class Walk:
         self.endpoints = chain(first)
         self.readings: dict[str, breakers.Reading] = {}
 
-    def read(self) -> None:
-        """Every endpoint's breaker, in one cache round trip."""
-        self.readings = breakers.read([e.label for e in self.endpoints])
+    def read(self, *, remember: bool = False) -> None:
+        """Every endpoint's breaker, in one cache round trip (`remember`: see breakers.recent)."""
+        self.readings = breakers.read([e.label for e in self.endpoints], remember=remember)
 
     def ahead(self) -> Iterator[tuple[Endpoint, bool]]:
         """The next endpoint to try, and whether its breaker read open (then only `claim` can tell

@@ -81,25 +81,60 @@ async def _within(awaitable: Awaitable[T], deadline: Callable[[], float]) -> T:
             await asyncio.wait({task})
 
 
-# The breakers' cache is blocking I/O: the walk's steps that reach it run off the event loop.
-_read = sync_to_async(Walk.read, thread_sensitive=False)
-_claim = sync_to_async(Walk.claim, thread_sensitive=False)
-_report_now = sync_to_async(Walk.report, thread_sensitive=False)
-_count = sync_to_async(breakers.succeeded, thread_sensitive=False)
+# The breakers' cache is blocking I/O: the walk's steps that reach it run off the event loop,
+# and only when they must. A turn reuses what this process read of the breakers a moment ago
+# (breakers.recent), and healthy answers, which only add to their endpoint's request count, are
+# counted here and written together at most every COUNT_EVERY_S, off the reply's path; a failure
+# writes the answers counted before it first, so the failure rate it is judged by is exact.
+COUNT_EVERY_S = 1.0
 
-# Counts of healthy answers being written to the breakers: kept so they are not collected mid-way.
-_counting: set[asyncio.Task] = set()
+_counts: dict[str, int] = {}  # answers not written yet, per endpoint
+_counted_at = 0.0  # when counts were last sent to be written
+_counting: set[asyncio.Task] = set()  # those writes: kept so they are not collected mid-way
+
+
+def _remembered_read(walk: Walk) -> None:
+    walk.read(remember=True)
+
+
+def _counts_then_report(counts: dict[str, int], attempt: Attempt, failed: bool) -> None:
+    breakers.answered(counts)
+    Walk.report(attempt, failed=failed)
+
+
+_read = sync_to_async(_remembered_read, thread_sensitive=False)
+_claim = sync_to_async(Walk.claim, thread_sensitive=False)
+_answered = sync_to_async(breakers.answered, thread_sensitive=False)
+_answered_and_report = sync_to_async(_counts_then_report, thread_sensitive=False)
+
+
+def _take_counts() -> dict[str, int]:
+    global _counted_at
+    taken = dict(_counts)
+    _counts.clear()
+    _counted_at = time.monotonic()
+    return taken
+
+
+async def _read_breakers(walk: Walk) -> None:
+    labels = [endpoint.label for endpoint in walk.endpoints]
+    readings = breakers.recent(labels)
+    if readings is None:
+        await _read(walk)
+    else:
+        walk.readings = readings
 
 
 async def _report(attempt: Attempt, *, failed: bool) -> None:
-    if not failed and not attempt.probing:
-        # An answer only adds to the endpoint's request count: off the reply's path (its last
-        # token waits for nothing), as it changes no breaker.
-        task = asyncio.create_task(_count(attempt.endpoint.label))
+    if failed or attempt.probing:
+        await _answered_and_report(_take_counts(), attempt, failed)
+        return
+    label = attempt.endpoint.label
+    _counts[label] = _counts.get(label, 0) + 1
+    if time.monotonic() - _counted_at >= COUNT_EVERY_S:
+        task = asyncio.create_task(_answered(_take_counts()))
         _counting.add(task)
         task.add_done_callback(_counting.discard)
-        return
-    await _report_now(attempt, failed=failed)
 
 
 async def stream(
@@ -115,7 +150,7 @@ async def stream(
     next model is tried only while the turn's budget lasts; an endpoint whose breaker is open is
     skipped (its turn goes to the next, or to the offline engine)."""
     walk = Walk(completion)
-    await _read(walk)
+    await _read_breakers(walk)
     for endpoint, read_open in walk.ahead():
         if completion.attempts and clock.spent():
             break  # no fallback starts after the budget: the offline engine answers at once
