@@ -17,6 +17,7 @@ from apps.calls.models import Call
 from apps.core.services import audit_record
 from apps.customers.models import Customer
 from apps.demo import data
+from apps.demo.context import payment_reference
 from apps.demo.data import rng_for
 from apps.demo.plans import CallPlan, CustomerPlan
 from apps.outreach.models import FollowUp
@@ -84,7 +85,7 @@ def seed_promises(calls: list[CallPlan]) -> tuple[dict[int, int], set[int]]:
             promise_id=result[call.index],
             amount=call.promise["amount_paid"],
             currency=call.promise["currency"],
-            reference=f"DEMO-PAY-{call.index:04d}",
+            reference=payment_reference(call),
             method=call.promise["method"] or "card",
             received_at=call.promise["status_changed_at"],
         )
@@ -145,13 +146,13 @@ def seed_followups(
                     last_attempt_at=due if attempts else None,
                     last_error="no-answer on 3 attempts" if status == "failed" else "",
                 )
-        elif call.scenario in ("callback", "already_paid"):
-            # What schedule_callback booked: the day asked for, 10:00 in the customer's zone (UTC without one).
-            due = _local(customer.fields["timezone"] or "UTC", call.context["callback_day"], 10)
+        elif callback := call.effects.get("schedule_callback"):
+            # What schedule_callback booked: the day and time asked for, in the customer's zone.
+            due = datetime.fromisoformat(callback["due_at"])
             status = "scheduled" if due > now else "done"
             add(
                 customer,
-                call.context["callback_reason"],
+                callback["reason"],
                 due,
                 status,
                 requested_by_customer=True,
@@ -238,7 +239,7 @@ def seed_followups(
 
 
 def seed_approvals(calls: list[CallPlan], supervisor: AbstractUser | None, now: datetime) -> None:
-    asking = sorted((c for c in calls if c.scenario in ("hardship", "settlement")), key=lambda c: c.age)
+    asking = sorted((c for c in calls if "request_approval" in c.effects), key=lambda c: c.age)
     cycle = ["executed", "rejected", "expired", "executed", "failed", "rejected", "expired", "executed"]
     plans = []
     for rank, call in enumerate(asking):
@@ -247,21 +248,20 @@ def seed_approvals(calls: list[CallPlan], supervisor: AbstractUser | None, now: 
         status = "pending" if rank < 5 else "approved" if rank < 8 else "executing" if rank < 10 else cycle[rank % 8]
         if status == "expired" and call.age[0] < 3:  # too recent to have run out its 48 hours
             status = "rejected"
-        kind = "fee_waiver" if call.scenario == "hardship" else "settlement"
+        # What request_approval would have asked (apps.agent.tools.payments): its kind, reasons and
+        # confidence, and the rest is the approval's payload.
+        asked = dict(call.effects["request_approval"])
+        kind, reason, confidence = asked.pop("kind"), asked.pop("reasoning"), int(asked.pop("confidence"))
+        del asked["action"]
         if status == "executed" and kind == "settlement":
             status = "rejected"  # an executed settlement would also have its staff promise; the demo has none
         balance = customer.fields["balance"]
-        # What request_approval sends (apps.agent.tools.payments), checked by the approvals service.
-        if kind == "fee_waiver":
-            payload = {"fee": "late_fee", "amount": str(POLICY.late_fee)}
-        else:
-            payload = {"settlement_amount": ctx["settle_value"], "balance": str(balance), "due_date": ctx["date_iso"]}
-        reasoning = f"{ctx[kind + '_reason']} (Balance {balance}, {customer.fields['days_overdue']} days overdue.)"
+        reasoning = f"{reason} (Balance {balance}, {customer.fields['days_overdue']} days overdue.)"
         fields: dict[str, Any] = {
             "kind": kind,
-            "payload": payload,
+            "payload": asked,
             "reasoning": reasoning,
-            "confidence": ctx["approval_confidence"],
+            "confidence": confidence,
             "status": status,
             "expires_at": max(created + timedelta(hours=48), now + timedelta(hours=6))
             if status == "pending"

@@ -5,7 +5,7 @@ on the call's channel (`offline.Speech`: spoken words on the phone, written form
 """
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +14,7 @@ from apps.agent import offline
 from apps.agent.prompts import CustomerContext
 from apps.demo import data, scripts
 from apps.demo.data import money
-from apps.demo.plans import CallPlan, CustomerPlan
-from apps.promises.policy import POLICY
+from apps.demo.plans import AccountHistory, CallPlan, CustomerPlan, HeldPromise, ReceivedPayment
 
 CENT = Decimal("0.01")
 
@@ -47,31 +46,57 @@ def customer_context(customer: CustomerPlan) -> CustomerContext:
     )
 
 
-def _account(call: CallPlan, earlier: list[CallPlan], today: date) -> dict[str, Any]:
-    """What lookup_account returned on this call: the record, and the customer's earlier promises and payments."""
-    f = call.customer.fields
+def account_history(call: CallPlan, earlier: list[CallPlan]) -> AccountHistory:
+    """The customer's promises and payments when the call began, from their earlier calls' plans:
+    what lookup_account reads on this call (`tools.DemoTools`). A promise whose status changed later
+    (kept, broken...) was still pending then."""
     started = call.fields["started_at"]
-    promised = [c.promise for c in earlier if c.promise and c.scenario != "pay_now"]
-    paid = [c.promise for c in earlier if c.promise and c.promise["amount_paid"] > 0]
-    paid = [p for p in paid if p["status_changed_at"] < started]
-    open_ = [p for p in promised if p["due_date"] >= today and p not in paid]
+    promises, payments = [], []
+    for earlier_call in earlier:
+        if not (promise := earlier_call.promise):
+            continue
+        changed = promise["status_changed_at"] is not None and promise["status_changed_at"] < started
+        promises.append(
+            HeldPromise(
+                amount=promise["amount"],
+                currency=promise["currency"],
+                due_date=promise["due_date"],
+                method=promise["method"],
+                status=promise["status"] if changed else "pending",
+                amount_paid=promise["amount_paid"] if changed else Decimal("0.00"),
+            )
+        )
+        if changed and promise["amount_paid"] > 0:  # as `casework.seed_promises` writes it
+            payments.append(
+                ReceivedPayment(
+                    amount=promise["amount_paid"],
+                    currency=promise["currency"],
+                    method=promise["method"] or "card",
+                    received_at=promise["status_changed_at"],
+                    reference=payment_reference(earlier_call),
+                )
+            )
+    return AccountHistory(promises, payments)
+
+
+def payment_reference(call: CallPlan) -> str:
+    return f"DEMO-PAY-{call.index:04d}"
+
+
+def account_words(account: dict[str, Any], speech: offline.Speech) -> dict[str, str]:
+    """What the agent says of the account lookup_account returned (the "s_" keys of a call's context)."""
+    last, promise = account.get("last_payment"), account["active_promise"]
     return {
-        "balance": str(f["balance"]),
-        "currency": f["currency"],
-        "days_overdue": f["days_overdue"],
-        "account_ending": f["account_number"][-4:],
-        "late_fee": str(POLICY.late_fee) if f["days_overdue"] > 0 else "0.00",
-        "minimum_first_payment": str(POLICY.min_payment(f["balance"])),
-        "latest_payment_date": POLICY.latest_date(today).isoformat(),
-        "active_promise": (
-            {"amount": str(open_[-1]["amount"]), "due_date": open_[-1]["due_date"].isoformat(), "status": "pending"}
-            if open_
-            else None
+        "s_fee": speech.money(account["late_fee"]),
+        "s_promise": (
+            f" You also have {speech.money(promise['amount'])} promised for {speech.day(promise['due_date'])}."
+            if promise
+            else ""
         ),
-        "last_payment": (
-            {"amount": str(paid[-1]["amount_paid"]), "received_on": paid[-1]["status_changed_at"].date().isoformat()}
-            if paid
-            else None
+        "s_last_payment": (
+            f"The last payment I have is {speech.money(last['amount'])}, received {speech.day(last['received_on'])}. "
+            if last
+            else "I don't see a new payment yet. "
         ),
     }
 
@@ -97,7 +122,6 @@ def call_context(call: CallPlan, rng: random.Random, earlier: list[CallPlan], sp
     callback_day = today + timedelta(days=callback_days)
     call.hardship = hardship
     profile = f["profile"]
-    account = _account(call, earlier, today)
     verify_method = rng.choice(("zip", "zip", "account_last4"))  # what the greeting asks for
     if call.spanish:
         verify_method = "zip"  # what the Spanish script says (SCRIPTS_ES["verify"])
@@ -136,7 +160,7 @@ def call_context(call: CallPlan, rng: random.Random, earlier: list[CallPlan], sp
         "card": _card(rng),
         "card_expiry": f"{rng.randint(1, 12):02d}/{rng.randint(26, 30)}",
         "card_cvv": f"{rng.randint(100, 999)}",
-        "account": account,
+        "history": account_history(call, earlier),
         "why": rng.choice(scripts.WHY) if call.fields["direction"] == "inbound" else "",
         "why_es": "Hola, llamo por un pago atrasado. " if call.fields["direction"] == "inbound" else "",
         "verify": [(verify_method, _verify_value(verify_method, customer), True)],
@@ -161,26 +185,14 @@ def call_context(call: CallPlan, rng: random.Random, earlier: list[CallPlan], sp
         ctx["callback_reason"] = (
             f"The caller asked to be called back {ctx['callback_when']} ({callback_day.isoformat()})."
         )
-    last = account["last_payment"]
     ctx.update(
         s_balance=speech.money(balance),
         s_days=speech.count(f["days_overdue"]),
         s_amount=speech.money(amount),
         s_date=speech.day(due),
-        s_fee=speech.money(account["late_fee"]),
         s_settle=speech.money(settle),
         s_callback_day=speech.day(ctx["callback_day"]),
-        s_promise=(
-            f" You also have {speech.money(p['amount'])} promised for {speech.day(p['due_date'])}."
-            if (p := account["active_promise"])
-            else ""
-        ),
-        s_last_payment=(
-            f"The last payment I have is {speech.money(last['amount'])}, received {speech.day(last['received_on'])}. "
-            if last
-            else "I don't see a new payment yet. "
-        ),
-    )
+    )  # and what the agent says of the account, once lookup_account answers (`account_words`)
     return ctx
 
 

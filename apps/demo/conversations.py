@@ -1,10 +1,12 @@
 """Plans the 500 demo calls: who, when, how they went, what was said, traced and concluded.
 
-Pure planning, no database. Each call draws from its own Random, and what could change the number of rows
-(which calls talk, and about what) is decided from offsets ("3 days ago"), never by comparing with the clock,
-so a second run plans the same rows. Each conversation is held by the live agent's own turn core, with a
-scripted model on a simulated clock (`talk.DemoCall`), so it carries the live agent's workflow versions,
-steps, listeners, tools, replies, trace shapes and state.
+Planning writes no row (the seeder writes them after): the calls' tools read the seeded customers, and
+what they write is rolled back (`tools.planning`). Each call draws from its own Random, and what could
+change the number of rows (which calls talk, and about what) is decided from offsets ("3 days ago"), never
+by comparing with the clock, so a second run plans the same rows. Each conversation is held by the live
+agent's own turn core, with a scripted model on a simulated clock (`talk.DemoCall`) and the real tools,
+so it carries the live agent's workflow versions, steps, listeners, tools and their rules, replies, trace
+shapes and state; the rows a call leaves are what its tools would have written (`CallPlan.effects`).
 """
 
 import hashlib
@@ -23,6 +25,7 @@ from apps.demo.data import rng_for
 from apps.demo.outcomes import plan_analyses, plan_promise
 from apps.demo.plans import CallPlan, CustomerPlan
 from apps.demo.talk import DemoCall
+from apps.demo.tools import planning
 from apps.dispatch.models import Technician
 
 CALL_COUNT = 500
@@ -70,9 +73,10 @@ def plan_calls(customers: list[CustomerPlan], technicians: list[Technician], now
     calls = [_skeleton(i, pools, now) for i in range(CALL_COUNT)]
     _assign_scenarios(calls)
     history: dict[int, list[CallPlan]] = {}  # earlier calls per customer, for what their account shows
-    for call in sorted(calls, key=lambda c: (c.age, c.index), reverse=True):  # oldest first
-        if call.scenario:
-            _render(call, history.setdefault(call.customer.index, []), technicians)
+    with planning([c.pk for c in customers if c.pk is not None]):
+        for call in sorted(calls, key=lambda c: (c.age, c.index), reverse=True):  # oldest first
+            if call.scenario:
+                _render(call, history.setdefault(call.customer.index, []), technicians)
     roadside.plan_dispatch_statuses(calls)
     plan_analyses(calls)
     return calls
@@ -223,6 +227,7 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
         customer=customer,
         known=known,
         ctx=ctx,
+        speech=speech,
         rng=rng,
         at=answered + timedelta(milliseconds=rng.uniform(80, 300)),
     )
@@ -237,9 +242,9 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
         session.turn(
             caller,
             calls=[spec for spec in exchange.do if spec.split(":")[0] in TOOLS],
-            reply=rng.choice(exchange.agent).format(**ctx) if exchange.agent else "",
+            reply=rng.choice(exchange.agent) if exchange.agent else "",
             down=exchange.offline_ok and rng.random() < OFFLINE_SHARE,
-            draft=rng.choice(exchange.draft).format(**ctx) if draft else "",
+            draft=rng.choice(exchange.draft) if draft else "",
         )
         reply = session.last_reply
         if not chat and n < len(exchanges) - 1 and len(reply) > 60 and rng.random() < INTERRUPT_SHARE:
@@ -255,7 +260,7 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
                 session.note(speaker, text)
                 session.wait(len(text) / 14 + rng.uniform(0.4, 1.8))
     ended = session.now + timedelta(seconds=rng.uniform(0.3, 1.5))
-    call.entries, call.trace = session.entries, session.traces
+    call.entries, call.trace, call.effects = session.entries, session.traces, session.effects
     record = state.to_dict()
     record["facts"].update(fields["state"].get("facts", {}))  # the web chat's demo key
     fields.update(
@@ -269,7 +274,7 @@ def _render(call: CallPlan, earlier: list[CallPlan], technicians: list[Technicia
         handoff_reason=(state.handoff or {}).get("reason", "")[:255],
         state=record,
     )
-    if call.scenario in ("promise", "pay_now"):
+    if "record_promise" in call.effects:
         call.promise = plan_promise(call, rng)
     earlier.append(call)
 

@@ -110,7 +110,8 @@ def arguments(spec: str, ctx: dict[str, Any], today: date, verify_attempt: int) 
 
 
 class ScriptedModel:
-    """`Ports.stream` for one demo call. `expect` says what the model does in the caller's next turn."""
+    """`Ports.stream` for one demo call. `expect` says what the model does in the caller's next turn:
+    its reply and draft are templates over the call's context, which the tools' answers complete."""
 
     def __init__(self, clock: SimClock, rng: random.Random, ctx: dict[str, Any], today: date) -> None:
         self.clock, self.rng, self.ctx, self.today = clock, rng, ctx, today
@@ -142,8 +143,8 @@ class ScriptedModel:
         elif self.calls:
             call = arguments(self.calls.pop(0), self.ctx, self.today, self.verify_attempts)
         text = ""
-        if call is None:
-            text, self.draft = self.draft or self.reply, ""
+        if call is None:  # what the tools answered this turn is in the context by now
+            text, self.draft = (self.draft or self.reply).format(**self.ctx), ""
         size = sum(len(str(m.get("tool_calls") or "")) + len(m.get("content") or "") for m in messages)
         prompt = size // 4 + 110 * len(tools) + self.rng.randint(0, 40)
         model = LLM_MODEL

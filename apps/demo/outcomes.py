@@ -4,7 +4,7 @@ Pure planning, like `conversations`: the call's own Random decides, never the cl
 """
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,13 +51,15 @@ SUMMARIES = {
 
 
 def plan_promise(call: CallPlan, rng: random.Random) -> dict[str, Any]:
+    """The promise the call recorded (the terms record_promise would have written), and what became of it."""
     ctx, tz = call.context, ZoneInfo(call.customer.tz)
-    amount, ended = ctx["amount_value"], call.fields["ended_at"]
+    recorded = call.effects["record_promise"]
+    amount, ended = Decimal(recorded["amount"]), call.fields["ended_at"]
     promise = {
         "amount": amount,
         "currency": call.customer.fields["currency"],
-        "due_date": ctx["due_date"],
-        "method": ctx["method_key"],
+        "due_date": date.fromisoformat(recorded["due_date"]),
+        "method": recorded["method"] or "",
         "status": "pending",
         "amount_paid": Decimal("0.00"),
         "confidence": 95,  # what record_promise records
@@ -72,18 +74,16 @@ def plan_promise(call: CallPlan, rng: random.Random) -> dict[str, Any]:
         rng.uniform(0.3, 1),
         rng.randint(20, 40),
     )
-    if call.scenario == "pay_now":
+    if call.scenario == "pay_now":  # by card, today
         promise.update(
-            due_date=call.local_date,
-            method="card",
             status="kept",
             amount_paid=amount,
             status_changed_at=ended,
             status_reason="Paid by card through the online portal the same day.",
         )
         return promise
-    due_end = datetime.combine(ctx["due_date"], time(18), tz)
-    if (ctx["due_date"] - call.local_date).days >= call.age[0]:  # due today or later
+    due_end = datetime.combine(promise["due_date"], time(18), tz)
+    if (promise["due_date"] - call.local_date).days >= call.age[0]:  # due today or later
         return promise
     if r < 0.5:
         paid_at = ended + (due_end - ended) * paid_when

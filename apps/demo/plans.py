@@ -6,10 +6,37 @@ the seeder reads these, and none of them imports the seeder.
 
 import random
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from apps.demo import data
+
+
+class HeldPromise(NamedTuple):
+    """An earlier call's promise, as it stood when a later call began."""
+
+    amount: Decimal
+    currency: str
+    due_date: date
+    method: str
+    status: str
+    amount_paid: Decimal
+
+
+class ReceivedPayment(NamedTuple):
+    amount: Decimal
+    currency: str
+    method: str
+    received_at: datetime
+    reference: str
+
+
+class AccountHistory(NamedTuple):
+    """The customer's promises and payments when the call began (`context.account_history`)."""
+
+    promises: list[HeldPromise]
+    payments: list[ReceivedPayment]
 
 
 @dataclass
@@ -48,6 +75,8 @@ class CallPlan:
     analysis: dict[str, Any] | None = None
     promise: dict[str, Any] | None = None
     dispatch: dict[str, Any] | None = None
+    # What the call's side-effecting tools would have done, by tool (`tools.DemoTools.effects`).
+    effects: dict[str, dict[str, Any]] = field(default_factory=dict)
     hardship: str = ""
     pk: int | None = None
 

@@ -8,7 +8,8 @@ tools (`do`: tool names, "tool:variant" for the arguments, `model.arguments`; th
 tools, such as lookup_account, are called as the workflow forces them), and replies (`agent`).
 With no `agent` text the engine answers itself: the close, a handoff. Texts are `str.format`
 templates over the call's context (`context.call_context`); keys starting with "s_" are figures as
-the agent says them on the channel (spoken words on the phone, written in chat).
+the agent says them on the channel (spoken words on the phone, written in chat). The agent's are
+filled in when the model speaks, so they say what the tools answered (`context.account_words`).
 """
 
 from typing import NamedTuple

@@ -308,7 +308,9 @@ def _created_ids(calls: list[CallPlan], promises: dict[int, int], dispatches: di
     approvals = dict(
         Approval.objects.filter(call_id__in=[c.pk for c in calls]).order_by("pk").values_list("call_id", "pk")
     )
-    asked = {(c.customer.pk, c.context["callback_reason"]) for c in calls if c.scenario in ("callback", "already_paid")}
+    asked = {
+        (c.customer.pk, c.effects["schedule_callback"]["reason"]) for c in calls if "schedule_callback" in c.effects
+    }
     followups = {
         (customer, reason): pk
         for customer, reason, pk in FollowUp.objects.filter(
@@ -321,7 +323,7 @@ def _created_ids(calls: list[CallPlan], promises: dict[int, int], dispatches: di
             ID("promise"): promises.get(call.index),
             ID("approval"): approvals.get(call.pk),
             ID("dispatch"): dispatches.get(call.pk),
-            ID("followup"): followups.get((call.customer.pk, call.context.get("callback_reason"))),
+            ID("followup"): followups.get((call.customer.pk, call.effects.get("schedule_callback", {}).get("reason"))),
         }
         ids[call.pk] = {placeholder: pk for placeholder, pk in found.items() if pk is not None}
     return ids

@@ -4,7 +4,7 @@
 simulated clock (`model`), the real tools over the seeded customers (`tools`), the planned
 customer record. What the core hands over to be stored is kept here the way `call_record_turn`
 and its corrections would store it, for the seeder to write in bulk: transcript entries, trace
-events, the state.
+events, the state; and what the call's tools would have written (`effects`), for the rows.
 """
 
 import random
@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from apps.agent import offline
 from apps.agent.events import Event, ReplyEnd
 from apps.agent.prompts import CustomerContext
 from apps.agent.turn import Conversation, EntryRedacted, Ports, ReplyCut, Stored, TurnRecord, new_state
 from apps.agent.workflows import get_workflow
 from apps.calls.models import TraceKind
+from apps.demo.context import account_words
 from apps.demo.model import ScriptedModel, SimClock, run_turn, unbudgeted
 from apps.demo.tools import DemoTools
 
@@ -33,6 +35,7 @@ class DemoCall:
         customer: CustomerContext,
         known: bool,
         ctx: dict[str, Any],
+        speech: offline.Speech,
         rng: random.Random,
         at: datetime,
     ) -> None:
@@ -44,7 +47,13 @@ class DemoCall:
         async def load_customer(customer_id: int | None) -> CustomerContext:
             return customer if customer_id == customer.customer_id else CustomerContext(customer_id=None)
 
-        tools = DemoTools(self.clock, ctx)
+        def answered(name: str, result: dict[str, Any]) -> None:  # the model says what the tools answered
+            if name == "lookup_account" and result["status"] == "ok":
+                ctx.update(account_words(result, speech))
+
+        assert customer.customer_id is not None  # the planned customer, seeded before the calls are planned
+        tools = DemoTools(self.clock, customer.customer_id, ctx["history"], on_result=answered)
+        self.effects = tools.effects
         self.model = ScriptedModel(self.clock, rng, ctx, today=self.clock.at.date())
         ports = Ports(
             stream=self.model,
@@ -81,7 +90,8 @@ class DemoCall:
         self._heard(run_turn(self.core.greet()))
 
     def turn(self, caller: str, *, calls: list[str], reply: str, draft: str = "", down: bool = False) -> None:
-        """The caller speaks; the model does what the script says, the core the rest."""
+        """The caller speaks; the model does what the script says, the core the rest. `reply` and
+        `draft` are templates over the call's context, said as the tools have answered by then."""
         self.model.expect(calls=calls, reply=reply, draft=draft, down=down)
         self._heard(run_turn(self.core.reply(caller)))
         turn = self.traces[-1]  # the turn's timings, traced last

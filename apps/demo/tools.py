@@ -1,22 +1,35 @@
-"""The tools port of a demo call: the agent's real tools, and where their rows come later, the plan.
+"""The tools port of a demo call: every tool call goes through the real registry (`run_tool`).
 
-A demo call runs through the real tool registry (`run_tool`: the step's allow-list, argument
-validation, the tools' own rules and refusals, the state they set) against the customer rows the
-seeder wrote before planning the calls. Five tools would read or write rows the seeder writes only
-once every call is planned, backdated and in their final status: the customer's earlier promises
-and payments (`lookup_account`), and the promise, approval, follow-up and dispatch the call itself
-made. Those answer from the call's plan, in the shape the real tool returns, after the same
-allow-list and argument checks; the ids of rows still to be written are placeholders (`ID`),
-replaced by `resolve_ids` once the rows exist.
+So a demo call meets the step's allow-list, argument validation, each tool's own rules and
+refusals, the facts and tool log the tools keep, and their idempotency, exactly as a live call.
+What differs is only where rows come from: the seeder writes them in bulk once every call is
+planned, backdated and in its final status. So, while the calls are planned (`planning`):
+
+- the side-effecting tools (a promise, an approval, a call back, a dispatch) run as on a test call
+  (`ToolContext.test`): every check, and their would-be effect recorded instead of the row. The
+  effect is kept for the seeder (`DemoTools.effects`: the rows it writes are those), and the result
+  and facts take the shape of the real tool's, with a placeholder (`ID`) where the row's id goes,
+  which `resolve_ids` replaces once the row exists;
+- `lookup_account` reads the customer's promises and payments as they stood when the call began
+  (`AccountHistory`, from the earlier calls' plans), put in place for that one lookup;
+- whatever the tools write (a test call's audit entry) is rolled back when planning ends.
 """
 
 import json
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from apps.agent.tools import TOOLS, ToolContext, run_tool
-from apps.agent.tools.registry import args_key
+from django.db import transaction
+
+from apps.agent.state import ConversationState
+from apps.agent.tools import ToolContext, run_tool
+from apps.agent.workflows.collections.facts import CollectionsFacts
+from apps.agent.workflows.roadside.facts import RoadsideFacts
 from apps.demo.model import SimClock
+from apps.demo.plans import AccountHistory
+from apps.promises.models import Payment, Promise, PromiseSource, PromiseStatus
 
 ID_PREFIX = "@id:"
 # How long each tool takes, in milliseconds (database round trips; the dispatch ranks and writes more).
@@ -32,6 +45,13 @@ LATENCY_MS = {
     "capture_incident": (1.5, 6),
     "dispatch_technician": (12, 45),
     "transfer_to_human": (0.5, 3),
+}
+# The row each side-effecting tool creates, by the name its id has in the tool's result ("<row>_id").
+CREATES = {
+    "record_promise": "promise",
+    "request_approval": "approval",
+    "schedule_callback": "followup",
+    "dispatch_technician": "dispatch",
 }
 
 
@@ -53,54 +73,88 @@ def resolve_ids(value: Any, ids: dict[str, int]) -> Any:
     return value
 
 
-class DemoTools:
-    """`Ports.run_tool` for one demo call; `ctx` is the call's planned context (apps.demo.context)."""
+_planning: ContextVar[bool] = ContextVar("demo_planning", default=False)
 
-    def __init__(self, clock: SimClock, ctx: dict[str, Any]) -> None:
-        self.clock, self.ctx = clock, ctx
+
+@contextmanager
+def planning(customer_ids: list[int]) -> Iterator[None]:
+    """Where demo calls run: the customers' promises and payments out of sight (each lookup sees
+    them as they stood at its call, `DemoTools`), and every row the tools wrote rolled back at the end."""
+    with transaction.atomic():
+        Payment.objects.filter(customer_id__in=customer_ids).delete()
+        # Hidden, not deleted: promises that supersede each other protect one another.
+        Promise.objects.filter(customer_id__in=customer_ids).update(status=PromiseStatus.CANCELLED)
+        token = _planning.set(True)
+        try:
+            yield
+        finally:
+            _planning.reset(token)
+            transaction.set_rollback(True)
+
+
+class DemoTools:
+    """`Ports.run_tool` for one demo call, inside `planning`.
+
+    `history` is the customer's account history when the call began; `on_result` hears every result
+    (the scripted model says what the tools answered). `effects` keeps, by tool, what each
+    side-effecting tool would have done: the rows the seeder writes for this call.
+    """
+
+    def __init__(
+        self,
+        clock: SimClock,
+        customer_id: int,
+        history: AccountHistory,
+        on_result: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        if not _planning.get():
+            raise RuntimeError("demo calls run inside tools.planning(): their tools' rows are rolled back")
+        self.clock, self.customer_id, self.history, self.on_result = clock, customer_id, history, on_result
+        self.effects: dict[str, dict[str, Any]] = {}
 
     async def __call__(self, name: str, raw: str | dict, tool: ToolContext, allowed: tuple[str, ...]) -> dict[str, Any]:
         self.clock.advance(self.clock.rng.uniform(*LATENCY_MS.get(name, (2, 12))))
-        planned = getattr(self, f"_{name}", None)
-        if planned is None or name not in allowed:
-            return run_tool(name, raw, tool, allowed)
-        arguments = TOOLS[name].arguments.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
-        key = args_key(arguments.model_dump())
-        if TOOLS[name].side_effect and (previous := tool.state.previous_result(name, key)) is not None:
-            return previous
-        result = {"status": "ok", **planned(tool, **arguments.model_dump())}
-        tool.state.tool_log.append({"name": name, "step": tool.state.step, "args_key": key, "result": result})
+        tool.test = True  # side effects recorded, not done: the seeder writes the rows
+        if name == "lookup_account":
+            with transaction.atomic():
+                self._as_it_stood()
+                result = run_tool(name, raw, tool, allowed)
+                transaction.set_rollback(True)
+        else:
+            result = run_tool(name, raw, tool, allowed)
+        if result["status"] == "ok" and "sandboxed" in result:
+            self._as_done(name, result, tool.state)
+        if self.on_result is not None:
+            self.on_result(name, result)
         return result
 
-    # What the tools below return on the call as planned (apps.agent.tools: the same keys and facts).
+    def _as_it_stood(self) -> None:
+        """The customer's promises and payments as they stood when the call began."""
+        customer_id, history = self.customer_id, self.history
+        if history.promises:
+            Promise.objects.bulk_create(
+                Promise(customer_id=customer_id, source=PromiseSource.AGENT, confidence=95, **held._asdict())
+                for held in history.promises
+            )
+        if history.payments:
+            Payment.objects.bulk_create(Payment(customer_id=customer_id, **paid._asdict()) for paid in history.payments)
 
-    def _lookup_account(self, tool: ToolContext) -> dict[str, Any]:
-        account = tool.state.facts["account"] = dict(self.ctx["account"])
-        return account
-
-    def _record_promise(self, tool: ToolContext) -> dict[str, Any]:
-        plan = tool.state.facts["plan"]
-        tool.state.facts["promise_id"] = ID("promise")
-        return {"promise_id": ID("promise"), "amount": plan["amount"], "due_date": plan["due_date"]}
-
-    def _request_approval(self, tool: ToolContext, kind: str, **_: Any) -> dict[str, Any]:
-        tool.state.facts["approval_id"], tool.state.facts["approval_kind"] = ID("approval"), kind
-        return {"approval_id": ID("approval"), "approval_status": "pending", "decision_within": "two business days"}
-
-    def _schedule_callback(self, tool: ToolContext, day: date | None = None, **_: Any) -> dict[str, Any]:
-        when = day or tool.today + timedelta(days=1)
-        callback = {"followup_id": ID("followup"), "day": when.isoformat(), "at": "10:00"}
-        tool.state.facts["callback"] = callback
-        return dict(callback)
-
-    def _dispatch_technician(self, tool: ToolContext) -> dict[str, Any]:
-        ctx = self.ctx
-        result = {
-            "dispatched": True,
-            "dispatch_id": ID("dispatch"),
-            "technician": ctx["tech"],
-            "eta_minutes": ctx["eta"],
-            "eta_spoken": ctx["eta_spoken"],
-        }
-        tool.state.facts["dispatch"] = result
-        return dict(result)
+    def _as_done(self, name: str, result: dict[str, Any], state: ConversationState) -> None:
+        """A sandboxed result in the shape the tool returns once it has written its row (in place:
+        the registry's tool log holds this same result, for a repeated call)."""
+        self.effects[name] = result.pop("sandboxed")
+        del result["note"]
+        facts = CollectionsFacts.of(state)
+        del facts.test_effects
+        kind = CREATES[name]
+        if f"{kind}_id" not in result:  # nothing created (a dispatch with nobody free)
+            return
+        result[f"{kind}_id"] = ID(kind)
+        if name == "record_promise":
+            facts.promise_id = ID(kind)
+        elif name == "request_approval":
+            facts.approval_id = ID(kind)
+        elif name == "schedule_callback" and (callback := facts.callback) is not None:
+            callback["followup_id"] = ID(kind)
+        elif name == "dispatch_technician" and (dispatch := RoadsideFacts.of(state).dispatch) is not None:
+            dispatch["dispatch_id"] = ID(kind)

@@ -4,6 +4,7 @@ import json
 import re
 from collections import Counter
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,6 +25,7 @@ from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind, 
 from apps.core.models import AuditEvent
 from apps.core.validators import validate_e164
 from apps.customers.models import CollectionStage, Customer, DoNotCallEntry, RiskCategory
+from apps.customers.selectors import customer_zone
 from apps.demo.seed import counted_models
 from apps.demo.tools import ID_PREFIX
 from apps.dispatch.models import Dispatch, DispatchStatus, Specialization, Technician
@@ -402,8 +404,9 @@ def test_demo_dispatches_follow_the_routing_score(seeded):
 
 def test_demo_conversations_are_held_by_the_agents_turn_core(seeded):
     """The seeder has no turn loop of its own: it runs the live agent's core with a scripted model, so
-    every tool call went through the real tools, their step allow-lists and rules. The only refusal
-    the scripts meet is an offer below the settlement floor, in the tool's own words."""
+    every tool call went through the real tools (`run_tool`), their step allow-lists and rules, and
+    the facts and tool log they keep. The only refusal the scripts meet is an offer below the
+    settlement floor, in the tool's own words."""
     failed = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, ok=False)
     assert failed.exists()
     assert {(e.name, e.payload["result"]["status"], e.payload["result"]["reason"]) for e in failed} == {
@@ -417,3 +420,34 @@ def test_demo_conversations_are_held_by_the_agents_turn_core(seeded):
     # The listeners heard the callers' yes as the scripts mean it: each planned promise was recorded on its call.
     recorded = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, name="record_promise", ok=True)
     assert set(recorded.values_list("call_id", flat=True)) == set(Promise.objects.values_list("call_id", flat=True))
+
+    # Each successful tool call is in the registry's tool log, in order, with the result the call heard.
+    calls = {call.pk: call for call in Call.objects.select_related("customer")}
+    ok: dict[int, list] = {}
+    for event in TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, ok=True).order_by("pk"):
+        ok.setdefault(event.call_id, []).append((event.name, event.payload["step"], event.payload["result"]))
+    for pk, heard in ok.items():
+        log = calls[pk].state["tool_log"]
+        assert [(entry["name"], entry["step"], entry["result"]) for entry in log] == heard, pk
+    # The side-effecting tools ran as on a test call, and the demo kept only the shape of their real result.
+    assert not TraceEvent.objects.filter(kind=TraceKind.SANDBOXED).exists()
+    assert not AuditEvent.objects.filter(action__startswith="test_call.").exists()
+    assert not any("test_effects" in call.state.get("facts", {}) for call in calls.values())
+    assert not any("sandboxed" in result or "note" in result for results in ok.values() for *_, result in results)
+
+    # What the tools decided is what the rows say: a call back at the day and time schedule_callback
+    # booked in the customer's zone, and the last payment lookup_account found is the customer's
+    # latest one before the call.
+    for event in TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, ok=True, name="schedule_callback"):
+        result, customer = event.payload["result"], calls[event.call_id].customer
+        due = FollowUp.objects.get(pk=result["followup_id"]).due_at.astimezone(ZoneInfo(customer_zone(customer)))
+        assert (due.date().isoformat(), f"{due:%H:%M}") == (result["day"], result["at"])
+    lookups = TraceEvent.objects.filter(kind=TraceKind.TOOL_CALL, ok=True, name="lookup_account")
+    assert lookups.count() > 100
+    for event in lookups:
+        call = calls[event.call_id]
+        paid = Payment.objects.filter(customer=call.customer_id, received_at__lt=call.started_at).first()
+        last = {"amount": str(paid.amount), "received_on": paid.received_at.date().isoformat()} if paid else None
+        assert event.payload["result"]["last_payment"] == last, call.pk
+    assert lookups.exclude(payload__result__last_payment=None).exists()
+    assert lookups.exclude(payload__result__active_promise=None).exists()
