@@ -61,9 +61,6 @@ class ConversationState:
 
     # --- facts and tools ---------------------------------------------------------------------
 
-    def fact(self, name: str, default: Any = None) -> Any:
-        return self.facts.get(name, default)
-
     def called(self, tool: str, *, in_step: str | None = None) -> bool:
         return any(entry["name"] == tool and (in_step is None or entry["step"] == in_step) for entry in self.tool_log)
 

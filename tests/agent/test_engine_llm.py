@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.agent.engine import Token
+from apps.agent.workflows.collections.facts import CollectionsFacts
 from apps.approvals.models import Approval
 from apps.calls.models import Call, TraceEvent, TraceKind, TranscriptEntry
 from apps.core.redaction import RedactingFilter
@@ -354,7 +355,7 @@ def test_wrong_arguments_go_back_to_the_model_as_a_validation_error(chat, fake_l
         "status": "validation_error",
         "errors": [{"loc": ["amount"], "msg": "the caller has not said this amount; ask them how much they can pay"}],
     }
-    assert chat.session.state.fact("plan") is None
+    assert CollectionsFacts.of(chat.session.state).plan is None
 
 
 # --- callbacks keep to the compliance gate's calling window ---------------------------------------

@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 
 from apps.agent.engine import AgentSession
 from apps.agent.workflows import get_workflow
+from apps.agent.workflows.collections.facts import CollectionsFacts
 from apps.approvals.models import Approval
 from apps.calls.models import Call, TraceEvent, TraceKind, TranscriptEntry
 from apps.customers.models import Customer, DoNotCallEntry
@@ -306,7 +307,7 @@ def test_a_conversation_resumes_from_the_database(maria, converse):
     c.say("I can pay 300 on Friday")
     # A new process: nothing but the call id survives.
     resumed = async_to_sync(AgentSession.resume)(c.session.call_id)
-    assert (resumed.state.step, resumed.state.fact("plan")["amount"]) == ("confirm_promise", "300.00")
+    assert (resumed.state.step, CollectionsFacts.of(resumed.state).plan["amount"]) == ("confirm_promise", "300.00")
 
     async def say(text):
         events = [event async for event in resumed.reply(text)]
