@@ -93,27 +93,29 @@ class SessionEnd:
     language: str = ""
 
 
-def call_relay_session_ended(
-    call: Call | None,
-    *,
-    session_id: str,
-    session_status: str,
-    call_status: str,
-    handoff_data: Mapping[str, Any] | None,
-    error_code: str,
-    error_message: str,
-) -> SessionEnd:
+@dataclass(frozen=True)
+class SessionReport:
+    """What Twilio reports when a <Connect> (a ConversationRelay session) ends."""
+
+    call_sid: str
+    session_id: str  # Twilio's id for the session, else its retry token: one failure, however often retried
+    session_status: str
+    call_status: str
+    handoff_data: Mapping[str, Any] | None  # the JSON object our consumer sent with `end` (None: none)
+    error_code: str
+    error_message: str
+
+
+def call_relay_session_ended(call: Call | None, report: SessionReport) -> SessionEnd:
     """What a <Connect> that ended other than by the caller hanging up means for the call, which
-    the caller holds locked (None: not a call of ours). `handoff_data` is the JSON object our
-    consumer sent with `end` (None: there was none)."""
+    the caller holds locked (None: not a call of ours)."""
     call_id = call.pk if call else None
-    if session_status == "failed":
+    if report.session_status == "failed":
         if call is None:
             return SessionEnd("failed", None)
-        return _session_failed(
-            call, session_id=session_id, call_status=call_status, error=f"{error_code} {error_message}".strip()
-        )
-    data = handoff_data or {}
+        error = f"{report.error_code} {report.error_message}".strip()
+        return _session_failed(call, session_id=report.session_id, call_status=report.call_status, error=error)
+    data = report.handoff_data or {}
     if data.get("handoff"):
         if call and not call.handoff_reason:
             call.handoff_reason = str(data.get("reason", "handoff"))[:255]

@@ -1,9 +1,7 @@
 """Answering calls: the call row, idempotently by CallSid, and the agent's conversation on it."""
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -15,6 +13,7 @@ from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker, Tra
 from apps.calls.services import StatusUpdate
 from apps.calls.voice import (
     SessionEnd,
+    SessionReport,
     call_bind_outbound,
     call_claim_conversation,
     call_inbound,
@@ -102,28 +101,10 @@ async def answer_outbound(*, call_id: int, call_sid: str) -> Answer:
     return await _start(call=call, workflow=workflow, direction=Direction.OUTBOUND)
 
 
-async def relay_session_ended(
-    *,
-    call_sid: str,
-    session_id: str,
-    session_status: str,
-    call_status: str,
-    handoff_data: Mapping[str, Any] | None,
-    error_code: str,
-    error_message: str,
-) -> SessionEnd:
+async def relay_session_ended(report: SessionReport) -> SessionEnd:
     """What Twilio reports when the <Connect> ends, and what to do with the live call next. A
-    failed session of a live conversation (its web process died) is reconnected to the agent.
-    `handoff_data` is the JSON object our consumer sent with `end` (None: there was none)."""
-    end = await database_sync_to_async(_session_ended)(
-        call_sid=call_sid,
-        session_id=session_id,
-        session_status=session_status,
-        call_status=call_status,
-        handoff_data=handoff_data,
-        error_code=error_code,
-        error_message=error_message,
-    )
+    failed session of a live conversation (its web process died) is reconnected to the agent."""
+    end = await database_sync_to_async(_session_ended)(report)
     if end.outcome != "reconnect":
         return end
     try:
@@ -138,31 +119,14 @@ async def relay_session_ended(
 
 
 @transaction.atomic
-def _session_ended(
-    *,
-    call_sid: str,
-    session_id: str,
-    session_status: str,
-    call_status: str,
-    handoff_data: Mapping[str, Any] | None,
-    error_code: str,
-    error_message: str,
-) -> SessionEnd:
-    call = Call.objects.select_for_update().filter(twilio_call_sid=call_sid).first()
-    if session_status == "failed":
-        logger.error("ConversationRelay failed on %s: %s %s", call_sid, error_code, error_message)
-    elif session_status == "completed":  # the caller hung up
-        call_status_record(StatusUpdate(call_sid=call_sid, status=CallStatus.COMPLETED))
+def _session_ended(report: SessionReport) -> SessionEnd:
+    call = Call.objects.select_for_update().filter(twilio_call_sid=report.call_sid).first()
+    if report.session_status == "failed":
+        logger.error("ConversationRelay failed on %s: %s %s", report.call_sid, report.error_code, report.error_message)
+    elif report.session_status == "completed":  # the caller hung up
+        call_status_record(StatusUpdate(call_sid=report.call_sid, status=CallStatus.COMPLETED))
         return SessionEnd("closed", call.pk if call else None)
-    return call_relay_session_ended(
-        call,
-        session_id=session_id,
-        session_status=session_status,
-        call_status=call_status,
-        handoff_data=handoff_data,
-        error_code=error_code,
-        error_message=error_message,
-    )
+    return call_relay_session_ended(call, report)
 
 
 def record_answered_by(*, call_sid: str, answered_by: str) -> None:

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from apps.calls.services import StatusUpdate
-from apps.calls.voice import UnknownCall
+from apps.calls.voice import SessionReport, UnknownCall
 from apps.telephony.params import (
     CallRequest,
     InboundCall,
@@ -97,7 +97,7 @@ def outbound(request: HttpRequest, params: CallRequest, call_id: int) -> HttpRes
 @twilio_webhook
 @twilio_params(RelayAction)
 def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
-    end = async_to_sync(relay_session_ended)(
+    report = SessionReport(
         call_sid=params.call_sid,
         # One failure, however often Twilio retries it: the session's id, else the retry token.
         session_id=params.session_id or request.headers.get("I-Twilio-Idempotency-Token", ""),
@@ -107,6 +107,7 @@ def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
         error_code=params.error_code,
         error_message=params.error_message,
     )
+    end = async_to_sync(relay_session_ended)(report)
     if end.outcome == "reconnect" and end.call_id:
         return _relay(call_id=end.call_id, greeting=end.greeting, language=end.language)
     if end.outcome == "failed":
