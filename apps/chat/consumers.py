@@ -28,6 +28,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
+from apps.agent.events import coalesced
 from apps.agent.state import CallFacts
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
@@ -159,7 +160,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
     async def _relay(self, session: AgentSession, events: AsyncIterator[Event]) -> None:
         """Send the client what `session` says, as it says it."""
         self._effects_shown = len(CallFacts.of(session.state).test_effects)
-        async for event in events:
+        async for event in coalesced(events):
             await self._show_effects(session)
             if isinstance(event, Token):
                 await self.send_json({"type": "token", "text": event.text})

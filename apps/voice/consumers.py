@@ -26,6 +26,7 @@ next turn or interruption, which first read whether the session is still the cal
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, parse_qsl
 
 from channels.db import database_sync_to_async
@@ -33,6 +34,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd, Token
+from apps.agent.events import coalesced
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.calls.voice import call_trace_error
 from apps.core.sockets import SweptPerQuery
@@ -243,9 +245,9 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
         if await self._still_current():
             self.turn = asyncio.create_task(self._speak(self.session.reply(text)))
 
-    async def _speak(self, events) -> None:
+    async def _speak(self, events: AsyncIterator[Event]) -> None:
         closing: Event | None = None
-        async for event in events:
+        async for event in coalesced(events):
             if isinstance(event, Token):
                 await self.send(text_data=json.dumps({"type": "text", "token": event.text, "last": False}))
             elif isinstance(event, ReplyEnd):

@@ -4,6 +4,7 @@ clients and circuit breakers, against the local OpenAI-compatible server."""
 import json
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -213,3 +214,31 @@ def test_the_analysis_traces_keep_500_characters_of_an_error_a_live_turn_300(wor
 async def _read_all(completion: llm.Completion) -> None:
     async for _ in llm.stream(MESSAGES, [], "auto", completion, TurnClock(budget=5.0)):
         pass
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        pytest.param({"stall_after": 3}, "APITimeoutError: Request timed out.", id="goes-silent"),
+        pytest.param({"cut_after": 3}, "APIConnectionError: Connection error.", id="drops-the-connection"),
+    ],
+)
+def test_a_stream_that_stops_mid_reply_ends_the_reply_with_what_was_said(fake_llm, settings, failure, error):
+    settings.LLM_STREAM_IDLE_TIMEOUT = 0.2  # the connection's read timeout between chunks
+    fake_llm.script("primary", text="One two three four five.", **failure)
+    completion = llm.Completion()
+    said: list[str] = []
+
+    async def read() -> None:
+        async for part in llm.stream(MESSAGES, [], "auto", completion, TurnClock(budget=5.0)):
+            said.append(part)
+
+    started = time.perf_counter()
+    with pytest.raises(llm.LLMStreamBroken):
+        async_to_sync(read)()
+
+    assert said == ["One ", "two ", "three "]
+    assert time.perf_counter() - started < 1.0  # not the stream's idle limit of a real deployment
+    # Words were said: no other model starts the reply over; the endpoint's failure is counted.
+    assert [r.model for r in fake_llm.requests] == ["primary"]
+    assert [(a.endpoint.model, a.transient, a.error) for a in completion.attempts] == [("primary", True, error)]

@@ -27,6 +27,8 @@ class Reply:
     text: str = ""
     tool_call: tuple[str, dict[str, Any]] | None = None
     delay: float = 0.0  # seconds before the response starts
+    stall_after: int | None = None  # stream this many words, then send nothing more (until stopped)
+    cut_after: int | None = None  # stream this many words, then drop the connection
     status: int = 200
     prompt_tokens: int = 420
     completion_tokens: int = 18
@@ -98,7 +100,12 @@ class FakeOpenAI(FakeService):
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 try:
-                    for chunk in fake._chunks(body["model"], reply):
+                    for sent, chunk in enumerate(fake._chunks(body["model"], reply)):
+                        if sent - 1 in (reply.stall_after, reply.cut_after):  # the role chunk, then words
+                            if sent - 1 == reply.stall_after:
+                                fake._stopping.wait()
+                            self.close_connection = True
+                            return
                         self._send_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                     self._send_chunk(b"data: [DONE]\n\n")
                     self._send_chunk(b"")

@@ -195,8 +195,8 @@ async def stream(
                 try:
                     if attempt.ttft_ms is None:  # until the model starts answering, the turn's clock rules
                         chunk = await _within(anext(iterator), answer_by)
-                    else:
-                        chunk = await asyncio.wait_for(anext(iterator), timeout=settings.LLM_STREAM_IDLE_TIMEOUT)
+                    else:  # then the connection's read timeout: LLM_STREAM_IDLE_TIMEOUT between chunks
+                        chunk = await anext(iterator)
                 except StopAsyncIteration:
                     break
                 if usage := chunk.get("usage"):
