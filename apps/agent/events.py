@@ -1,7 +1,7 @@
 """What the engine tells a channel adapter, in order, during a turn."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -37,52 +37,49 @@ class Ended:
 Event = Token | ReplyEnd | Handoff | Ended
 
 
-async def coalesced(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """`events`, with the tokens that arrived together joined into one, so that a channel sends one
-    message for a burst of words rather than one per word (a model often streams many chunks in one
-    network read). The first words of a reply go on at once; after them, the tokens that come in
-    before `events` next waits (on the model) are joined. Other events keep their place.
+async def spoken(events: AsyncIterator[Event], say: Callable[[str], Awaitable[None]]) -> AsyncIterator[Event]:
+    """Say the reply's tokens through `say` as they come, and yield every other event, in order,
+    once the words before it are said. A reply's first words are said at once, in the same step
+    that produced them; the words that come in a burst behind them (a model often streams many
+    chunks in one network read) are said together as soon as `events` waits on the model again,
+    so a channel sends a few messages per reply rather than one per word."""
+    pending: list[str] = []
+    behind: asyncio.Task | None = None  # says what is pending once `events` waits
 
-    `events` is read in a task of its own. Closing or cancelling this generator cancels that task
-    and waits for it to stop, so a turn cut short has saved what it said before this returns."""
-    ready: list[Event] = []
-    arrived = asyncio.Event()
-    finished = False
+    async def say_pending() -> None:
+        while pending:  # more may come in while `say` waits
+            text = "".join(pending)
+            pending.clear()
+            await say(text)
 
-    async def read() -> None:
-        nonlocal finished
-        speaking = False
-        try:
-            async for event in events:
-                ready.append(event)
-                arrived.set()
-                if isinstance(event, Token) and not speaking:
-                    await asyncio.sleep(0)  # a reply's first words: the channel sends them now
-                speaking = isinstance(event, Token)
-        finally:
-            finished = True
-            arrived.set()
+    async def settle() -> None:
+        """Say everything pending, in order."""
+        nonlocal behind
+        if behind is not None:
+            await behind
+            behind = None
+        await say_pending()
 
-    reader = asyncio.create_task(read())
+    speaking = False  # the event before was a token
     try:
-        while not (finished and not ready):
-            await arrived.wait()
-            arrived.clear()
-            batch = ready[:]
-            ready.clear()
-            for event in _joined(batch):
+        async for event in events:
+            if not isinstance(event, Token):
+                speaking = False
+                await settle()
                 yield event
-        reader.result()  # what the events ended with: an error is the caller's
+            elif not speaking:
+                speaking = True
+                await say(event.text)
+            else:
+                pending.append(event.text)
+                if behind is None or behind.done():
+                    if behind is not None:
+                        behind.result()  # a send that failed is the channel's error
+                    behind = asyncio.create_task(say_pending())
+        await settle()
+    except Exception:
+        await settle()  # what was said before the failure still reaches the caller
+        raise
     finally:
-        reader.cancel()
-        await asyncio.wait({reader})
-
-
-def _joined(batch: list[Event]) -> list[Event]:
-    joined: list[Event] = []
-    for event in batch:
-        if isinstance(event, Token) and joined and isinstance(joined[-1], Token):
-            joined[-1] = Token(joined[-1].text + event.text)
-        else:
-            joined.append(event)
-    return joined
+        if behind is not None and not behind.done():
+            behind.cancel()  # the turn was cut short: its unsent words are moot

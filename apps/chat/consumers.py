@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd, Token
-from apps.agent.events import coalesced
+from apps.agent.engine import AgentSession, Ended, Event, Handoff, ReplyEnd
+from apps.agent.events import spoken
 from apps.agent.state import CallFacts
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
@@ -160,11 +160,14 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
     async def _relay(self, session: AgentSession, events: AsyncIterator[Event]) -> None:
         """Send the client what `session` says, as it says it."""
         self._effects_shown = len(CallFacts.of(session.state).test_effects)
-        async for event in coalesced(events):
+
+        async def say(text: str) -> None:
             await self._show_effects(session)
-            if isinstance(event, Token):
-                await self.send_json({"type": "token", "text": event.text})
-            elif isinstance(event, ReplyEnd):
+            await self.send_json({"type": "token", "text": text})
+
+        async for event in spoken(events, say=say):
+            await self._show_effects(session)
+            if isinstance(event, ReplyEnd):
                 await self.send_json({"type": "reply", "text": event.text, "step": session.state.step})
             elif isinstance(event, Handoff):
                 await self.send_json({"type": "handoff", "reason": event.reason, "summary": event.summary})

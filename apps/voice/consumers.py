@@ -33,8 +33,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
-from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd, Token
-from apps.agent.events import coalesced
+from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd
+from apps.agent.events import spoken
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.calls.voice import call_trace_error
 from apps.core.sockets import SweptPerQuery
@@ -247,10 +247,8 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
 
     async def _speak(self, events: AsyncIterator[Event]) -> None:
         closing: Event | None = None
-        async for event in coalesced(events):
-            if isinstance(event, Token):
-                await self.send(text_data=json.dumps({"type": "text", "token": event.text, "last": False}))
-            elif isinstance(event, ReplyEnd):
+        async for event in spoken(events, say=self._say):
+            if isinstance(event, ReplyEnd):
                 await self.send(text_data=json.dumps({"type": "text", "token": "", "last": True}))
             else:
                 closing = event
@@ -261,6 +259,9 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
             if isinstance(closing, Handoff):
                 data["summary"] = closing.summary
             await self._end(data)
+
+    async def _say(self, text: str) -> None:
+        await self.send(text_data=json.dumps({"type": "text", "token": text, "last": False}))
 
     async def _end(self, data: dict) -> None:
         await self.send(text_data=json.dumps({"type": "end", "handoffData": json.dumps(data)}))
