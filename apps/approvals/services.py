@@ -63,7 +63,7 @@ def _only_keys(payload: dict[str, Any], allowed: set[str], required: set[str]) -
         raise InvalidReference("payload", f"Missing payload keys: {', '.join(missing)}.")
 
 
-def _fee_waiver_payload(payload: dict[str, Any], customer: Customer) -> dict[str, str]:
+def _fee_waiver_payload(payload: dict[str, Any], customer: Customer, today: date) -> dict[str, str]:
     _only_keys(payload, {"fee", "amount"}, {"fee", "amount"})
     if payload["fee"] not in WAIVABLE_FEES:
         raise InvalidReference("payload", f"payload.fee must be one of {', '.join(WAIVABLE_FEES)}.")
@@ -75,7 +75,7 @@ def _fee_waiver_payload(payload: dict[str, Any], customer: Customer) -> dict[str
     return {"fee": payload["fee"], "amount": str(amount)}
 
 
-def _settlement_payload(payload: dict[str, Any], customer: Customer) -> dict[str, str]:
+def _settlement_payload(payload: dict[str, Any], customer: Customer, today: date) -> dict[str, str]:
     _only_keys(payload, {"settlement_amount", "balance", "due_date"}, {"settlement_amount", "due_date"})
     settlement = _money(payload, "settlement_amount")
     balance = customer.balance
@@ -91,7 +91,7 @@ def _settlement_payload(payload: dict[str, Any], customer: Customer) -> dict[str
         due = None
     if due is None:
         raise InvalidReference("payload", f"payload.due_date must be a date as YYYY-MM-DD: {due_date!r}.")
-    if due <= timezone.localdate():
+    if due <= today:
         raise InvalidReference("payload", "payload.due_date must be in the future.")
     return {"settlement_amount": str(settlement), "balance": str(balance), "due_date": due.isoformat()}
 
@@ -146,6 +146,22 @@ FLAGGED_CONFIDENCE_CAP = 30
 CALLER_WORDS_MAX = 2000
 
 
+def _known(kind: str, payload: Any) -> None:
+    if kind not in PAYLOAD_VALIDATORS:
+        raise InvalidReference("kind", f"Unknown approval kind {kind!r}; expected one of {', '.join(ApprovalKind)}.")
+    if not isinstance(payload, dict):
+        raise InvalidReference("payload", "payload must be an object.")
+
+
+def approval_payload(kind: str, payload: Any, customer: Customer, *, today: date | None = None) -> dict[str, str]:
+    """The payload of a request of `kind` for `customer`, as it would be stored on `today` (by
+    default, this day); refused (InvalidReference) as `approval_request` would refuse it. A test
+    call checks its would-be request with this, so the agent hears the same refusal there as on a
+    real call."""
+    _known(kind, payload)
+    return PAYLOAD_VALIDATORS[kind](payload, customer, today or timezone.localdate())
+
+
 @transaction.atomic
 def approval_request(
     *,
@@ -163,12 +179,9 @@ def approval_request(
     """Ask a person to approve an action. One pending request per call and kind. `flags` are the
     call's warnings (e.g. prompt_injection) with the caller's words that raised them: shown to
     the person deciding, and a flagged request's confidence is capped at FLAGGED_CONFIDENCE_CAP."""
-    if kind not in PAYLOAD_VALIDATORS:
-        raise InvalidReference("kind", f"Unknown approval kind {kind!r}; expected one of {', '.join(ApprovalKind)}.")
+    _known(kind, payload)
     if call is not None and call.customer_id != customer.pk:
         raise InvalidReference("call", f"Call {call.pk} is not with customer {customer.pk}.")
-    if not isinstance(payload, dict):
-        raise InvalidReference("payload", "payload must be an object.")
     if not reasoning or not reasoning.strip():
         raise InvalidReference("reasoning", "Say why the action is suggested.")
     if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
@@ -195,7 +208,7 @@ def approval_request(
         kind=kind,
         customer=customer,
         call=call,
-        payload=PAYLOAD_VALIDATORS[kind](payload, customer),
+        payload=approval_payload(kind, payload, customer),
         reasoning=reasoning.strip(),
         confidence=min(confidence, FLAGGED_CONFIDENCE_CAP) if flags else confidence,
         flags=sorted(set(flags or [])),

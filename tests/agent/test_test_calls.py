@@ -144,6 +144,39 @@ def test_a_test_call_books_no_callback_and_asks_no_approval(converse, fake_llm, 
     assert tool_result["note"] == "test call: nothing was recorded or sent"
 
 
+@pytest.mark.parametrize("test", [True, False], ids=["test-call", "real-call"])
+def test_a_settlement_a_real_call_could_not_request_is_refused_on_a_test_call_too(
+    converse, fake_llm, maria, agent, test
+):
+    chat = converse(
+        workflow="collections",
+        channel="web_chat",
+        direction="inbound",
+        customer_id=maria.pk,
+        test=test,
+        started_by=Person(agent.pk, "agt") if test else None,
+    )
+    fake_llm.script("primary", tool_call=VERIFY)
+    fake_llm.script("primary", tool_call=LOOKUP)
+    fake_llm.script("primary", text="Thanks, Maria. Your balance is $1,250.50. How would you like to pay?")
+    chat.say("94607")
+    settle = {"kind": "settlement", "reason": "Caller offered to settle.", "amount": "1300"}
+    fake_llm.script("primary", tool_call=("request_approval", settle))
+    fake_llm.script("primary", text="That is more than you owe; would you like to pay the balance instead?")
+    before = real_records()
+
+    chat.say("Can I settle for 1300 dollars?")
+
+    # The agent hears the refusal a real request gets, whichever call this is; nothing is recorded.
+    tool_result = json.loads(fake_llm.requests[4].body["messages"][-1]["content"])
+    assert tool_result == {
+        "status": "validation_error",
+        "errors": [{"loc": ["kind"], "msg": "A settlement must be more than 0 and less than the balance (1250.50)."}],
+    }
+    assert real_records() == before
+    assert not TraceEvent.objects.filter(call_id=chat.session.call_id, kind=TraceKind.SANDBOXED).exists()
+
+
 def test_a_chat_belongs_to_the_person_who_started_it(supervisor, agent, maria):
     call_id = async_to_sync(verified_chat)(supervisor, maria.pk)
     turns = Call.objects.get(pk=call_id).state["turn"]

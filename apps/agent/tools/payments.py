@@ -11,7 +11,7 @@ from apps.agent.state import Callback, CallFacts
 from apps.agent.tools.account import customer_for
 from apps.agent.tools.registry import ToolContext, ToolInvalid, ToolRefused, sandboxed, tool
 from apps.agent.workflows.collections.facts import Account, CollectionsFacts, Plan
-from apps.approvals.services import approval_request, call_flags
+from apps.approvals.services import approval_payload, approval_request, call_flags
 from apps.calls.models import Call
 from apps.collections.actions import promise_record
 from apps.core.errors import DomainError
@@ -150,6 +150,10 @@ def request_approval(
         due = dates[-1] if dates else POLICY.latest_date(ctx.today).isoformat()
         payload = {"settlement_amount": str(amount.quantize(CENT)), "balance": str(balance), "due_date": due}
     if ctx.test:
+        try:
+            payload = approval_payload(kind, payload, customer, today=ctx.today)  # as a real request would be
+        except DomainError as exc:
+            raise ToolInvalid("kind", exc.message) from exc
         result = sandboxed(ctx, "approval_request", kind=kind, reasoning=reason, confidence=confidence, **payload)
         facts.approval_id, facts.approval_kind = "test", kind
         return {"approval_id": None, "approval_status": "pending", "decision_within": "two business days", **result}
