@@ -110,20 +110,26 @@ def test_stop_calling_me_in_a_test_chat_puts_nobody_on_the_do_not_call_list(agen
     assert AuditEvent.objects.get(action="test_call.customer_opt_out").actor == agent
 
 
-def test_a_test_call_books_no_callback_and_asks_no_approval(converse, fake_llm, maria, agent):
+def verified_collections_chat(converse, fake_llm, customer, started_by: Person | None):
+    """A collections web chat (a test call when someone started it) past identity and the lookup."""
     chat = converse(
         workflow="collections",
         channel="web_chat",
         direction="inbound",
-        customer_id=maria.pk,
-        test=True,
-        started_by=Person(agent.pk, "agt"),
+        customer_id=customer.pk,
+        test=started_by is not None,
+        started_by=started_by,
     )
-    before = real_records()
     fake_llm.script("primary", tool_call=VERIFY)
     fake_llm.script("primary", tool_call=LOOKUP)
     fake_llm.script("primary", text="Thanks, Maria. Your balance is $1,250.50. How would you like to pay?")
     chat.say("94607")
+    return chat
+
+
+def test_a_test_call_books_no_callback_and_asks_no_approval(converse, fake_llm, maria, agent):
+    before = real_records()
+    chat = verified_collections_chat(converse, fake_llm, maria, started_by=Person(agent.pk, "agt"))
     waiver = ("request_approval", {"kind": "fee_waiver", "reason": "Caller asked to waive the late fee."})
     fake_llm.script("primary", tool_call=waiver)
     fake_llm.script("primary", text="I've asked a specialist; they will confirm within two business days.")
@@ -148,18 +154,7 @@ def test_a_test_call_books_no_callback_and_asks_no_approval(converse, fake_llm, 
 def test_a_settlement_a_real_call_could_not_request_is_refused_on_a_test_call_too(
     converse, fake_llm, maria, agent, test
 ):
-    chat = converse(
-        workflow="collections",
-        channel="web_chat",
-        direction="inbound",
-        customer_id=maria.pk,
-        test=test,
-        started_by=Person(agent.pk, "agt") if test else None,
-    )
-    fake_llm.script("primary", tool_call=VERIFY)
-    fake_llm.script("primary", tool_call=LOOKUP)
-    fake_llm.script("primary", text="Thanks, Maria. Your balance is $1,250.50. How would you like to pay?")
-    chat.say("94607")
+    chat = verified_collections_chat(converse, fake_llm, maria, started_by=Person(agent.pk, "agt") if test else None)
     settle = {"kind": "settlement", "reason": "Caller offered to settle.", "amount": "1300"}
     fake_llm.script("primary", tool_call=("request_approval", settle))
     fake_llm.script("primary", text="That is more than you owe; would you like to pay the balance instead?")
