@@ -19,6 +19,7 @@ class CallFilters(Schema):
     status: CallStatus | None = None
     direction: Direction | None = None
     channel: Channel | None = None
+    is_test: bool | None = None
 
 
 @router.get("", response=list[CallOut], auth=require("calls.view_call"))
@@ -29,4 +30,5 @@ def list_calls(request: HttpRequest, filters: Query[CallFilters]):
         status=filters.status or "",
         direction=filters.direction or "",
         channel=filters.channel or "",
+        is_test=filters.is_test,
     )

@@ -36,6 +36,7 @@ class CallOut(Schema):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
+    is_test: bool  # a test call staff made (console, web chat, simulate_call): its effects were not real
 
 
 class OutboundCallIn(Schema):

@@ -4,7 +4,12 @@ from apps.calls.models import Call
 
 
 def calls_list(
-    *, customer_id: int | None = None, status: str = "", direction: str = "", channel: str = ""
+    *,
+    customer_id: int | None = None,
+    status: str = "",
+    direction: str = "",
+    channel: str = "",
+    is_test: bool | None = None,
 ) -> QuerySet[Call]:
     calls = Call.objects.all()
     if customer_id is not None:
@@ -15,6 +20,8 @@ def calls_list(
         calls = calls.filter(direction=direction)
     if channel:
         calls = calls.filter(channel=channel)
+    if is_test is not None:
+        calls = calls.filter(is_test=is_test)
     return calls.order_by("-started_at", "-id")
 
 

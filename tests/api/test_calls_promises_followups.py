@@ -29,6 +29,21 @@ def test_calls_list_filters_by_customer(api):
     assert "transcript" not in body["items"][0]
 
 
+def test_test_calls_are_marked_and_can_be_left_out(api):
+    maria = CustomerFactory(name="Maria")
+    real = CallFactory(customer=maria, started_at=timezone.now() - timedelta(days=1))
+    test = CallFactory(customer=maria, is_test=True)
+
+    listed = api.get(f"/api/v1/calls?customer_id={maria.pk}").json()["items"]
+    real_only = api.get(f"/api/v1/calls?customer_id={maria.pk}&is_test=false").json()["items"]
+    tests_only = api.get("/api/v1/calls?is_test=true").json()["items"]
+
+    assert [(c["id"], c["is_test"]) for c in listed] == [(test.pk, True), (real.pk, False)]
+    assert [c["id"] for c in real_only] == [real.pk]
+    assert [c["id"] for c in tests_only] == [test.pk]
+    assert api.get(f"/api/v1/calls/{test.pk}").json()["is_test"] is True
+
+
 def test_call_detail_has_the_transcript_in_order_and_the_analysis(api):
     call = CallFactory()
     TranscriptEntryFactory(call=call, sequence=1, speaker="customer", text="I can pay on Friday.")

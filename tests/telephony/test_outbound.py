@@ -403,6 +403,7 @@ def test_the_api_queues_a_call(api, fake_twilio, sent, django_capture_on_commit_
         "prompt_tokens": 0,
         "completion_tokens": 0,
         "cost_usd": "0",
+        "is_test": False,
     }
     assert sent == [(DIAL_TASK, (call.pk,), {})]
     assert AuditEvent.objects.get(action="call.request_outbound").actor_label == "api-key:test-system"
