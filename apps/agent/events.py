@@ -62,24 +62,25 @@ async def spoken(events: AsyncIterator[Event], say: Callable[[str], Awaitable[No
 
     speaking = False  # the event before was a token
     try:
-        async for event in events:
-            if not isinstance(event, Token):
-                speaking = False
-                await settle()
-                yield event
-            elif not speaking:
-                speaking = True
-                await say(event.text)
-            else:
-                pending.append(event.text)
-                if behind is None or behind.done():
-                    if behind is not None:
-                        behind.result()  # a send that failed is the channel's error
-                    behind = asyncio.create_task(say_pending())
+        try:
+            async for event in events:
+                if not isinstance(event, Token):
+                    speaking = False
+                    await settle()
+                    yield event
+                elif not speaking:
+                    speaking = True
+                    await say(event.text)
+                else:
+                    pending.append(event.text)
+                    if behind is None or behind.done():
+                        if behind is not None:
+                            behind.result()  # a send that failed is the channel's error
+                        behind = asyncio.create_task(say_pending())
+        except Exception:
+            await settle()  # what was said before the failure still reaches the caller
+            raise
         await settle()
-    except Exception:
-        await settle()  # what was said before the failure still reaches the caller
-        raise
     finally:
         if behind is not None and not behind.done():
             behind.cancel()  # the turn was cut short: its unsent words are moot

@@ -1,6 +1,7 @@
 """The analysis and the live turns walk one LLM chain (apps/agent/llm): the same endpoints,
 clients and circuit breakers, against the local OpenAI-compatible server."""
 
+import asyncio
 import json
 import socket
 import threading
@@ -230,8 +231,11 @@ def test_a_stream_that_stops_mid_reply_ends_the_reply_with_what_was_said(fake_ll
     said: list[str] = []
 
     async def read() -> None:
-        async for part in llm.stream(MESSAGES, [], "auto", completion, TurnClock(budget=5.0)):
-            said.append(part)
+        async def parts() -> None:
+            async for part in llm.stream(MESSAGES, [], "auto", completion, TurnClock(budget=5.0)):
+                said.append(part)
+
+        await asyncio.wait_for(parts(), timeout=3)  # without a bound between chunks: fails, not hangs
 
     started = time.perf_counter()
     with pytest.raises(llm.LLMStreamBroken):
