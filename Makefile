@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PASSWORD ?= demo
 PORT ?= 8000
 
-.PHONY: run test lint format check install install-dev clean
+.PHONY: run test lint format check install install-dev clean vendor
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -31,7 +31,7 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "  Contact center: http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Console:        http://127.0.0.1:$(PORT)/console/   admin: http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Demo logins:    supervisor / agent / manager   password: $(DEMO_PASSWORD)"
 	@echo "  API docs:       http://127.0.0.1:$(PORT)/api/v1/docs   health: http://127.0.0.1:$(PORT)/healthz"
 	@echo ""
@@ -57,6 +57,12 @@ check: $(VENV)/.installed-dev
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 		DJANGO_ALLOWED_HOSTS=cc.example.com PUBLIC_BASE_URL=https://cc.example.com \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Front-end libraries (htmx, Chart.js) into static/vendor/ at the versions pinned in the script,
+# checked against the npm registry's integrity hashes. The result is committed; nothing loads from
+# a CDN at run time, and `make run` needs no npm.
+vendor:
+	scripts/vendor.sh
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .ruff_cache

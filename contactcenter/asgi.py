@@ -15,13 +15,14 @@ django_asgi_app = get_asgi_application()
 
 from apps.agent import llm  # noqa: E402
 from apps.chat.routing import websocket_urlpatterns as chat_sockets  # noqa: E402
+from apps.console.routing import websocket_urlpatterns as console_sockets  # noqa: E402
 from apps.core.body_limit import RequestBodyLimit  # noqa: E402
 from apps.voice.routing import websocket_urlpatterns as voice_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": URLRouter(voice_sockets + chat_sockets),
+        "websocket": URLRouter(voice_sockets + chat_sockets + console_sockets),
     }
 )
 

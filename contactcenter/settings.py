@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.telephony",
     "apps.voice",
     "apps.chat",
+    "apps.console",
     "apps.demo",
 ]
 
@@ -215,7 +216,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # The console's sign-in (/accounts/login/) shares its session with the admin's.
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/console/"  # each role lands on its home there
 LOGOUT_REDIRECT_URL = "login"
 
 # Sign-in throttling (django-axes): every authenticate() goes through its backend, so the admin's

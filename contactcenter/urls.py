@@ -6,9 +6,10 @@ from apps.core.views import healthz
 from contactcenter.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
+    path("console/", include("apps.console.urls")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("twilio/", include("apps.voice.urls")),

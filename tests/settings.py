@@ -11,3 +11,8 @@ os.environ.setdefault("DJANGO_DEBUG", "true")
 from contactcenter.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests make many users
+
+# Parallel workers (pytest-xdist) share one Redis but each has its own database, whose ids start
+# at 1 alike: each worker's channel-layer groups ("call-1", "approvals") are its own.
+if "prefix" in CHANNEL_LAYERS["default"].get("CONFIG", {}):  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"cc-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405

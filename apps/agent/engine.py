@@ -20,16 +20,17 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError
 
 from apps.agent.context import load_customer
 from apps.agent.events import Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.guardrails import too_many_conversations
+from apps.agent.monitor import MONITOR_GROUP, call_changed
 from apps.agent.prompts import CustomerContext
 from apps.agent.state import CallFacts, ConversationState
 from apps.agent.turn import Conversation, EntryRedacted, Ports, ReplyCut, Stored, TurnRecord, new_state
@@ -41,6 +42,7 @@ from apps.calls.services import (
     call_start_conversation,
     call_truncate_reply,
 )
+from apps.core.effects import publish
 from apps.core.services import Person
 
 __all__ = ["AgentSession", "Ended", "Event", "Handoff", "ReplyEnd", "Token"]
@@ -50,12 +52,19 @@ logger = logging.getLogger(__name__)
 
 class AgentSession:
     def __init__(
-        self, *, call_id: int, state: ConversationState, customer: CustomerContext, ports: Ports | None = None
+        self,
+        *,
+        call_id: int,
+        state: ConversationState,
+        customer: CustomerContext,
+        ports: Ports | None = None,
+        started_at: datetime | None = None,
     ) -> None:
         self.core = Conversation(
             call_id=call_id, state=state, customer=customer, ports=ports, store=self._store, stored=self._stored
         )
         self.call_id = call_id
+        self.started_at = started_at.isoformat() if started_at else None
         self._lock = asyncio.Lock()  # one turn at a time; saves stay in order
         self._saving: asyncio.Task | None = None  # the latest queued save; each waits for the one before
         # Writes the database did not take yet, in order; and whether one was refused for good.
@@ -116,7 +125,7 @@ class AgentSession:
             test=test,
             started_by_id=started_by.user_id if started_by else None,
         )
-        session = cls(call_id=call.pk, state=state, customer=customer, ports=ports)
+        session = cls(call_id=call.pk, state=state, customer=customer, ports=ports, started_at=call.started_at)
         session.core.open()  # e.g. a caller known by caller ID skips identification
         caller = caller or (f"customer:{customer.customer_id}" if customer.customer_id else from_number)
         if caller and await too_many_conversations(caller):
@@ -127,9 +136,9 @@ class AgentSession:
     async def resume(cls, call_id: int, *, ports: Ports | None = None) -> "AgentSession":
         """Pick a conversation up from the database, e.g. after a process restart."""
         stored = await database_sync_to_async(call_state)(call_id=call_id)
-        state = ConversationState.from_dict(stored)
+        state = ConversationState.from_dict(stored.state)
         customer = await database_sync_to_async(load_customer)(CallFacts.of(state).customer_id)
-        return cls(call_id=call_id, state=state, customer=customer, ports=ports)
+        return cls(call_id=call_id, state=state, customer=customer, ports=ports, started_at=stored.started_at)
 
     def greeting(self) -> str:
         return self.core.greeting()
@@ -201,8 +210,7 @@ class AgentSession:
                 logger.exception("could not save call %s; %s writes pending", self.call_id, len(self._unsaved))
                 return
             self._unsaved.pop(0)
-            if message:
-                await self._publish(message)
+            await self._publish(message, arguments.get("state"))
 
     async def _write_retrying(self, write: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         """A write that fails (a stalled or unreachable database) is tried again with backoff for
@@ -239,10 +247,13 @@ class AgentSession:
         if self._unsaved:
             await asyncio.wait([self._after_saves()])
 
-    async def _publish(self, message: dict) -> None:
-        """Send the saved transcript to the call's live monitors: from the event loop, after the
-        reply went out and the save committed, never holding the database thread."""
-        try:
-            await get_channel_layer().group_send(call_group(self.call_id), message)
-        except Exception:  # a monitor missing a line must never disturb the call
-            logger.warning("could not publish the transcript of call %s", self.call_id, exc_info=True)
+    async def _publish(self, message: dict | None, state: dict | None) -> None:
+        """Send what was saved to the call's watchers (its new lines) and, after a turn, to the live
+        monitor (the call's step and flags): from the event loop, after the reply went out and the
+        save committed, never holding the database thread."""
+        if message:
+            await publish(call_group(self.call_id), message)
+        if state is not None:
+            name = self.customer.full_name
+            summary = call_changed(call_id=self.call_id, state=state, customer=name, started_at=self.started_at)
+            await publish(MONITOR_GROUP, summary)

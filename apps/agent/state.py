@@ -12,6 +12,10 @@ from typing import Any, Generic, NotRequired, Self, TypedDict, TypeVar, overload
 # How many messages of recent history go into a prompt; older turns live on as summary notes.
 RECENT_MESSAGES = 12
 
+# Handoff reasons that the live monitor flags (apps/agent/monitor.py).
+CALLER_ASKED_FOR_PERSON = "the caller asked for a person"
+REPEATED_MISUNDERSTANDING = "repeated misunderstanding"
+
 T = TypeVar("T")
 
 
@@ -38,6 +42,8 @@ class ConversationState:
     # The agent's reply an interruption would cut: the latest one, until the caller speaks again.
     last_reply_sequence: int | None = None
     misunderstandings: int = 0
+    # Guardrails that refused or caught something (an injection, a skipped tool...): the monitor's flag.
+    guardrail_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: str = "0"

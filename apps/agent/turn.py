@@ -38,7 +38,7 @@ from apps.agent.grounding import grounded_forms
 from apps.agent.guardrails import Budget, guard_input
 from apps.agent.nlu import Understanding, understand
 from apps.agent.prompts import CustomerContext
-from apps.agent.state import CallFacts, ConversationState
+from apps.agent.state import CALLER_ASKED_FOR_PERSON, REPEATED_MISUNDERSTANDING, CallFacts, ConversationState
 from apps.agent.tools import ToolContext
 from apps.agent.traces import TurnLog
 from apps.agent.turn_io import EntryRedacted, Ports, ReplyCut, Stored, TurnRecord
@@ -411,7 +411,7 @@ class Conversation(Recording, LLMAnswering):
         if len(self._turn_times) > settings.AGENT_TURNS_PER_MINUTE:
             return "turn rate limit reached"
         if u.wants_human:
-            return "the caller asked for a person"
+            return CALLER_ASKED_FOR_PERSON
         if exhausted := self.budget.exhausted(
             self.state.prompt_tokens + self.state.completion_tokens, Decimal(self.state.cost_usd)
         ):
@@ -424,7 +424,7 @@ class Conversation(Recording, LLMAnswering):
             return
         self.state.misunderstandings += 1
         if self.state.misunderstandings >= settings.AGENT_MAX_MISUNDERSTANDINGS:
-            self.state.handoff = {"reason": "repeated misunderstanding"}
+            self.state.handoff = {"reason": REPEATED_MISUNDERSTANDING}
 
     def _is_terminal(self) -> bool:
         return self.workflow.step(self.state.step).terminal

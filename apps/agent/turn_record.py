@@ -178,12 +178,14 @@ class Recording:
     def _save(self: Session, log: TurnLog) -> None:
         """Hand this turn's record to `store`: the state to resume from, what was said, what happened."""
         state = self.state
+        traces = log.finish()
+        state.guardrail_hits += sum(1 for trace in traces if trace.kind == TraceKind.GUARDRAIL and not trace.ok)
         record = TurnRecord(
             state=json.loads(json.dumps(state.to_dict())),
             step=state.step,
             customer_id=self.customer.customer_id,
             utterances=list(log.utterances),
-            traces=log.finish(),
+            traces=traces,
             prompt_tokens=state.prompt_tokens,
             completion_tokens=state.completion_tokens,
             cost_usd=Decimal(state.cost_usd),

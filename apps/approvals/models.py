@@ -33,6 +33,12 @@ DECIDED_STATUSES = (
 # The warnings an approval can carry from its call, as a person reads them.
 FLAG_LABELS = {"prompt_injection": "the caller tried to instruct the AI"}
 
+# Why each kind waits for a person, as the person deciding reads it.
+POLICIES = {
+    "fee_waiver": "Waiving a fee lowers what the customer owes: the AI may only suggest it, and a person decides.",
+    "settlement": "A settlement below the balance forgives part of the debt: only a person may accept one.",
+}
+
 
 class Approval(TimeStampedModel):
     """A high-impact action the AI suggested; it runs only after a person approves it."""

@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import NamedTuple
+
 from django.db.models import QuerySet
 
 from apps.calls.models import Call
@@ -25,6 +28,12 @@ def calls_list(
     return calls.order_by("-started_at", "-id")
 
 
-def call_state(*, call_id: int) -> dict:
-    """The conversation state a call was last saved with (to resume it); Call.DoesNotExist if none."""
-    return Call.objects.values_list("state", flat=True).get(pk=call_id)
+class StoredConversation(NamedTuple):
+    state: dict
+    started_at: datetime | None
+
+
+def call_state(*, call_id: int) -> StoredConversation:
+    """The conversation state a call was last saved with (to resume it), and when the call began;
+    Call.DoesNotExist if none."""
+    return StoredConversation(*Call.objects.values_list("state", "started_at").get(pk=call_id))

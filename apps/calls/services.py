@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TranscriptEntry
+from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TraceKind, TranscriptEntry
 from apps.core.db import limit_database_time
+from apps.core.effects import broadcast
 
 
 @dataclass
@@ -22,7 +23,13 @@ class Utterance:
     redacted: bool = False
 
 
+# The live monitor's channel-layer group: every conversation's step and flags after each turn
+# (apps/agent/monitor.py), and the end of each call.
+MONITOR_GROUP = "monitor"
+
+
 def call_group(call_id: int) -> str:
+    """The channel-layer group of one call's watchers: its lines as they are saved."""
     return f"call-{call_id}"
 
 
@@ -117,7 +124,7 @@ def call_record_turn(
     Call.objects.filter(pk=call_id).update(**fields)
     if ended:
         call_end_conversation(call_id=call_id)
-    return transcript_message(call_id, entries)
+    return transcript_message(call_id, entries, step=step, traces=traces)
 
 
 def call_traces_add(*, traces: list[TraceEvent]) -> None:
@@ -126,15 +133,29 @@ def call_traces_add(*, traces: list[TraceEvent]) -> None:
     TraceEvent.objects.bulk_create(traces)
 
 
-def transcript_message(call_id: int, entries: list[TranscriptEntry]) -> dict[str, Any] | None:
-    """What the call's live monitors (group `call-<id>`) receive: one message per saved turn with
-    its new entries. Entries are keyed by sequence: a later entry with a sequence already shown
-    replaces it (an interrupted reply, cut to what the caller heard)."""
-    if not entries:
+# What a call's watchers see happen in a turn, besides its lines.
+WATCHED_TRACES = (TraceKind.TOOL_CALL, TraceKind.GUARDRAIL, TraceKind.STEP_CHANGE, TraceKind.SANDBOXED)
+
+
+def transcript_message(
+    call_id: int, entries: list[TranscriptEntry], *, step: str = "", traces: list[TraceEvent] = ()
+) -> dict[str, Any] | None:
+    """What the call's watchers (group `call-<id>`) receive: one message per saved turn with its
+    new entries, the step it left the call in, and its tool calls, guardrail hits and step changes.
+    Entries are keyed by sequence: a later entry with a sequence already shown replaces it (an
+    interrupted reply, cut to what the caller heard)."""
+    events = [
+        {"id": trace.pk, "kind": trace.kind, "name": trace.name, "ok": trace.ok, "at": trace.at.isoformat()}
+        for trace in traces
+        if trace.kind in WATCHED_TRACES
+    ]
+    if not entries and not events:
         return None
     return {
         "type": "transcript.appended",
         "call_id": call_id,
+        "step": step,
+        "events": events,
         "entries": [
             {
                 "sequence": entry.sequence,
@@ -242,4 +263,6 @@ def call_apply_status(update: StatusUpdate) -> StatusApplied | None:
         if update.duration_seconds is not None:
             call.duration_seconds = update.duration_seconds
     call.save()
+    if update.status in TERMINAL_STATUSES:
+        broadcast(MONITOR_GROUP, {"type": "call.ended", "call_id": call.pk})
     return StatusApplied(call, applied=True, completed=call.status == CallStatus.COMPLETED and not was_completed)

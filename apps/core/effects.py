@@ -4,6 +4,7 @@ Every Celery task, channel-layer broadcast and external call that a write causes
 here, so a rolled-back write never leaves a task or a message behind.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,8 @@ from asgiref.sync import async_to_sync
 from celery import Task, current_app
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 def after_commit(effect: Callable[[], Any]) -> None:
@@ -38,4 +41,15 @@ def enqueue_later(
 
 def broadcast(group: str, message: dict[str, Any]) -> None:
     """Send to a channel-layer group after commit (live monitors, approval lists)."""
-    after_commit(lambda: async_to_sync(get_channel_layer().group_send)(group, message))
+    after_commit(lambda: async_to_sync(publish)(group, message))
+
+
+async def publish(group: str, message: dict[str, Any]) -> None:
+    """Send to a channel-layer group now, from async code whose writes have committed: the agent
+    engine, after each turn's save, sends from its event loop rather than hold the database
+    thread for the trip. Every broadcast ends here. A watcher that misses a message catches up
+    from the database, so a failed send is logged and never disturbs the sender."""
+    try:
+        await get_channel_layer().group_send(group, message)
+    except Exception:
+        logger.warning("could not send %s to %s", message.get("type"), group, exc_info=True)

@@ -115,7 +115,7 @@ def test_the_console_sign_in_shares_the_admin_session(staff):
     assert "Content-Security-Policy" in page
 
     response = sign_in(client, "/accounts/login/", "supervisor", RIGHT)
-    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/console/")
     assert signed_in_as(client) == "supervisor"
 
     response = client.post("/accounts/logout/")

@@ -302,6 +302,7 @@ def test_the_stored_state_is_unchanged_by_the_typed_views():
         "transcript_sequence": 5,
         "last_reply_sequence": 4,
         "misunderstandings": 0,
+        "guardrail_hits": 0,
         "prompt_tokens": 0,
         "completion_tokens": 0,
         "cost_usd": "0",

@@ -45,8 +45,30 @@ def page(browser, live_server):
 
 
 def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
-    page.goto("/admin/login/")
+    page.goto("/admin/login/?next=/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
+
+
+from tests.browser.console import asgi_server  # noqa: E402,F401 (a fixture)
+
+
+@pytest.fixture
+def console(browser, asgi_server):  # noqa: F811 (the fixture imported above)
+    """A page on the product's own ASGI server (WebSockets included): request it last."""
+    context = browser.new_context(base_url=asgi_server, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def console_sign_in(page, username: str, password: str = "pw-for-tests") -> None:
+    """Sign in at the console's sign-in page, as a person does; lands on the role's home."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/console/**")

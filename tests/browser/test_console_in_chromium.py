@@ -1,0 +1,149 @@
+"""The console in real Chromium, as its people use it: sign in, watch updates arrive without a
+reload, decide. The screenshots in docs/ are taken here (the README shows them)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from websockets.sync.client import connect
+
+from apps.approvals.services import approval_request
+from apps.approvals.tasks import approval_execute
+from apps.customers.models import Customer
+from tests.browser.conftest import console_sign_in
+from tests.browser.console import off_the_browser_thread
+from tests.factories import CustomerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+NAV = {
+    "sup": ["Live monitor", "Approvals", "Reviews", "Calls", "Admin"],
+    "agt": ["Approvals", "Calls", "Admin"],
+    "mgr": ["Calls", "Admin"],
+}
+FORBIDDEN = {"sup": [], "agt": ["/console/monitor/"], "mgr": ["/console/monitor/", "/console/approvals/"]}
+HOME = {"sup": "/console/monitor/", "agt": "/console/approvals/", "mgr": "/console/calls/"}
+
+
+@pytest.fixture
+def maria(transactional_db):
+    return CustomerFactory(
+        name="Maria Lopez", phone="+14155550123", balance="1250.50", profile={"address": {"zip": "94607"}}
+    )
+
+
+@pytest.mark.parametrize("username", ["sup", "agt", "mgr"])
+def test_each_role_signs_in_and_sees_exactly_its_pages(supervisor, agent, manager, username, console):
+    console_sign_in(console, username)
+    assert console.url.endswith(HOME[username])
+    nav = [text.split("\n")[0].strip() for text in console.locator("header nav a").all_inner_texts()]
+    assert [item.rsplit(" ", 1)[0] if item[-1].isdigit() else item for item in nav] == NAV[username]
+    for path in FORBIDDEN[username]:
+        response = console.goto(path)
+        assert (path, response.status) == (path, 403)
+        assert console.locator("h1").inner_text() == "Not allowed"
+
+
+def field(within, label: str) -> str:
+    """The value shown beside a label (a <dt>/<dd> pair)."""
+    return within.locator(f"div:has(> dt:text-is('{label}')) > dd").inner_text()
+
+
+def _request_waiver(customer_id: int) -> int:
+    customer = Customer.objects.get(pk=customer_id)
+    approval = approval_request(
+        kind="fee_waiver",
+        customer=customer,
+        payload={"fee": "late_fee", "amount": "35.00"},
+        reasoning="First late fee in five years; she paid the rest today.",
+        confidence=82,
+        actor="agent",
+    )
+    return approval.pk
+
+
+def test_an_agent_sees_a_new_approval_arrive_approves_it_and_sees_it_carried_out(agent, maria, console):
+    console_sign_in(console, "agt")
+    console.wait_for_selector("#approvals-list[data-subscribed]", state="attached")
+    assert console.locator("#approvals-list").inner_text() == ""
+
+    approval_id = off_the_browser_thread(_request_waiver, maria.pk)  # the AI asks, in another process
+
+    card = console.locator(f"#approval-{approval_id}")
+    card.wait_for()
+    assert card.locator("h2").inner_text() == "Fee waiver for Maria Lopez"
+    expect(console.locator("#count-approvals")).to_have_text("1")
+    assert (field(card, "Fee"), field(card, "Amount")) == ("late fee", "$35.00")
+    console.screenshot(path=str(DOCS / "console-approval.png"), full_page=True)
+
+    card.locator("textarea").fill("Loyal customer; first late fee.")
+    card.get_by_role("button", name="Approve").click()
+    console.locator(f"#approval-{approval_id} .decided-by").wait_for()
+    assert console.locator(f"#approval-{approval_id} .decision").inner_text().startswith("Approved by agt")
+    expect(console.locator("#count-approvals")).to_have_text("0")
+
+    off_the_browser_thread(approval_execute, approval_id)  # the Celery worker's part
+    result = console.locator(f"#approval-{approval_id} .result")
+    result.wait_for()
+    assert (field(result, "Balance before"), field(result, "Balance after")) == ("$1,250.50", "$1,215.50")
+    assert console.locator(f"#approval-{approval_id} .pill").inner_text() == "Executed"
+    assert off_the_browser_thread(lambda: str(Customer.objects.get(pk=maria.pk).balance)) == "1215.50"
+
+
+def test_a_reject_without_a_note_is_refused_in_place(agent, maria, console):
+    approval_id = off_the_browser_thread(_request_waiver, maria.pk)
+    console_sign_in(console, "agt")
+    card = console.locator(f"#approval-{approval_id}")
+    card.get_by_role("button", name="Reject").click()
+    console.get_by_role("alert").wait_for()
+    assert console.get_by_role("alert").inner_text() == "A rejection needs a note saying why."
+    assert console.locator(f"#approval-{approval_id} .pill").inner_text() == "Pending"
+
+
+class Chat:
+    """A web chat (the test call's socket) on the same server, as another browser would hold it."""
+
+    def __init__(self, base_url: str, cookies: list[dict]) -> None:
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+        url = base_url.replace("http://", "ws://") + "/ws/chat/"
+        self.socket = connect(url, origin=base_url, additional_headers={"Cookie": cookie}, open_timeout=10, legacy=True)
+
+    def send(self, **message) -> None:
+        self.socket.send(json.dumps(message))
+
+    def until(self, kind: str) -> list[dict]:
+        messages = []
+        while True:
+            messages.append(json.loads(self.socket.recv(timeout=10)))
+            if messages[-1]["type"] == kind:
+                return messages
+
+
+def test_a_conversation_appears_live_in_the_monitor_and_its_lines_in_the_call_page(supervisor, maria, console):
+    console_sign_in(console, "sup")
+    console.wait_for_selector("#monitor-calls[data-subscribed]", state="attached")
+    chat = Chat(console.url.split("/console/")[0], console.context.cookies())
+    chat.send(type="start", workflow="collections", customer_id=maria.pk)
+    call_id = chat.until("reply")[0]["call_id"]
+
+    row = console.locator(f"#monitor-call-{call_id}")
+    row.wait_for()
+    assert "Maria Lopez" in row.inner_text()
+    assert "verify identity" in row.inner_text()
+    expect(console.locator("#count-live")).to_have_text("1")
+    console.screenshot(path=str(DOCS / "console-monitor.png"), full_page=True)
+
+    row.get_by_role("link", name="Maria Lopez").click()
+    console.wait_for_selector(f"#transcript-{call_id}[data-subscribed]", state="attached")
+    chat.send(type="message", text="My zip code is 94607")
+    chat.until("reply")
+    said = console.locator(f"#line-{call_id}-1")
+    said.wait_for()
+    assert "My zip code is 94607" in said.inner_text()
+    console.locator(f"#line-{call_id}-2").wait_for()  # the agent's answer, as saved
+    assert console.locator(f"#call-{call_id}-step .step").inner_text() != "verify identity"
+    console.screenshot(path=str(DOCS / "console-call.png"), full_page=True)
+    chat.socket.close()
