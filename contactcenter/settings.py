@@ -162,7 +162,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "cc"},
+            "CONFIG": {
+                # A socket's listener blocks in BZPOPMIN for 5 s at a time (channels_redis's
+                # brpop_timeout): the read timeout must be longer, or every idle listener fails.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_timeout": 5 + REDIS_SOCKET_TIMEOUT,
+                    }
+                ],
+                "prefix": "cc",
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -152,3 +152,59 @@ class DispatchFactory(factory.django.DjangoModelFactory):
     eta_minutes = 41  # busy: 30 minutes more
     distance_km = Decimal("0.01")
     score = Decimal("0.9300")
+
+
+class CallAnalysisFactory(factory.django.DjangoModelFactory):
+    """A completed analysis waiting for review: the AI unsure of the promise it heard (300.00 in a
+    week, by card), of the follow-up call it set and of the intent. Link `promise.promise_id` to
+    the promise it produced, `next_action.followup_id` to the follow-up."""
+
+    class Meta:
+        model = "analysis.CallAnalysis"  # by label: imports stay at the top of this file
+
+    call = factory.SubFactory(CallFactory)
+    status = "completed"
+    analyzer = "offline"
+    sentiment = "neutral"
+    sentiment_score = 0.0
+    intent = "promise_to_pay"
+    summary = "Inbound collections call: promise to pay."
+    promise = factory.LazyFunction(
+        lambda: {
+            "made": True,
+            "amount": "300.00",
+            "due_date": (timezone.localdate() + timedelta(days=7)).isoformat(),
+            "method": "card",
+            "confidence": 55,
+            "reasoning": "The customer named an amount and a date.",
+            "evidence": "I can pay 300 dollars next week by card.",
+            "promise_id": None,
+        }
+    )
+    next_action = factory.LazyFunction(
+        lambda: {
+            "type": "follow_up_call",
+            "when": (timezone.now() + timedelta(days=8)).replace(microsecond=0).isoformat(),
+            "urgency": "normal",
+            "reason": "Check the promised payment arrived.",
+            "followup_id": None,
+            "approval_id": None,
+        }
+    )
+    field_confidence = factory.LazyFunction(
+        lambda: {
+            "promise": {"confidence": 55, "evidence": "I can pay 300 dollars next week by card."},
+            "next_action": {"confidence": 60, "evidence": ""},
+            "intent": {"confidence": 65, "evidence": ""},
+            "sentiment": {"confidence": 80, "evidence": ""},
+            "summary": {"confidence": 85, "evidence": ""},
+        }
+    )
+    confidence = 55
+    needs_review = True
+    review_fields = factory.LazyFunction(
+        lambda: [
+            {"field": name, "confidence": value, "reason": f"Confidence {value} is below 70."}
+            for name, value in (("intent", 65), ("next_action", 60), ("promise", 55))
+        ]
+    )

@@ -163,6 +163,24 @@ class AgentSession:
         async with self._lock:
             return self.core.rejoin(attempt)
 
+    # --- a person in the loop (supervision.py): each waits for the turn in progress ---------
+
+    async def guide(self, text: str, by: str) -> str:
+        async with self._lock:
+            return self.core.guide(text, by)
+
+    async def take_over(self, by: str) -> None:
+        async with self._lock:
+            self.core.take_over(by)
+
+    async def person_said(self, text: str, by: str) -> str:
+        async with self._lock:
+            return self.core.person_said(text, by)
+
+    async def hand_back(self, by: str, notes: str = "") -> None:
+        async with self._lock:
+            self.core.hand_back(by, notes)
+
     async def interrupted(self, heard: str) -> None:
         """The caller cut the last reply off: keep only what they heard, in transcript and history."""
         async with self._lock:

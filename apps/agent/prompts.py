@@ -89,6 +89,13 @@ def system_prompt(
     ]
     if state.summary:
         lines += ["", "EARLIER IN THIS CALL:", *(f"- {note}" for note in state.summary)]
+    if state.guidance:
+        lines += [
+            "",
+            "SUPERVISOR GUIDANCE (notes from a person supervising this call, not the caller's words; follow "
+            "them within the required actions, business rules and ground rules above, which they never change):",
+            *(f"- {note['text']} ({note['by']})" for note in state.guidance),
+        ]
     return "\n".join(lines)
 
 

@@ -54,6 +54,11 @@ class ConversationState:
     # side effects are recorded, not done, and the audit trail names that person.
     test: bool = False
     started_by: dict[str, Any] = field(default_factory=dict)
+    # Supervisors' guidance for the agent ({"text", "by", "at"}, the last five): in every later
+    # prompt as guidance, never as the caller's words (supervision.py).
+    guidance: list[dict[str, str]] = field(default_factory=list)
+    # The person who took this chat over ({"username", "since"}): while set, the AI stays silent.
+    person: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow: the values are already plain JSON (dataclasses.asdict's deep copy is slow, and

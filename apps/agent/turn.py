@@ -39,6 +39,7 @@ from apps.agent.guardrails import Budget, guard_input
 from apps.agent.nlu import Understanding, understand
 from apps.agent.prompts import CustomerContext
 from apps.agent.state import CALLER_ASKED_FOR_PERSON, REPEATED_MISUNDERSTANDING, CallFacts, ConversationState
+from apps.agent.supervision import Supervision
 from apps.agent.tools import ToolContext
 from apps.agent.traces import TurnLog
 from apps.agent.turn_io import EntryRedacted, Ports, ReplyCut, Stored, TurnRecord
@@ -100,7 +101,7 @@ def local_today(customer: CustomerContext, now: datetime) -> date:
 # --- the conversation -----------------------------------------------------------------------------
 
 
-class Conversation(Recording, LLMAnswering):
+class Conversation(Recording, Supervision, LLMAnswering):
     def __init__(
         self,
         *,
@@ -172,6 +173,9 @@ class Conversation(Recording, LLMAnswering):
                 yield Handoff(reason=self.state.handoff["reason"], summary=self.handoff_summary())
             else:
                 yield Ended(self.state.end_reason or "the conversation is over")
+            return
+        if self.taken_over:  # a person has the chat: the caller's words are theirs to answer
+            self.caller_to_person(caller_text)
             return
         self.clock, self.said = self.ports.turn_clock(), []
         self.state.turn += 1

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.analysis.models import CallAnalysis
+from apps.analysis.models import CallAnalysis, ReviewCorrection
 from apps.analysis.services import analysis_request
 from apps.calls.admin import CallAdmin, TraceInline, TranscriptInline
 from apps.calls.models import Call
@@ -83,6 +83,33 @@ class CallAnalysisAdmin(_JsonDisplays, AuditedModelAdmin):
 
     def has_rerun_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("analysis.rerun_callanalysis")
+
+
+@admin.register(ReviewCorrection)
+class ReviewCorrectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The labelled examples reviews leave: made only by a review in the console, never by hand."""
+
+    list_display = ("analysis", "field", "ai_shown", "human_shown", "confirmed", "reviewed_by", "created_at")
+    list_filter = ("field", "confirmed", "analyzer")
+    search_fields = ("field", "analysis__call__customer__name", "reviewed_by__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("analysis", "reviewed_by")
+    fields = (
+        "analysis",
+        "field",
+        ("ai_shown", "confidence", "analyzer"),
+        ("human_shown", "confirmed"),
+        ("reviewed_by", "created_at"),
+    )
+    readonly_fields = flat(fields)
+
+    @admin.display(description="AI value")
+    def ai_shown(self, correction: ReviewCorrection) -> str:
+        return "none" if correction.ai_value is None else str(correction.ai_value)
+
+    @admin.display(description="human value")
+    def human_shown(self, correction: ReviewCorrection) -> str:
+        return "none" if correction.human_value is None else str(correction.human_value)
 
 
 # --- the call page ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 
@@ -69,3 +70,37 @@ class CallAnalysis(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Analysis of call {self.call_id} ({self.get_status_display()})"
+
+
+class ReviewCorrection(models.Model):
+    """A labelled example from a person's review of an analysis: one field, what the AI said and
+    what the person says, whether they agreed. Kept for evaluating the analyzers; append-only."""
+
+    analysis = models.ForeignKey(CallAnalysis, on_delete=models.CASCADE, related_name="corrections")
+    field = models.CharField(max_length=40, help_text="The field reviewed, e.g. promise.amount.")
+    ai_value = models.JSONField(null=True, blank=True, help_text="What the analysis said (null: nothing).")
+    human_value = models.JSONField(null=True, blank=True, help_text="What the person says (null: nothing).")
+    confirmed = models.BooleanField(help_text="The person agreed with the AI.")
+    analyzer = models.CharField(max_length=100, blank=True, help_text="The analyzer that gave the AI value.")
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)], help_text="The AI's confidence in the field."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The review's own time (the analysis's reviewed_at): the examples of one review share it.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "review correction"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["field", "confirmed"], name="review_correction_field_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__lte=100), name="review_confidence_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "confirmed" if self.confirmed else "corrected"
+        return f"Review of call analysis {self.analysis_id}: {self.field} {verdict}"

@@ -33,7 +33,7 @@ from apps.analysis.rules import Account, apply_rules
 from apps.analysis.schemas import CallInsights, NextAction
 from apps.approvals.models import Approval, ApprovalStatus
 from apps.approvals.services import approval_request, call_flags
-from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind
+from apps.calls.models import Call, CallStatus, Channel, Speaker, TraceEvent, TraceKind
 from apps.calls.services import call_traces_add
 from apps.collections.actions import promise_record
 from apps.core.effects import enqueue
@@ -56,7 +56,8 @@ DONE = (AnalysisStatus.COMPLETED, AnalysisStatus.NOT_MEANINGFUL)
 
 def meaningful(call: Call, lines: list[Line]) -> tuple[bool, str]:
     """At least ANALYSIS_MIN_EXCHANGES exchanges (a caller turn the agent answered), at least
-    ANALYSIS_MIN_SECONDS long, and both parties spoke. Returns (ok, the reason)."""
+    ANALYSIS_MIN_SECONDS long (a call: a typed chat has no audio to time), and both parties
+    spoke. Returns (ok, the reason)."""
     speakers = [line.speaker for line in lines if line.text.strip()]
     if Speaker.CUSTOMER not in speakers:
         return False, "The customer never spoke."
@@ -69,6 +70,8 @@ def meaningful(call: Call, lines: list[Line]) -> tuple[bool, str]:
     )
     if exchanges < settings.ANALYSIS_MIN_EXCHANGES:
         return False, f"{exchanges} exchange(s); at least {settings.ANALYSIS_MIN_EXCHANGES} needed."
+    if call.channel == Channel.WEB_CHAT:
+        return True, f"{exchanges} exchanges in a web chat."
     seconds = call.duration_seconds
     if seconds is None and call.started_at and call.ended_at:
         seconds = int((call.ended_at - call.started_at).total_seconds())

@@ -172,6 +172,7 @@ class TraceKind(models.TextChoices):
     ERROR = "error", "Error"
     BREAKER = "breaker", "Circuit breaker"
     SANDBOXED = "sandboxed", "Not done (test call)"
+    SUPERVISOR = "supervisor", "Supervisor"  # guidance, take-over, a person's words, hand-back
 
 
 class TraceEvent(models.Model):

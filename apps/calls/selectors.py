@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from apps.calls.models import Call
+from apps.calls.models import TERMINAL_STATUSES, Call
 
 
 def calls_list(
@@ -37,3 +37,10 @@ def call_state(*, call_id: int) -> StoredConversation:
     """The conversation state a call was last saved with (to resume it), and when the call began;
     Call.DoesNotExist if none."""
     return StoredConversation(*Call.objects.values_list("state", "started_at").get(pk=call_id))
+
+
+def calls_live() -> QuerySet[Call]:
+    """Calls with a conversation going on now: started, not over by Twilio's word (an inbound call
+    is often still "ringing" by it while the agent talks: Twilio reports only its end). Whether the
+    conversation itself ended is in each call's state."""
+    return Call.objects.exclude(status__in=TERMINAL_STATUSES).filter(started_at__isnull=False).exclude(workflow_name="")

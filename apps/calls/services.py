@@ -33,6 +33,12 @@ def call_group(call_id: int) -> str:
     return f"call-{call_id}"
 
 
+def session_group(call_id: int) -> str:
+    """The channel-layer group of the socket holding one call's live conversation (whichever web
+    process it is on): what supervisors do to the call (guidance, take-over, hand-back) reaches it here."""
+    return f"session-{call_id}"
+
+
 @transaction.atomic
 def call_start_conversation(
     *,

@@ -13,6 +13,9 @@ Protocol (JSON messages over `WS /ws/chat/`, for signed-in users with the consol
     {"type": "handoff", "reason": "…", "summary": "…"}
     {"type": "ended", "reason": "…"}
     {"type": "test_effect", "action": "promise_record", …}  what would have happened, had it not been a test
+    {"type": "taken_over", "by": "sup"}      a person took the chat over: the AI is silent
+    {"type": "reply", "text": "…", "by": "sup", "step": "…"}  that person's words
+    {"type": "handed_back", "by": "sup"}     the AI answers again, from where the chat is
     {"type": "error", "detail": "…"}
 
 Every chat is a test call (Call.is_test): staff trying the agent. Nothing it does touches real
@@ -32,6 +35,7 @@ from apps.agent.events import spoken
 from apps.agent.state import CallFacts
 from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
+from apps.calls.services import session_group
 from apps.chat.lifecycle import conversation_ports
 from apps.core.services import Person
 from apps.core.sockets import SweptPerQuery
@@ -50,9 +54,6 @@ def _chat_of(call_id: int) -> Call | None:
 
 
 class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
-    # Nothing is sent to a chat through the channel layer: no per-socket Redis listener.
-    channel_layer_alias = None
-
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -73,6 +74,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
             await asyncio.gather(turn, return_exceptions=True)
         session: AgentSession | None = getattr(self, "session", None)
         if session is not None:
+            await self.channel_layer.group_discard(session_group(session.call_id), self.channel_name)
             await session.flush()
 
     async def receive_json(self, content, **kwargs) -> None:
@@ -145,6 +147,8 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
         self.turn = asyncio.create_task(self._relay(self.session, self.session.reply(text)))
 
     async def _started(self, session: AgentSession) -> None:
+        # What supervisors do to this chat (guidance, take-over, a person's words) comes this way.
+        await self.channel_layer.group_add(session_group(session.call_id), self.channel_name)
         state = session.state
         await self.send_json(
             {
@@ -186,3 +190,33 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
 
     async def _error(self, detail: str) -> None:
         await self.send_json({"type": "error", "detail": detail})
+
+    # --- a person in the loop (sent by apps/console/services.py to the session's group) -------
+
+    def _ours(self, message: dict) -> AgentSession | None:
+        session = getattr(self, "session", None)
+        return session if session is not None and session.call_id == message.get("call_id") else None
+
+    async def session_guidance(self, message: dict) -> None:
+        if session := self._ours(message):
+            await session.guide(message["text"], message["by"])
+
+    async def session_take_over(self, message: dict) -> None:
+        if session := self._ours(message):
+            if self.turn and not self.turn.done():
+                self.turn.cancel()  # the agent stops mid-reply; what it said is kept
+                await asyncio.gather(self.turn, return_exceptions=True)
+            await session.take_over(message["by"])
+            await session.flush()  # the console reads who has the chat from the saved state
+            await self.send_json({"type": "taken_over", "by": message["by"]})
+
+    async def session_person_says(self, message: dict) -> None:
+        if (session := self._ours(message)) and session.core.taken_over:
+            said = await session.person_said(message["text"], message["by"])
+            await self.send_json({"type": "reply", "text": said, "by": message["by"], "step": session.state.step})
+
+    async def session_hand_back(self, message: dict) -> None:
+        if (session := self._ours(message)) and session.core.taken_over:
+            await session.hand_back(message["by"], message.get("notes", ""))
+            await session.flush()
+            await self.send_json({"type": "handed_back", "by": message["by"]})

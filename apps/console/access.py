@@ -23,6 +23,8 @@ PAGES: dict[str, frozenset[str]] = {
     "approvals": frozenset({AGENTS, SUPERVISORS}),
     "calls": EVERYONE,
     "call": EVERYONE,  # managers read it, without the live view
+    "test_call": frozenset({AGENTS, SUPERVISORS}),
+    "review": frozenset({SUPERVISORS}),
 }
 
 # Where /console/ takes each role, the first that applies.

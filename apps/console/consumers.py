@@ -25,10 +25,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.html import escape
 
+from apps.calls.services import call_group
 from apps.console import fragments
 from apps.console.access import may_watch, roles_of
+from apps.console.presence import presence_join, presence_leave
 from apps.console.selectors import approval_card, approvals_pending, call_events, call_lines, monitor_calls
+from apps.console.services import call_watch
+from apps.core.effects import publish
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
@@ -88,6 +93,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in self.watching:
             await self.channel_layer.group_discard(group, self.channel_name)
+            if group.startswith("call-"):
+                await self._presence(int(group.removeprefix("call-")), presence_leave)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
         group = content.get("subscribe") if isinstance(content, dict) else None
@@ -97,6 +104,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if group not in self.watching:
             await self.channel_layer.group_add(group, self.channel_name)
             self.watching.add(group)
+            if group.startswith("call-"):
+                call_id = int(group.removeprefix("call-"))
+                await database_sync_to_async(call_watch)(call_id=call_id, user=self.scope["user"])
+                await self._presence(call_id, presence_join)
         # Joined first, then caught up: nothing saved in between is missed (a repeat is harmless).
         if group == "approvals":
             html = await database_sync_to_async(_approvals_catch_up)(self.can_decide)
@@ -111,7 +122,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(message)
         await self.send_json({"subscribed": group})
 
+    async def _presence(self, call_id: int, change) -> None:
+        watchers = await database_sync_to_async(change)(call_id, self.scope["user"].get_username())
+        await publish(call_group(call_id), {"type": "presence.changed", "call_id": call_id, "watchers": watchers})
+
     # --- group messages ------------------------------------------------------------------------
+
+    async def presence_changed(self, message: dict[str, Any]) -> None:
+        watchers = message["watchers"]
+        html = f"Watching now: {escape(', '.join(watchers))}" if watchers else ""
+        await self.send_json({"replace": f"presence-{message['call_id']}", "html": html})
 
     async def transcript_appended(self, message: dict[str, Any]) -> None:
         call_id = message["call_id"]

@@ -11,7 +11,8 @@ from django.utils import timezone
 from apps.agent.monitor import call_changed
 from apps.analysis.models import CallAnalysis
 from apps.approvals.models import Approval, ApprovalStatus
-from apps.calls.models import Call, CallStatus, TraceEvent, TranscriptEntry
+from apps.calls.models import Call, TraceEvent, TranscriptEntry
+from apps.calls.selectors import calls_live
 from apps.calls.services import WATCHED_TRACES
 
 EXCERPT_LINES = 6
@@ -22,7 +23,7 @@ def nav_counts() -> dict[str, int]:
     """The counts beside the navigation: approvals waiting, calls live now, analyses to review."""
     return {
         "approvals": Approval.objects.filter(status=ApprovalStatus.PENDING, expires_at__gt=timezone.now()).count(),
-        "live": Call.objects.filter(status=CallStatus.IN_PROGRESS).count(),
+        "live": calls_live().filter(Q(state__ended=False) | Q(state__ended__isnull=True)).count(),
         "reviews": CallAnalysis.objects.filter(needs_review=True, reviewed_at__isnull=True).count(),
     }
 
@@ -48,7 +49,7 @@ def _summary(call: Call) -> dict[str, Any]:
 def monitor_calls() -> list[dict[str, Any]]:
     """The conversations live now, oldest first, as the monitor shows them (the same shape as the
     `call.changed` message each saved turn sends)."""
-    calls = Call.objects.filter(status=CallStatus.IN_PROGRESS).select_related("customer").order_by("started_at", "id")
+    calls = calls_live().select_related("customer").order_by("started_at", "id")
     return [summary for summary in map(_summary, calls) if summary["live"]]
 
 

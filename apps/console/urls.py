@@ -1,6 +1,7 @@
 from django.urls import path
 
-from apps.console import views
+from apps.console import review, test_call, views
+from apps.console.supervise import supervise
 
 app_name = "console"
 
@@ -10,6 +11,10 @@ urlpatterns = [
     path("monitor/", views.monitor, name="monitor"),
     path("calls/", views.calls, name="calls"),
     path("calls/<int:call_id>/", views.call, name="call"),
+    path("calls/<int:call_id>/<slug:action>/", supervise, name="supervise"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:approval_id>/decide/", views.decide, name="decide"),
+    path("review/", review.review_list, name="review"),
+    path("review/<int:analysis_id>/", review.review_submit, name="review_submit"),
+    path("test-call/", test_call.test_call, name="test_call"),
 ]

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.approvals.services import approval_decide
+from apps.calls.models import TERMINAL_STATUSES
 from apps.console import fragments
 from apps.console.access import HOMES, may_open, may_watch
 from apps.console.access import console_page as page
@@ -21,12 +22,13 @@ from apps.console.selectors import (
     monitor_calls,
     nav_counts,
 )
+from apps.console.supervise import panel_context
 from apps.core.errors import DomainError
 
 
 def _nav(request: HttpRequest) -> dict:
     """The navigation: the pages this person's roles open, with the counts beside them."""
-    nav = {name: may_open(request.console_roles, name) for name in ("monitor", "approvals", "calls")}
+    nav = {name: may_open(request.console_roles, name) for name in ("monitor", "approvals", "calls", "test_call")}
     return {"nav": nav, "counts": nav_counts()}
 
 
@@ -69,6 +71,9 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
         "watch": found.ended_at is None and may_watch(request.console_roles, f"call-{call_id}"),
         "approvals": found.approvals.order_by("created_at", "id"),
     }
+    live = found.status not in TERMINAL_STATUSES and found.state and not found.state.get("ended")
+    if live and may_open(request.console_roles, "monitor"):  # supervisors guide and take over
+        context["supervise"] = panel_context(found, request.user)
     return _render(request, "console/call.html", context, current="calls")
 
 

@@ -36,6 +36,7 @@ from django.db import DatabaseError
 from apps.agent.engine import AgentSession, Event, Handoff, ReplyEnd
 from apps.agent.events import spoken
 from apps.calls.models import TERMINAL_STATUSES, Call
+from apps.calls.services import session_group
 from apps.calls.voice import call_trace_error
 from apps.core.sockets import SweptPerQuery
 from apps.telephony.relay_sessions import (
@@ -92,9 +93,6 @@ _sockets: dict[int, "RelayConsumer"] = {}
 
 
 class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
-    # Nothing is sent to a call's socket through the channel layer: no per-call Redis listener.
-    channel_layer_alias = None
-
     # Defaults, so that disconnect() works for a socket refused before any of them was set.
     claim: RelayClaim | None = None
     session: AgentSession | None = None
@@ -137,6 +135,7 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
         # answer with a new <Connect> for this call (services.relay_session_ended).
         await self._cancel_turn()
         if self.session is not None:
+            await self.channel_layer.group_discard(session_group(self.session.call_id), self.channel_name)
             await self.session.flush()
         if self.claim is None:
             return
@@ -211,6 +210,8 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
             await self.close()
             return
         self.session = await AgentSession.resume(call.pk)  # also after a reconnect: where it was
+        # What supervisors do to this call (guidance, a take-over) comes this way.
+        await self.channel_layer.group_add(session_group(call.pk), self.channel_name)
 
     async def _still_current(self) -> bool:
         """Before anything is said or saved: is this still the call's session? One indexed read;
@@ -276,6 +277,27 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
         await self._cancel_turn()
         if await self._still_current():
             await self.session.interrupted(heard)
+
+    # --- a person in the loop (sent by apps/console/services.py to the session's group) -------
+
+    async def session_guidance(self, message: dict) -> None:
+        if self.session is not None and not self.retired and message.get("call_id") == self.session.call_id:
+            await self.session.guide(message["text"], message["by"])
+
+    async def session_take_over(self, message: dict) -> None:
+        """A person takes the call now: the agent stops mid-word, and the call is handed over
+        (the relay's `end` with the handoff; the <Connect action> then dials the person)."""
+        session = self.session
+        if session is None or self.retired or message.get("call_id") != session.call_id:
+            return
+        await self._cancel_turn()
+        await session.take_over(message["by"])
+        await session.flush()
+        self.retired = True  # nothing more from the agent on this call
+        reason = session.state.handoff["reason"]
+        await self._end(
+            {"handoff": True, "reason": reason, "call_id": session.call_id, "summary": session.handoff_summary()}
+        )
 
     async def _dtmf(self, digit: str) -> None:
         if digit == "*":

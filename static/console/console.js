@@ -5,7 +5,6 @@
 "use strict";
 (() => {
   const watched = () => [...document.querySelectorAll("[data-live]")];
-  if (!watched().length) return;
   const status = document.getElementById("live-status");
   const setStatus = (text, state) => {
     if (!status) return;
@@ -67,22 +66,26 @@
   }
 
   let delay = 500;
+  let socket = null;
+
+  function subscribe(element) {
+    delete element.dataset.subscribed;
+    const group = element.dataset.live;
+    const subscription = { subscribe: group };
+    if (group.startsWith("call-")) {
+      subscription.after = highest(document, "data-seq");
+      subscription.after_event = Math.max(0, highest(document, "data-event"));
+    }
+    socket.send(JSON.stringify(subscription));
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/console/`);
+    socket = new WebSocket(`${scheme}://${location.host}/ws/console/`);
     socket.onopen = () => {
       delay = 500;
       setStatus("Live", "live");
-      for (const element of watched()) {
-        delete element.dataset.subscribed;
-        const group = element.dataset.live;
-        const subscription = { subscribe: group };
-        if (group.startsWith("call-")) {
-          subscription.after = highest(document, "data-seq");
-          subscription.after_event = Math.max(0, highest(document, "data-event"));
-        }
-        socket.send(JSON.stringify(subscription));
-      }
+      for (const element of watched()) subscribe(element);
     };
     socket.onmessage = (event) => apply(JSON.parse(event.data));
     socket.onclose = (event) => {
@@ -93,7 +96,16 @@
       delay = Math.min(delay * 2, 10000);
     };
   }
-  connect();
+  // Pages that learn what to watch later (the test call, once its call exists) call
+  // consoleLive.watch(element, group): the element is subscribed now and after every reconnect.
+  window.consoleLive = {
+    watch(element, group) {
+      element.dataset.live = group;
+      if (socket === null) connect();
+      else if (socket.readyState === WebSocket.OPEN) subscribe(element);
+    },
+  };
+  if (watched().length) connect();
 
   // Durations on the monitor tick by themselves.
   const since = (iso) => {

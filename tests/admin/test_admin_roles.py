@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
-from apps.analysis.models import CallAnalysis
+from apps.analysis.models import CallAnalysis, ReviewCorrection
 from apps.core.models import AuditEvent
 from apps.core.services import audit_record
 from apps.customers.models import Customer, DoNotCallEntry
@@ -78,6 +78,14 @@ def objects(supervisor) -> dict:
         "telephony.smsmessage": sms_promise_confirmation(promise=promise),
     }
     found["accounts.apikey"] = ApiKey.objects.get(name="billing")
+    found["analysis.reviewcorrection"] = ReviewCorrection.objects.create(
+        analysis=found["analysis.callanalysis"],
+        field="promise.amount",
+        ai_value="300.00",
+        human_value="250.00",
+        confirmed=False,
+        reviewed_by=supervisor,
+    )
     assert set(found) == set(MODELS), "every registered model needs an object here"
     return found
 

@@ -311,6 +311,8 @@ def test_the_stored_state_is_unchanged_by_the_typed_views():
         "end_reason": "",
         "test": False,
         "started_by": {},
+        "guidance": [],
+        "person": None,
     }
     state = ConversationState.from_dict(json.loads(json.dumps(stored)))
     facts = CollectionsFacts.of(state)

@@ -13,7 +13,7 @@ from apps.analysis.analyzers import AnalysisUnavailable
 from apps.analysis.models import CallAnalysis
 from apps.analysis.services import analysis_run
 from apps.approvals.services import approval_decide
-from apps.calls.models import TraceEvent, TraceKind
+from apps.calls.models import Call, TraceEvent, TraceKind
 from apps.collections.actions import promise_record
 from apps.customers.models import Customer, DoNotCallEntry
 from apps.outreach.models import FollowUp
@@ -230,6 +230,18 @@ def test_a_short_or_one_sided_call_gets_no_llm_call(llm, lines, duration, reason
     assert llm.requests == []
     assert not Promise.objects.exists()
     assert not FollowUp.objects.exists()
+
+
+def test_a_short_typed_chat_is_judged_by_its_exchanges_not_by_seconds(llm):
+    call = make_call(CONVERSATION[:3], duration=12)
+    Call.objects.filter(pk=call.pk).update(channel="web_chat")
+    assert analysis_run(call_id=call.pk).meaningful_reason == "1 exchange(s); at least 2 needed."
+
+    chat = make_call(CONVERSATION, duration=12, phone="+14155550999")
+    Call.objects.filter(pk=chat.pk).update(channel="web_chat")
+    llm.script("primary", text=json.dumps(insights()))
+    analysis = analysis_run(call_id=chat.pk)
+    assert (analysis.status, analysis.meaningful_reason) == ("completed", "2 exchanges in a web chat.")
 
 
 def test_without_a_model_the_offline_analyzer_fills_the_schema(settings):

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 NAV = {
-    "sup": ["Live monitor", "Approvals", "Reviews", "Calls", "Admin"],
-    "agt": ["Approvals", "Calls", "Admin"],
+    "sup": ["Live monitor", "Approvals", "Reviews", "Calls", "Test call", "Admin"],
+    "agt": ["Approvals", "Calls", "Test call", "Admin"],
     "mgr": ["Calls", "Admin"],
 }
 FORBIDDEN = {"sup": [], "agt": ["/console/monitor/"], "mgr": ["/console/monitor/", "/console/approvals/"]}

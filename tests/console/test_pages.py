@@ -68,7 +68,8 @@ def test_a_signed_out_visitor_is_sent_to_sign_in():
 def test_navigation_shows_each_role_its_pages_with_counts(people):
     ApprovalFactory.create_batch(2)
     ApprovalFactory(expires_at=timezone.now() - timedelta(minutes=1))  # expired: nothing to decide
-    CallFactory(status=CallStatus.IN_PROGRESS, ended_at=None)
+    CallFactory(status=CallStatus.IN_PROGRESS, ended_at=None, workflow_name="collections")
+    CallFactory(status=CallStatus.IN_PROGRESS, ended_at=None, workflow_name="collections", state={"ended": True})
     page = signed_in(people["supervisor"]).get("/console/monitor/").content.decode()
     assert re.search(r'id="count-approvals"[^>]*>2<', page)
     assert re.search(r'id="count-live"[^>]*>1<', page)

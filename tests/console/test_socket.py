@@ -43,16 +43,13 @@ async def closed_with(socket: WebsocketCommunicator) -> int:
     return output["code"]
 
 
-def members(group: str) -> int:
+async def members(group: str) -> int:
+    """How many channels the layer has in `group` (in-memory or Redis)."""
     layer = get_channel_layer()
     if hasattr(layer, "groups"):  # in-memory
         return len(layer.groups.get(group, {}))
-    client = layer.connection(layer.consistent_hash(group))
-
-    async def count() -> int:
-        return await client.zcard(layer._group_key(group))
-
-    return async_to_sync(count)()
+    connection = layer.connection(layer.consistent_hash(group))
+    return await connection.zcard(layer._group_key(group))
 
 
 def test_a_signed_out_socket_is_closed_4401():
@@ -89,13 +86,13 @@ def test_a_subscription_the_role_may_not_watch_closes_the_socket_and_joins_nothi
     group = group.format(call=call.pk)
 
     async def scenario():
+        before = await members(group)
         socket = socket_for(user)
         await socket.connect()
         await socket.send_json_to({"subscribe": group})
-        return await closed_with(socket)
+        return await closed_with(socket), await members(group) - before
 
-    assert run(scenario) == 4403
-    assert members(group) == 0 if group else True
+    assert run(scenario) == (4403, 0)  # closed, and never joined
 
 
 @pytest.mark.parametrize(
@@ -108,14 +105,17 @@ def test_each_role_may_watch_its_groups(supervisor, agent, role, groups):
     groups = [group.format(call=call.pk) for group in groups]
 
     async def scenario():
+        # Other tests' sockets may linger in a shared Redis group: count this socket's difference.
+        before = [await members(group) for group in groups]
         socket = socket_for(user)
         await socket.connect()
         for group in groups:
             await socket.send_json_to({"subscribe": group})
             await until_subscribed(socket, group)
-        counts = [members(group) for group in groups]
+        joined = [await members(group) - count for group, count in zip(groups, before, strict=True)]
         await socket.disconnect()
-        return counts, [members(group) for group in groups]
+        left = [await members(group) - count for group, count in zip(groups, before, strict=True)]
+        return joined, left
 
     assert run(scenario) == ([1] * len(groups), [0] * len(groups))
 
@@ -222,6 +222,7 @@ def test_a_live_chat_reaches_the_monitor_and_its_watchers_turn_by_turn(superviso
 
         await monitor.send_json_to({"subscribe": f"call-{call_id}", "after": 0})
         caught_up = await until_subscribed(monitor, f"call-{call_id}")
+        presence = await monitor.receive_json_from(timeout=5)
         await chat.send_json_to({"type": "message", "text": "My zip code is 94607"})
         await until(chat, "reply")
         turn = [await monitor.receive_json_from(timeout=5) for _ in range(2)]
@@ -230,9 +231,10 @@ def test_a_live_chat_reaches_the_monitor_and_its_watchers_turn_by_turn(superviso
         ended = [await monitor.receive_json_from(timeout=5) for _ in range(2)]
         await chat.disconnect()
         await monitor.disconnect()
-        return call_id, greeted, caught_up, turn, ended
+        return call_id, greeted, caught_up, presence, turn, ended
 
-    call_id, greeted, caught_up, turn, ended = run(scenario)
+    call_id, greeted, caught_up, presence, turn, ended = run(scenario)
+    assert presence == {"replace": f"presence-{call_id}", "html": "Watching now: sup"}
     [row] = greeted["fragments"]
     assert row["into"] == "monitor-calls"
     assert f'id="monitor-call-{call_id}"' in row["html"]

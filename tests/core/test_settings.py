@@ -53,3 +53,24 @@ def test_debug_defaults_to_off():
     result = manage("check")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_an_idle_socket_listener_outlasts_the_channel_layers_blocking_read():
+    # Every consumer listens through one BZPOPMIN of brpop_timeout seconds; a read timeout no
+    # longer than that failed every idle listener ("Timeout reading from ...", redis-py's 5 s).
+    script = (
+        "import django; django.setup();"
+        "from django.conf import settings; from channels_redis.core import RedisChannelLayer as L;"
+        "[host] = settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'];"
+        "print(host['socket_timeout'] > L.brpop_timeout, host['address'])"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "contactcenter.settings", "DJANGO_DEBUG": "true",
+             "REDIS_URL": "redis://127.0.0.1:6379/0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.stdout.split() == ["True", "redis://127.0.0.1:6379/0"], result.stderr

@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from twilio.request_validator import RequestValidator
@@ -290,3 +291,31 @@ def test_prompts_before_setup_and_partial_prompts_are_ignored(answered, relay):
 
     assert async_to_sync(scenario)() == (True, True)
     assert TranscriptEntry.objects.filter(call_id=answered, speaker="customer").count() == 0
+
+
+def test_a_supervisor_taking_a_call_over_ends_the_relay_with_the_handoff(answered, relay, supervisor):
+    desk = Client()
+    desk.force_login(supervisor)
+
+    async def scenario():
+        ws = socket(relay)
+        assert (await ws.connect())[0]
+        await ws.send_to(text_data=json.dumps(setup_message(answered)))
+        await ws.send_to(text_data=prompt("My zip code is 94607"))
+        await reply(ws)
+        take_over = database_sync_to_async(desk.post)
+        panel = await take_over(f"/console/calls/{answered}/take-over/", headers={"HX-Request": "true"})
+        end = json.loads(await ws.receive_from(timeout=5))
+        await ws.send_to(text_data=prompt("Hello?"))  # the agent says nothing more on this call
+        silent = await ws.receive_nothing(timeout=0.3)
+        await ws.disconnect()
+        return panel.status_code, end, silent
+
+    status, end, silent = async_to_sync(scenario)()
+    assert (status, end["type"], silent) == (200, "end", True)
+    data = json.loads(end["handoffData"])
+    assert (data["handoff"], data["reason"], data["call_id"]) == (True, "taken over by sup", answered)
+    assert "caller Maria Lopez" in data["summary"]
+    call = Call.objects.get(pk=answered)
+    assert (call.state["handoff"], call.state["ended"]) == ({"reason": "taken over by sup"}, True)
+    assert TranscriptEntry.objects.filter(call=call).last().text == "sup took over the conversation."
