@@ -323,17 +323,27 @@ def overhead(load: Load, model: FakeModelProcess) -> tuple[list[float], int]:
     return overheads, untimed
 
 
-def run_ours(args: argparse.Namespace, model_url: str, database_url: str) -> tuple[Load, float]:
-    bases = [f"http://127.0.0.1:{free_port()}" for _ in range(args.web_processes)]
-    env = {
+def production_env(database_url: str) -> dict[str, str]:
+    """Production settings: debug off (no query logging), plain http on loopback."""
+    return {
         **os.environ,
-        # Production settings: debug off (no query logging), plain http on loopback.
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
         "DATABASE_URL": database_url,
+    }
+
+
+def run_ours(
+    args: argparse.Namespace, model_url: str, database_url: str, *, make_load=Load, driver=None
+) -> tuple[Load, float]:
+    """Our relay in --web-processes daphne processes on a fresh database; `driver` drives the
+    load (bench/monitor.py adds console watchers to it)."""
+    bases = [f"http://127.0.0.1:{free_port()}" for _ in range(args.web_processes)]
+    env = {
+        **production_env(database_url),
         "TWILIO_AUTH_TOKEN": TOKEN,
         "OPENAI_BASE_URL": model_url,
         "OPENAI_API_KEY": "bench",
@@ -355,7 +365,7 @@ def run_ours(args: argparse.Namespace, model_url: str, database_url: str) -> tup
         )
         for i, base in enumerate(bases)
     ]
-    return run_against(servers, Load(bases, args, [server.pid for server in servers]), logs)
+    return run_against(servers, make_load(bases, args, [server.pid for server in servers]), logs, driver or drive)
 
 
 def run_bare(args: argparse.Namespace, model_url: str) -> Load:
@@ -375,10 +385,10 @@ def run_bare(args: argparse.Namespace, model_url: str) -> Load:
     return load
 
 
-def run_against(servers: list[subprocess.Popen], load: Load, logs: Path) -> tuple[Load, float]:
+def run_against(servers: list[subprocess.Popen], load: Load, logs: Path, driver=drive) -> tuple[Load, float]:
     try:
         started = time.perf_counter()
-        asyncio.run(drive(load))
+        asyncio.run(driver(load))
         return load, time.perf_counter() - started
     except Exception:
         print(f"the relay processes' logs: {logs}")

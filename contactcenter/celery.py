@@ -63,6 +63,11 @@ app.conf.beat_schedule = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 300},
     },
+    "chats-close-idle": {
+        "task": "apps.chat.tasks.chats_close_idle_task",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
+    },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",
         "schedule": timedelta(minutes=5),

@@ -269,9 +269,10 @@ class AgentSession:
         """Send what was saved to the call's watchers (its new lines) and, after a turn, to the live
         monitor (the call's step and flags): from the event loop, after the reply went out and the
         save committed, never holding the database thread."""
+        saved_at = time.time()  # when it was committed: watchers' delay is measured from here (bench/monitor.py)
         if message:
-            await publish(call_group(self.call_id), message)
+            await publish(call_group(self.call_id), {**message, "saved_at": saved_at})
         if state is not None:
             name = self.customer.full_name
             summary = call_changed(call_id=self.call_id, state=state, customer=name, started_at=self.started_at)
-            await publish(MONITOR_GROUP, summary)
+            await publish(MONITOR_GROUP, {**summary, "saved_at": saved_at})

@@ -7,10 +7,11 @@ monitor's catch-up from the database (apps/console) say the same thing.
 
 from typing import Any
 
+from apps.agent.sentiment import sentiment_label, sentiment_score
 from apps.agent.state import CALLER_ASKED_FOR_PERSON, REPEATED_MISUNDERSTANDING
 from apps.calls.services import MONITOR_GROUP
 
-__all__ = ["FLAG_LABELS", "MONITOR_GROUP", "call_changed", "call_flags"]
+__all__ = ["FLAG_LABELS", "MONITOR_GROUP", "call_changed", "call_flags", "sentiment_so_far"]
 
 FLAG_LABELS = {
     "guardrail": "Guardrail hit",
@@ -32,6 +33,12 @@ def call_flags(state: dict[str, Any]) -> list[str]:
     return flags
 
 
+def sentiment_so_far(state: dict[str, Any]) -> str:
+    """How the caller sounds so far, from their words (CallFacts.caller_text); "" before they spoke."""
+    said = (state.get("facts") or {}).get("caller_text", "")
+    return sentiment_label(sentiment_score(said)) if said.strip() else ""
+
+
 def call_changed(*, call_id: int, state: dict[str, Any], customer: str, started_at: str | None) -> dict[str, Any]:
     """The monitor group's message after a conversation's turn was saved (`live` False once it ended)."""
     return {
@@ -44,6 +51,7 @@ def call_changed(*, call_id: int, state: dict[str, Any], customer: str, started_
         "direction": state.get("direction", ""),
         "started_at": started_at,
         "flags": call_flags(state),
+        "sentiment": sentiment_so_far(state),
         "test": bool(state.get("test")),
         "live": not state.get("ended"),
     }

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from apps.agent import llm
 from apps.agent.nlu import understand
+from apps.agent.sentiment import sentiment_label, sentiment_score
 from apps.analysis.schemas import CallInsights
 from apps.core.redaction import redact
 
@@ -183,17 +184,6 @@ def _validate(content: str, lines: list[Line]) -> tuple[str, CallInsights | None
 
 # --- offline ------------------------------------------------------------------------------------
 
-_POSITIVE = re.compile(r"\b(thanks?|thank you|great|good|perfect|sure|okay|ok|sounds? (good|fair)|appreciate|happy)\b")
-_NEGATIVE = re.compile(
-    r"\b(no|not|can'?t|won'?t|angry|upset|ridiculous|unfair|stop|harass\w*|never|problem|difficult|worried|lost my job)\b"
-)
-
-
-def _score(text: str) -> float:
-    low = text.casefold()
-    good, bad = len(_POSITIVE.findall(low)), len(_NEGATIVE.findall(low))
-    return 0.0 if good + bad == 0 else round((good - bad) / (good + bad), 2)
-
 
 def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     """Rules over the caller's words: the same schema, with the lower confidence it deserves."""
@@ -202,15 +192,12 @@ def offline_analyze(lines: list[Line], facts: CallFacts) -> Analysis:
     said = [line for line in lines if line.speaker == "customer"]
     heard = [(line, understand(line.text, today=today)) for line in said]
 
-    scores = [_score(line.text) for line in said] or [0.0]
+    scores = [sentiment_score(line.text) for line in said] or [0.0]
     n = len(scores)
     thirds = [scores[i * n // 3 : (i + 1) * n // 3] for i in range(3)]  # start, middle, end
     trajectory = [round(sum(part) / len(part), 2) for part in thirds if part]
     overall = round(sum(scores) / n, 2)
-    if min(scores) < 0 < max(scores):
-        label = "mixed"
-    else:
-        label = "positive" if overall > 0.2 else "negative" if overall < -0.2 else "neutral"
+    label = "mixed" if min(scores) < 0 < max(scores) else sentiment_label(overall)
     strongest = max(zip(scores, said, strict=False), key=lambda pair: abs(pair[0]), default=None)
 
     promise: dict[str, Any] = {"made": False, "confidence": 60, "reasoning": "No amount and date from the customer."}

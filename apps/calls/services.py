@@ -140,7 +140,13 @@ def call_traces_add(*, traces: list[TraceEvent]) -> None:
 
 
 # What a call's watchers see happen in a turn, besides its lines.
-WATCHED_TRACES = (TraceKind.TOOL_CALL, TraceKind.GUARDRAIL, TraceKind.STEP_CHANGE, TraceKind.SANDBOXED)
+WATCHED_TRACES = (
+    TraceKind.TOOL_CALL,
+    TraceKind.GUARDRAIL,
+    TraceKind.STEP_CHANGE,
+    TraceKind.SANDBOXED,
+    TraceKind.SUPERVISOR,
+)
 
 
 def transcript_message(

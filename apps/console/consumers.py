@@ -9,9 +9,9 @@ Protocol (JSON over `WS /ws/console/`, for signed-in users with a console role):
                                                         one call's lines after sequence 7 and its
                                                         events after trace 310 (agents, supervisors)
   server -> client
-    {"fragments": [{"into": "element id", "html": "…"}], "remove": ["element id"]}
+    {"fragments": [{"into": "element id", "html": "…"}], "remove": ["element id"], "saved_at": 1765000000.1}
         HTML to put in place: each top-level element replaces the element with its id, or joins
-        `into` in its data-order
+        `into` in its data-order (saved_at: when what it shows was committed, Unix seconds)
     {"replace": "element id", "html": "…"}              the element's whole content, anew
     {"subscribed": "call-12"}                           the group is joined and caught up
 
@@ -136,13 +136,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     async def transcript_appended(self, message: dict[str, Any]) -> None:
         call_id = message["call_id"]
         lines, events = message.get("entries", []), message.get("events", [])
-        await self.send_json(_call_message(call_id, lines, events, message.get("step")))
+        await self.send_json(
+            {**_call_message(call_id, lines, events, message.get("step")), "saved_at": message.get("saved_at")}
+        )
 
     async def call_changed(self, message: dict[str, Any]) -> None:
         if not message.get("live", True):
             await self.send_json({"remove": [f"monitor-call-{message['call_id']}"]})
             return
-        await self.send_json({"fragments": [{"into": "monitor-calls", "html": fragments.monitor_rows_html([message])}]})
+        row = {"into": "monitor-calls", "html": fragments.monitor_rows_html([message])}
+        await self.send_json({"fragments": [row], "call_id": message["call_id"], "saved_at": message.get("saved_at")})
 
     async def call_ended(self, message: dict[str, Any]) -> None:
         await self.send_json({"remove": [f"monitor-call-{message['call_id']}"]})

@@ -101,6 +101,7 @@ EVENT_KINDS = {
     "guardrail": "Guardrail",
     "step_change": "Step",
     "sandboxed": "Not done (test call)",
+    "supervisor": "Supervisor",
 }
 
 

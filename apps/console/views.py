@@ -12,6 +12,7 @@ from apps.calls.models import TERMINAL_STATUSES
 from apps.console import fragments
 from apps.console.access import HOMES, may_open, may_watch
 from apps.console.access import console_page as page
+from apps.console.call_record import call_outcomes
 from apps.console.selectors import (
     approval_card,
     approvals_pending,
@@ -23,6 +24,7 @@ from apps.console.selectors import (
     nav_counts,
 )
 from apps.console.supervise import panel_context
+from apps.console.timeline import timeline_for
 from apps.core.errors import DomainError
 
 
@@ -70,6 +72,8 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
         "speakers": fragments.SPEAKERS,
         "watch": found.ended_at is None and may_watch(request.console_roles, f"call-{call_id}"),
         "approvals": found.approvals.order_by("created_at", "id"),
+        "timeline": timeline_for(found),
+        "outcomes": call_outcomes(found),
     }
     live = found.status not in TERMINAL_STATUSES and found.state and not found.state.get("ended")
     if live and may_open(request.console_roles, "monitor"):  # supervisors guide and take over

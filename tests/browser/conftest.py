@@ -52,7 +52,7 @@ def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
     page.wait_for_url("**/admin/")
 
 
-from tests.browser.console import asgi_server  # noqa: E402,F401 (a fixture)
+from tests.browser.console import asgi_daphne, asgi_server  # noqa: E402,F401 (fixtures)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connections
 
 from tests.servers import Daphne
+from tests.telephony import AUTH_TOKEN, PUBLIC_BASE_URL
 
 T = TypeVar("T")
 
@@ -28,16 +29,17 @@ def shared_parts_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def asgi_server(django_db_setup, tmp_path_factory):
-    """The URL of daphne serving the product over the test database, for the whole session (each
-    test brings its own data)."""
+def require_shared_parts() -> None:
     if missing := shared_parts_missing():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but the live console tests {missing}")
         pytest.skip(f"the live console tests {missing}")
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    """The server process's environment: the test database, the suite's settings."""
     database = connections["default"].settings_dict
-    env = {
+    return {
         **os.environ,
         # The suite's settings (its password hasher signs the test users in), on the test database.
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -49,10 +51,29 @@ def asgi_server(django_db_setup, tmp_path_factory):
         "OPENAI_API_KEY": "",  # the offline engine: deterministic replies
         "OPENAI_BASE_URL": "",
         "AGENT_CONVERSATIONS_PER_HOUR": "1000",
+        # Twilio's signatures, as tests/telephony makes them (nothing reaches Twilio's REST API).
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": "",
+        "HUMAN_AGENT_NUMBER": "",
+        **overrides,
     }
-    server = Daphne(env, tmp_path_factory.mktemp("daphne") / "daphne.log")
-    yield server.url
+
+
+@pytest.fixture(scope="session")
+def asgi_daphne(django_db_setup, tmp_path_factory):
+    """Daphne serving the product over the test database, for the whole session (each test
+    brings its own data)."""
+    require_shared_parts()
+    server = Daphne(server_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def asgi_server(asgi_daphne):
+    """Its URL."""
+    return asgi_daphne.url
 
 
 _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-orm")

@@ -1,7 +1,9 @@
 """The console in real Chromium, as its people use it: sign in, watch updates arrive without a
 reload, decide. The screenshots in docs/ are taken here (the README shows them)."""
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from apps.customers.models import Customer
 from tests.browser.conftest import console_sign_in
 from tests.browser.console import off_the_browser_thread
 from tests.factories import CustomerFactory
+from tests.telephony.test_relay_crash import SID, Relay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -147,3 +150,33 @@ def test_a_conversation_appears_live_in_the_monitor_and_its_lines_in_the_call_pa
     assert console.locator(f"#call-{call_id}-step .step").inner_text() != "verify identity"
     console.screenshot(path=str(DOCS / "console-call.png"), full_page=True)
     chat.socket.close()
+
+
+def test_a_phone_calls_transcript_appears_live_in_the_monitor_and_the_call_page(
+    supervisor, maria, asgi_daphne, console
+):
+    """A relay call driven as Twilio drives it (signed webhook, signed socket), on its own thread."""
+    relay_thread = ThreadPoolExecutor(max_workers=1)
+    loop = asyncio.new_event_loop()
+
+    def on_the_line(work, *args):
+        return relay_thread.submit(work, *args).result(timeout=30)
+
+    console_sign_in(console, "sup")
+    console.wait_for_selector("#monitor-calls[data-subscribed]", state="attached")
+    params = {"CallSid": SID, "From": maria.phone, "To": "+14155550100", "CallStatus": "ringing"}
+    answer = on_the_line(asgi_daphne.post, "/twilio/voice/inbound/", params)
+    call_id = int(answer.find("Connect/ConversationRelay/Parameter").attrib["value"])
+    relay = on_the_line(Relay, loop, asgi_daphne, answer)
+
+    row = console.locator(f"#monitor-call-{call_id}")
+    row.wait_for()
+    assert "voice" in row.inner_text()
+    row.get_by_role("link", name="Maria Lopez").click()
+    console.wait_for_selector(f"#transcript-{call_id}[data-subscribed]", state="attached")
+    reply = on_the_line(relay.say, "My zip code is 94607")
+    expect(console.locator(f"#line-{call_id}-1")).to_contain_text("My zip code is 94607")
+    expect(console.locator(f"#line-{call_id}-2")).to_contain_text(reply[:30])
+    expect(console.locator(f"#call-{call_id}-step .step")).to_have_text("account review")
+    on_the_line(relay.close)
+    relay_thread.shutdown()

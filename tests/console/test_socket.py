@@ -38,8 +38,11 @@ async def until_subscribed(socket: WebsocketCommunicator, group: str) -> list[di
 
 
 async def closed_with(socket: WebsocketCommunicator) -> int:
+    """The code the server closed the socket with; then the client side closes too, so that the
+    consumer ends (and its channel layer listener with it) before the test's event loop does."""
     output = await socket.receive_output(timeout=5)
     assert output["type"] == "websocket.close"
+    await socket.disconnect()
     return output["code"]
 
 
@@ -131,7 +134,9 @@ def test_a_reconnected_socket_catches_up_on_the_lines_it_missed(agent):
         await socket.connect()
         # The page already shows line 0; lines 1 and 2 were said while the socket was down.
         await socket.send_json_to({"subscribe": f"call-{call.pk}", "after": 0})
-        return await until_subscribed(socket, f"call-{call.pk}")
+        caught_up = await until_subscribed(socket, f"call-{call.pk}")
+        await socket.disconnect()
+        return caught_up
 
     [caught_up] = run(scenario)
     [piece] = caught_up["fragments"]
@@ -159,7 +164,9 @@ def test_a_new_approval_reaches_the_approvals_socket_as_a_card(agent):
             confidence=80,
             actor="agent",
         )
-        return empty, approval.pk, await socket.receive_json_from(timeout=5)
+        pushed = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        return empty, approval.pk, pushed
 
     empty, approval_id, pushed = run(scenario)
     assert empty == {"replace": "approvals-list", "html": "\n"}
