@@ -32,7 +32,7 @@ from apps.analysis.selectors import analyses_to_review, analysis_for_review
 from apps.calls.models import Speaker, TranscriptEntry
 from apps.console.access import console_page
 from apps.console.present import money
-from apps.console.views import _render
+from apps.console.views import render_page
 from apps.core.errors import DomainError
 from apps.customers.selectors import customer_zone
 
@@ -108,7 +108,7 @@ class Card:
 @console_page("review")
 def review_list(request: HttpRequest) -> HttpResponse:
     cards = [_card(analysis) for analysis in analyses_to_review()]
-    return _render(request, "console/review.html", {"cards": cards}, current="review")
+    return render_page(request, "console/review.html", {"cards": cards}, current="review")
 
 
 @console_page("review")

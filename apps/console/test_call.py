@@ -15,7 +15,7 @@ from apps.agent.workflows import WORKFLOWS
 from apps.approvals.models import ApprovalKind
 from apps.console.access import console_page
 from apps.console.present import FIELD_LABELS, MONEY_KEYS
-from apps.console.views import _render
+from apps.console.views import render_page
 from apps.customers.models import Customer
 from apps.dispatch.models import Severity
 from apps.promises.models import PaymentMethod
@@ -107,7 +107,7 @@ def test_call(request: HttpRequest) -> HttpResponse:
             "money": sorted(MONEY_KEYS),
         },
     }
-    return _render(request, "console/test_call.html", context, current="test_call")
+    return render_page(request, "console/test_call.html", context, current="test_call")
 
 
 # A view, not a test: pytest's file pattern (test_*.py) matches this module's name.

@@ -34,7 +34,7 @@ def _nav(request: HttpRequest) -> dict:
     return {"nav": nav, "counts": nav_counts()}
 
 
-def _render(request: HttpRequest, template: str, context: dict, *, current: str) -> HttpResponse:
+def render_page(request: HttpRequest, template: str, context: dict, *, current: str) -> HttpResponse:
     return render(request, template, {**context, **_nav(request), "current": current})
 
 
@@ -52,12 +52,12 @@ def counts(request: HttpRequest) -> HttpResponse:
 
 @page("monitor")
 def monitor(request: HttpRequest) -> HttpResponse:
-    return _render(request, "console/monitor.html", {"calls": monitor_calls()}, current="monitor")
+    return render_page(request, "console/monitor.html", {"calls": monitor_calls()}, current="monitor")
 
 
 @page("calls")
 def calls(request: HttpRequest) -> HttpResponse:
-    return _render(request, "console/calls.html", {"calls": calls_recent()}, current="calls")
+    return render_page(request, "console/calls.html", {"calls": calls_recent()}, current="calls")
 
 
 @page("call")
@@ -78,7 +78,7 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
     live = found.status not in TERMINAL_STATUSES and found.state and not found.state.get("ended")
     if live and may_open(request.console_roles, "monitor"):  # supervisors guide and take over
         context["supervise"] = panel_context(found, request.user)
-    return _render(request, "console/call.html", context, current="calls")
+    return render_page(request, "console/call.html", context, current="calls")
 
 
 @page("approvals")
@@ -87,7 +87,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         "approvals": approvals_pending(),
         "can_decide": request.user.has_perm("approvals.decide_approval"),
     }
-    return _render(request, "console/approvals.html", context, current="approvals")
+    return render_page(request, "console/approvals.html", context, current="approvals")
 
 
 @page("approvals")

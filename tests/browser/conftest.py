@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -35,40 +36,46 @@ def browser():
         browser.close()
 
 
+@contextmanager
+def opened(browser, base_url: str):
+    """A fresh browser context (its own cookies) on `base_url`, 1280 px wide, and a page in it."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    with opened(browser, live_server.url) as page:
+        yield page
 
 
-def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
-    page.goto("/admin/login/?next=/admin/")
+@pytest.fixture
+def console(browser, asgi_server):  # noqa: F811 (the fixture imported below)
+    """A page on the product's own ASGI server (WebSockets included): request it last."""
+    with opened(browser, asgi_server) as page:
+        yield page
+
+
+def _sign_in(page, path: str, username: str, password: str, lands_on: str) -> None:
+    page.goto(path)
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
+    page.wait_for_url(lands_on)
 
 
-from tests.browser.console import asgi_daphne, asgi_server  # noqa: E402,F401 (fixtures)
-
-
-@pytest.fixture
-def console(browser, asgi_server):  # noqa: F811 (the fixture imported above)
-    """A page on the product's own ASGI server (WebSockets included): request it last."""
-    context = browser.new_context(base_url=asgi_server, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
+    """Sign in at the admin's sign-in page; lands on the admin."""
+    _sign_in(page, "/admin/login/?next=/admin/", username, password, "**/admin/")
 
 
 def console_sign_in(page, username: str, password: str = "pw-for-tests") -> None:
     """Sign in at the console's sign-in page, as a person does; lands on the role's home."""
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/console/**")
+    _sign_in(page, "/accounts/login/", username, password, "**/console/**")
+
+
+from tests.browser.console import asgi_daphne, asgi_server  # noqa: E402,F401 (fixtures)

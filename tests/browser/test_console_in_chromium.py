@@ -152,7 +152,7 @@ def test_a_conversation_appears_live_in_the_monitor_and_its_lines_in_the_call_pa
     chat.socket.close()
 
 
-def test_a_phone_calls_transcript_appears_live_in_the_monitor_and_the_call_page(
+def test_a_phone_call_is_followed_live_in_the_monitor_and_the_call_page_and_taken_over(
     supervisor, maria, asgi_daphne, console
 ):
     """A relay call driven as Twilio drives it (signed webhook, signed socket), on its own thread."""
@@ -178,5 +178,12 @@ def test_a_phone_calls_transcript_appears_live_in_the_monitor_and_the_call_page(
     expect(console.locator(f"#line-{call_id}-1")).to_contain_text("My zip code is 94607")
     expect(console.locator(f"#line-{call_id}-2")).to_contain_text(reply[:30])
     expect(console.locator(f"#call-{call_id}-step .step")).to_have_text("account review")
+
+    # The supervisor takes the call: the relay ends with the handoff, for Twilio to dial a person.
+    console.get_by_role("button", name="Take over now").click()
+    end = on_the_line(relay.receive)
+    assert end["type"] == "end"
+    assert json.loads(end["handoffData"])["reason"] == "taken over by sup"
+    expect(console.locator(f"#transcript-{call_id}")).to_contain_text("sup took over the conversation.")
     on_the_line(relay.close)
     relay_thread.shutdown()

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.agent.test_engine_llm import VERIFY
-from tests.browser.conftest import console_sign_in
+from tests.browser.conftest import console_sign_in, opened
 from tests.browser.console import require_shared_parts, server_env
 from tests.browser.test_console_in_chromium import Chat
 from tests.factories import CustomerFactory
@@ -81,10 +81,14 @@ def llm_server(django_db_setup, llm, tmp_path):
     server.stop()
 
 
-def test_guidance_reaches_the_models_prompt_and_cannot_skip_the_lookup(supervisor, maria, llm, llm_server, browser):
-    context = browser.new_context(base_url=llm_server, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+@pytest.fixture
+def llm_console(browser, llm_server):
+    with opened(browser, llm_server) as page:
+        yield page
+
+
+def test_guidance_reaches_the_models_prompt_and_cannot_skip_the_lookup(supervisor, maria, llm, llm_console):
+    page = llm_console
     console_sign_in(page, "sup")
     chat, call_id = open_live_chat(page, maria.pk)
     page.goto(f"/console/calls/{call_id}/")
@@ -106,4 +110,3 @@ def test_guidance_reaches_the_models_prompt_and_cannot_skip_the_lookup(superviso
     assert forced.tool_choice == {"type": "function", "function": {"name": "lookup_account"}}
     assert (reply, "$10" in reply) == (BALANCE, False)
     chat.socket.close()
-    context.close()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.approvals.models import Approval, ApprovalStatus
 from apps.calls.models import CallStatus, Speaker
 from apps.core.models import AuditEvent
+from tests.concurrency import concurrently
 from tests.factories import ApprovalFactory, CallFactory, TranscriptEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,30 @@ def test_a_manager_reads_a_call_without_the_live_view(manager):
     call = CallFactory(status=CallStatus.IN_PROGRESS, ended_at=None)
     page = signed_in(manager).get(f"/console/calls/{call.pk}/").content.decode()
     assert "data-live=" not in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_agents_deciding_at_once_in_the_console_one_wins_and_the_other_sees_who(agent, sent):
+    other = UserFactory(username="second")
+    other.groups.set(agent.groups.all())
+    approval = ApprovalFactory()
+    desks = [signed_in(agent), signed_in(other)]
+    decisions = [{"decision": "approve", "note": ""}, {"decision": "reject", "note": "Not this time."}]
+
+    pages = concurrently(
+        2,
+        lambda i: (
+            desks[i]
+            .post(f"/console/approvals/{approval.pk}/decide/", decisions[i], headers={"HX-Request": "true"})
+            .content.decode()
+        ),
+    )
+
+    approval.refresh_from_db()
+    winner = approval.decided_by.username
+    loser_page = pages[1] if winner == "agt" else pages[0]
+    assert approval.status == ("approved" if winner == "agt" else "rejected")
+    assert f"This approval was already decided: {approval.status}." in loser_page
+    assert f'by <strong class="decided-by">{winner}</strong>' in loser_page
+    assert AuditEvent.objects.filter(action="approval.decide").count() == 1
