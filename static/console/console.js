@@ -24,6 +24,10 @@
 
   function place(container, node) {
     const existing = node.id && document.getElementById(node.id);
+    for (const field of existing ? existing.querySelectorAll("textarea[id], input[id]") : []) {
+      const twin = node.querySelector(`#${CSS.escape(field.id)}`);
+      if (twin && field.value) twin.value = field.value; // an update keeps what is being typed
+    }
     recount ||= container.id === "approvals-list"; // an approval decided or expired leaves the count
     if (existing) {
       existing.replaceWith(node);
@@ -46,7 +50,15 @@
     if (message.replace) {
       const target = document.getElementById(message.replace);
       if (target) {
+        // A list drawn again keeps what the person was typing in it, and where.
+        const typed = new Map([...target.querySelectorAll("textarea[id], input[id]")].map((f) => [f.id, f.value]));
+        const focused = target.contains(document.activeElement) ? document.activeElement.id : "";
         target.innerHTML = message.html;
+        for (const [id, value] of typed) {
+          const field = document.getElementById(id);
+          if (field && value) field.value = value;
+        }
+        if (focused) document.getElementById(focused)?.focus();
         if (window.htmx) window.htmx.process(target);
       }
     }
@@ -106,6 +118,12 @@
     },
   };
   if (watched().length) connect();
+
+  // Each list is caught up again every 30 s over the open socket, as after a reconnect: what a
+  // process with no shared channel layer could not push (`make run`'s worker) still arrives.
+  setInterval(() => {
+    if (socket !== null && socket.readyState === WebSocket.OPEN) for (const element of watched()) subscribe(element);
+  }, 30000);
 
   // Durations on the monitor tick by themselves.
   const since = (iso) => {

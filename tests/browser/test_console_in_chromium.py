@@ -83,6 +83,10 @@ def test_an_agent_sees_a_new_approval_arrive_approves_it_and_sees_it_carried_out
     console.screenshot(path=str(DOCS / "console-approval.png"), full_page=True)
 
     card.locator("textarea").fill("Loyal customer; first late fee.")
+    # The list is caught up again (as after a reconnect, or every 30 s): the note being typed stays.
+    console.evaluate("consoleLive.watch(document.getElementById('approvals-list'), 'approvals')")
+    console.wait_for_selector("#approvals-list[data-subscribed]", state="attached")
+    expect(console.locator(f"#approval-{approval_id} textarea")).to_have_value("Loyal customer; first late fee.")
     card.get_by_role("button", name="Approve").click()
     console.locator(f"#approval-{approval_id} .decided-by").wait_for()
     assert console.locator(f"#approval-{approval_id} .decision").inner_text().startswith("Approved by agt")

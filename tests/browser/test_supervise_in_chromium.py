@@ -110,3 +110,34 @@ def test_guidance_reaches_the_models_prompt_and_cannot_skip_the_lookup(superviso
     assert forced.tool_choice == {"type": "function", "function": {"name": "lookup_account"}}
     assert (reply, "$10" in reply) == (BALANCE, False)
     chat.socket.close()
+
+
+def test_a_dropped_socket_reconnects_and_catches_up_on_the_lines_it_missed(supervisor, maria, console):
+    # The console's socket passes through Playwright, which can cut it and keep it cut.
+    sockets, network = [], {"down": False}
+
+    def through(route):
+        if network["down"]:
+            route.close(code=1006)  # no connection while the network is down: the page retries
+            return
+        route.connect_to_server()
+        sockets.append(route)
+
+    console.route_web_socket("**/ws/console/", through)
+    console_sign_in(console, "sup")
+    chat, call_id = open_live_chat(console, maria.pk)
+    console.goto(f"/console/calls/{call_id}/")
+    console.wait_for_selector(f"#transcript-{call_id}[data-subscribed]", state="attached")
+
+    network["down"] = True
+    sockets[-1].close(code=1006)  # the connection drops
+    expect(console.locator("#live-status")).to_have_text("Reconnecting…")
+    chat.send(type="message", text="My zip code is 94607")  # said and saved while the page is cut off
+    chat.until("reply")
+    assert console.locator(f"#line-{call_id}-1").count() == 0
+    network["down"] = False
+
+    expect(console.locator("#live-status")).to_have_text("Live", timeout=20_000)
+    expect(console.locator(f"#line-{call_id}-1")).to_contain_text("My zip code is 94607")
+    expect(console.locator(f"#line-{call_id}-2")).to_contain_text("Thanks, Maria")
+    chat.socket.close()
