@@ -105,15 +105,24 @@ class ReviewResult:
     notes: list[str] = field(default_factory=list)  # what the review left as it was, and why
 
 
+def _flags(analysis: CallAnalysis) -> list[dict[str, Any]]:
+    """Why the analysis is under review, entry by entry ({"field", "reason", ...}); an entry stored
+    as a bare field name (older demo data) reads as that field with no reason given."""
+    return [entry if isinstance(entry, dict) else {"field": str(entry)} for entry in analysis.review_fields or []]
+
+
 def review_fields(analysis: CallAnalysis) -> list[ReviewField]:
     """The fields of `analysis` a person reviews, with the AI's values, confidence and evidence."""
-    flagged = [entry.get("field", "") for entry in analysis.review_fields or []]
+    flags = _flags(analysis)
+    flagged = [entry.get("field", "") for entry in flags]
     parts = list(PARTS) if WHOLE in flagged else [part for part in PARTS if part in flagged]
     fields = []
     for part in parts:
         scored = (analysis.field_confidence or {}).get(part) or {}
         evidence = scored.get("evidence") or ((analysis.promise or {}).get("evidence", "") if part == "promise" else "")
-        reasons = tuple(entry.get("reason", "") for entry in analysis.review_fields if entry.get("field") == part)
+        reasons = tuple(
+            entry.get("reason", "") for entry in flags if entry.get("field") == part and entry.get("reason")
+        )
         for name in PARTS[part]:
             fields.append(
                 ReviewField(
@@ -132,7 +141,7 @@ def review_fields(analysis: CallAnalysis) -> list[ReviewField]:
 
 def review_notes(analysis: CallAnalysis) -> list[str]:
     """Why the analysis is under review, beyond its fields (e.g. the caller was never identified)."""
-    return [entry.get("reason", "") for entry in analysis.review_fields or [] if entry.get("field") not in PARTS]
+    return [entry["reason"] for entry in _flags(analysis) if entry.get("field") not in PARTS and entry.get("reason")]
 
 
 def _ai_value(analysis: CallAnalysis, name: str) -> Any:

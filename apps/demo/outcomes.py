@@ -159,8 +159,7 @@ def _analysis(call: CallPlan, rng: random.Random) -> dict[str, Any]:
             "method": call.promise["method"],
             "evidence": evidence,
         }
-        fields["promise.amount"] = {"confidence": confidence(), "evidence": evidence}
-        fields["promise.due_date"] = {"confidence": confidence(), "evidence": evidence}
+        fields["promise"] = {"confidence": confidence(), "evidence": evidence}
     next_action = {
         "promise": {
             "type": "followup",
@@ -176,7 +175,12 @@ def _analysis(call: CallPlan, rng: random.Random) -> dict[str, Any]:
         "roadside": {"type": "confirm_arrival", "eta_minutes": ctx.get("eta")},
     }.get(scenario, {"type": "none"})
     overall = min(v["confidence"] for v in fields.values())
-    review = [name for name, v in fields.items() if v["confidence"] < 70]
+    # As the pipeline flags them (apps/analysis/services.py): one entry per field under the threshold.
+    review = [
+        {"field": name, "confidence": v["confidence"], "reason": f"Confidence {v['confidence']} is below 70."}
+        for name, v in fields.items()
+        if v["confidence"] < 70
+    ]
     analysis = {
         "status": "completed",
         "analyzer": data.LLM_MODEL if rng.random() < 0.94 else "offline",

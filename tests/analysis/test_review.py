@@ -95,6 +95,14 @@ def test_the_fields_under_review_carry_the_ais_values_confidence_and_evidence():
     assert fields[INTENT].ai_value == "promise_to_pay"
 
 
+def test_a_field_flagged_by_its_bare_name_is_reviewed_without_a_reason():
+    # Earlier demo data stored the flagged fields as bare names: they still open for review.
+    analysis = make_analysis(review=["intent"])
+    fields = {f.name: f for f in review_fields(analysis)}
+    assert list(fields) == [INTENT]
+    assert (fields[INTENT].ai_value, fields[INTENT].reasons) == ("promise_to_pay", ())
+
+
 def test_confirming_every_field_marks_it_reviewed_keeps_confirmed_examples_and_changes_nothing_else(supervisor):
     analysis = make_analysis()
     before = snapshot()

@@ -20,6 +20,7 @@ from apps.agent.state import ConversationState
 from apps.agent.tools import TOOLS
 from apps.agent.workflows import WORKFLOWS, get_workflow
 from apps.analysis.models import AnalysisStatus, CallAnalysis
+from apps.analysis.selectors import REVIEWS_SHOWN
 from apps.approvals.models import DECIDED_STATUSES, Approval, ApprovalStatus
 from apps.calls.models import Call, CallStatus, Speaker, TraceEvent, TraceKind, TranscriptEntry
 from apps.core.models import AuditEvent
@@ -451,3 +452,24 @@ def test_demo_conversations_are_held_by_the_agents_turn_core(seeded):
         assert event.payload["result"]["last_payment"] == last, call.pk
     assert lookups.exclude(payload__result__last_payment=None).exists()
     assert lookups.exclude(payload__result__active_promise=None).exists()
+
+
+def test_every_console_page_opens_on_the_demo_data_for_its_roles(seeded, settings):
+    """What a new user sees after `make run`: each role's pages, on the seeded data, answer."""
+    users = {name: get_user_model().objects.get(username=name) for name in ("supervisor", "agent", "manager")}
+    call = Call.objects.filter(analysis__needs_review=True).first()
+    pages = {
+        "supervisor": ["/console/monitor/", "/console/approvals/", "/console/review/", "/console/test-call/"],
+        "agent": ["/console/approvals/", "/console/test-call/"],
+        "manager": ["/console/calls/"],
+    }
+    for name, paths in pages.items():
+        client = Client()
+        client.force_login(users[name])
+        for path in [*paths, "/console/calls/", f"/console/calls/{call.pk}/"]:
+            assert (name, path, client.get(path).status_code) == (name, path, 200)
+    client = Client()
+    client.force_login(users["supervisor"])
+    queue = client.get("/console/review/").content.decode()
+    reviews = CallAnalysis.objects.filter(needs_review=True, reviewed_at__isnull=True).count()
+    assert queue.count('class="card review') == min(reviews, REVIEWS_SHOWN) > 0
