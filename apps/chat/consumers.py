@@ -38,7 +38,7 @@ from apps.calls.models import TERMINAL_STATUSES, Call, Channel
 from apps.calls.services import session_group
 from apps.chat.lifecycle import conversation_ports
 from apps.core.services import Person
-from apps.core.sockets import SweptPerQuery
+from apps.core.sockets import GroupInbox, SweptPerQuery
 from apps.customers.models import Customer
 
 MAX_MESSAGE_CHARS = 2000
@@ -53,7 +53,11 @@ def _chat_of(call_id: int) -> Call | None:
     return Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).first()
 
 
-class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
+class ChatConsumer(SweptPerQuery, GroupInbox, AsyncJsonWebsocketConsumer):
+    # A chat hears what supervisors do to it on its own listener (GroupInbox), so that a
+    # channel layer that fails never ends the chat.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -74,8 +78,8 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
             await asyncio.gather(turn, return_exceptions=True)
         session: AgentSession | None = getattr(self, "session", None)
         if session is not None:
-            await self.channel_layer.group_discard(session_group(session.call_id), self.channel_name)
             await session.flush()
+        await self.stop_listening()
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -148,7 +152,7 @@ class ChatConsumer(SweptPerQuery, AsyncJsonWebsocketConsumer):
 
     async def _started(self, session: AgentSession) -> None:
         # What supervisors do to this chat (guidance, take-over, a person's words) comes this way.
-        await self.channel_layer.group_add(session_group(session.call_id), self.channel_name)
+        self.listen(session_group(session.call_id))
         state = session.state
         await self.send_json(
             {

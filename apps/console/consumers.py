@@ -144,7 +144,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if not message.get("live", True):
             await self.send_json({"remove": [f"monitor-call-{message['call_id']}"]})
             return
-        row = {"into": "monitor-calls", "html": fragments.monitor_rows_html([message])}
+        row = {"into": "monitor-calls", "html": fragments.monitor_row_html(message)}
         await self.send_json({"fragments": [row], "call_id": message["call_id"], "saved_at": message.get("saved_at")})
 
     async def call_ended(self, message: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """The HTML pieces the console's pages and its live socket share: a page renders them in place,
 the socket sends them as they change (static/console/console.js puts each where its id says)."""
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -40,6 +42,16 @@ def step_html(call_id: int, step: str) -> str:
 
 def monitor_rows_html(calls: list[dict[str, Any]]) -> str:
     return render_to_string("console/_monitor_rows.html", {"calls": calls})
+
+
+def monitor_row_html(summary: dict[str, Any]) -> str:
+    """One live call's row, drawn once per saved turn for every monitor on this process."""
+    return _monitor_row(json.dumps(summary, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _monitor_row(summary: str) -> str:
+    return monitor_rows_html([json.loads(summary)])
 
 
 def approval_html(approval: Approval, *, can_decide: bool, error: str = "") -> str:

@@ -38,7 +38,7 @@ from apps.agent.events import spoken
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.calls.services import session_group
 from apps.calls.voice import call_trace_error
-from apps.core.sockets import SweptPerQuery
+from apps.core.sockets import GroupInbox, SweptPerQuery
 from apps.telephony.relay_sessions import (
     QUERY_PARAM,
     RelayClaim,
@@ -92,7 +92,11 @@ def _record_error(call_id: int, name: str, payload: dict) -> None:
 _sockets: dict[int, "RelayConsumer"] = {}
 
 
-class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
+class RelayConsumer(SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
+    # Nothing reaches a call's socket through Channels' own channel-layer reading (an error there
+    # would end the call): what supervisors do to it comes on its own listener (GroupInbox).
+    channel_layer_alias = None
+
     # Defaults, so that disconnect() works for a socket refused before any of them was set.
     claim: RelayClaim | None = None
     session: AgentSession | None = None
@@ -135,8 +139,8 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
         # answer with a new <Connect> for this call (services.relay_session_ended).
         await self._cancel_turn()
         if self.session is not None:
-            await self.channel_layer.group_discard(session_group(self.session.call_id), self.channel_name)
             await self.session.flush()
+        await self.stop_listening()
         if self.claim is None:
             return
         if _sockets.get(self.claim.call_id) is self:
@@ -211,7 +215,7 @@ class RelayConsumer(SweptPerQuery, AsyncWebsocketConsumer):
             return
         self.session = await AgentSession.resume(call.pk)  # also after a reconnect: where it was
         # What supervisors do to this call (guidance, a take-over) comes this way.
-        await self.channel_layer.group_add(session_group(call.pk), self.channel_name)
+        self.listen(session_group(call.pk))
 
     async def _still_current(self) -> bool:
         """Before anything is said or saved: is this still the call's session? One indexed read;

@@ -1,10 +1,13 @@
 """The web chat channel (`WS /ws/chat/`): the same engine, for signed-in console users only."""
 
+import logging
+import socket
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
-from django.test import Client
+from django.test import Client, override_settings
 
 from apps.calls.models import Call, TranscriptEntry
 from apps.promises.models import Promise
@@ -146,3 +149,27 @@ def test_the_real_socket_stack_uses_the_session_and_checks_the_origin(agent):
     assert async_to_sync(connect)(b"http://testserver", True) == (True, None)
     assert async_to_sync(connect)(b"http://testserver", False) == (False, 4401)
     assert async_to_sync(connect)(b"https://evil.example", True)[0] is False
+
+
+def test_a_chat_goes_on_when_the_channel_layer_is_down(agent, maria, caplog):
+    """Supervision and live monitors ride the channel layer; the conversation never depends on it."""
+    with socket.socket() as probe:  # a port the OS just handed out and took back: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [dead]}}}
+
+    async def scenario():
+        chat = consumer_for(agent)
+        await chat.connect()
+        await chat.send_json_to({"type": "start", "workflow": "collections", "customer_id": maria.pk})
+        await until(chat, "reply")
+        await chat.send_json_to({"type": "message", "text": "My zip code is 94607"})
+        balance = await until(chat, "reply")
+        await chat.disconnect()
+        return balance[-1]["text"]
+
+    with override_settings(CHANNEL_LAYERS=layers), caplog.at_level(logging.WARNING):
+        balance = run(scenario)
+    assert balance.startswith("Thanks, Maria. Your balance is $1,250.50")
+    assert TranscriptEntry.objects.filter(call__customer=maria).count() == 3  # greeting, caller, answer
+    assert any("could not send transcript.appended" in record.getMessage() for record in caplog.records)
