@@ -81,6 +81,15 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
     return render_page(request, "console/call.html", context, current="calls")
 
 
+@page("call")
+def call_timeline(request: HttpRequest, call_id: int) -> HttpResponse:
+    """The call's trace timeline alone: the call page draws it again as a live call goes on."""
+    found = call_detail(call_id)
+    if found is None:
+        raise Http404("No such call.")
+    return render(request, "console/_timeline.html", {"timeline": timeline_for(found)})
+
+
 @page("approvals")
 def approvals(request: HttpRequest) -> HttpResponse:
     context = {

@@ -47,6 +47,9 @@
     }
   });
 
+  // A live call's timeline is drawn again by htmx (templates/console/call.html): place it anew.
+  document.addEventListener("htmx:afterSwap", (event) => place(event.target));
+
   const start = () => place(document);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -182,6 +182,9 @@ def test_a_phone_call_is_followed_live_in_the_monitor_and_the_call_page_and_take
     expect(console.locator(f"#line-{call_id}-1")).to_contain_text("My zip code is 94607")
     expect(console.locator(f"#line-{call_id}-2")).to_contain_text(reply[:30])
     expect(console.locator(f"#call-{call_id}-step .step")).to_have_text("account review")
+    # The timeline is drawn again with the turn just saved, its bars placed.
+    expect(console.locator(f"#timeline-{call_id}")).to_contain_text("Turn 1")
+    expect(console.locator(f"#timeline-{call_id} .tl-placed").first).to_be_attached()
 
     # The supervisor takes the call: the relay ends with the handoff, for Twilio to dial a person.
     console.get_by_role("button", name="Take over now").click()

@@ -15,13 +15,20 @@ from tests.factories import ApprovalFactory, CallFactory, TranscriptEntryFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/console/monitor/", "/console/approvals/", "/console/calls/", "/console/calls/{call}/"]
+PAGES = [
+    "/console/monitor/",
+    "/console/approvals/",
+    "/console/calls/",
+    "/console/calls/{call}/",
+    "/console/calls/{call}/timeline/",
+]
 # page -> the roles that may open it
 ALLOWED = {
     "/console/monitor/": {"supervisor"},
     "/console/approvals/": {"supervisor", "agent"},
     "/console/calls/": {"supervisor", "agent", "manager"},
     "/console/calls/{call}/": {"supervisor", "agent", "manager"},
+    "/console/calls/{call}/timeline/": {"supervisor", "agent", "manager"},
 }
 
 
