@@ -14,7 +14,7 @@ from apps.calls.models import CallStatus, Speaker
 from apps.console.consumers import ConsoleConsumer
 from contactcenter.asgi import application
 from tests.agent.chat import consumer_for, until
-from tests.factories import ApprovalFactory, CallFactory, CustomerFactory, TranscriptEntryFactory, UserFactory
+from tests.factories import CallFactory, CustomerFactory, TranscriptEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -176,19 +176,6 @@ def test_a_new_approval_reaches_the_approvals_socket_as_a_card(agent):
     assert "Late fee for Maria Lopez" not in piece["html"]  # the kind is the title, the fee a field
     assert "Fee waiver for Maria Lopez" in piece["html"]
     assert "Approve</button>" in piece["html"]
-
-
-def test_a_managers_forged_approvals_subscription_is_refused(manager):
-    approval = ApprovalFactory()
-
-    async def scenario():
-        socket = socket_for(manager)
-        await socket.connect()
-        await socket.send_json_to({"subscribe": "approvals"})
-        return await closed_with(socket)
-
-    assert run(scenario) == 4403
-    assert approval.status == "pending"
 
 
 def test_the_real_socket_stack_uses_the_session_and_checks_the_origin(supervisor):
