@@ -61,7 +61,7 @@ class AgentSession:
         started_at: datetime | None = None,
     ) -> None:
         self.core = Conversation(
-            call_id=call_id, state=state, customer=customer, ports=ports, store=self._store, stored=self._stored
+            call_id=call_id, state=state, customer=customer, ports=ports, store=self._store, stored=self.stored
         )
         self.call_id = call_id
         self.started_at = started_at.isoformat() if started_at else None
@@ -177,9 +177,9 @@ class AgentSession:
         async with self._lock:
             return self.core.person_said(text, by)
 
-    async def hand_back(self, by: str, notes: str = "") -> None:
+    async def hand_back(self, by: str, notes: str = "") -> str:
         async with self._lock:
-            self.core.hand_back(by, notes)
+            return self.core.hand_back(by, notes)
 
     async def interrupted(self, heard: str) -> None:
         """The caller cut the last reply off: keep only what they heard, in transcript and history."""
@@ -252,8 +252,9 @@ class AgentSession:
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
                 delay, retried = min(delay * 2, 1.0), True
 
-    async def _stored(self) -> bool:
-        """Whether every turn so far is in the database: the next prompt is answered only then."""
+    async def stored(self) -> bool:
+        """Whether every turn so far is in the database (waiting for its saves): the next prompt is
+        answered only then."""
         await self.flush()
         return not (self._unsaved or self._refused)
 

@@ -6,7 +6,9 @@ words; the workflow, grounding and approval rules still bind, as they bind whate
 says. A chat taken over stays open with the AI silent: the caller's words are recorded for the
 person, the person's words are recorded and sent, until the person hands the chat back and the
 agent goes on from the transcript, without greeting again. A voice call taken over is handed to a
-person at once (the channel ends the relay with the handoff).
+person at once (the channel ends the relay with the handoff); handed back, the call is on the
+agent's line again (a new relay session, apps/voice) and the agent speaks first: it says the caller
+is back with the assistant and asks how it can go on.
 
 Each is recorded as any turn is (turn_record.py): a transcript line and a trace, saved in order.
 """
@@ -20,6 +22,8 @@ from apps.core.redaction import redact_text
 
 GUIDANCE_KEPT = 5
 GUIDANCE_MAX_CHARS = 500
+# What a voice caller hears first when a person hands the call back (no new greeting, nothing asked again).
+BACK_ON_VOICE = "Thanks for holding. You're back with the virtual assistant. How else can I help you today?"
 
 
 class Supervision:
@@ -72,9 +76,11 @@ class Supervision:
         self._save(log)
         return guarded.text
 
-    def hand_back(self: Session, by: str, notes: str = "") -> None:
-        """The person hands the chat back: the agent answers the caller's next words, knowing what
-        was said meanwhile (the history) and the person's notes (as guidance)."""
+    def hand_back(self: Session, by: str, notes: str = "") -> str:
+        """The person hands the conversation back: the agent answers the caller's next words,
+        knowing what was said meanwhile (the history) and the person's notes (as guidance). A voice
+        call is live again: what the agent says first on its new relay session is returned (on a
+        chat, nothing is said until the caller writes: "")."""
         state = self.state
         log = self._log(state.turn, timed=False)
         state.person = None
@@ -83,7 +89,14 @@ class Supervision:
             state.guidance = state.guidance[-GUIDANCE_KEPT:]
         self._system_line(f"{by} handed the conversation back to the AI assistant.", log)
         log.trace(TraceKind.SUPERVISOR, "hand_back", payload={"by": by, "notes": note})
+        said = ""
+        if state.channel == "voice":  # the take-over ended it with a hand-off: it goes on
+            state.handoff = None
+            state.ended, state.end_reason = False, ""
+            said = BACK_ON_VOICE
+            self._agent_said(said, log)
         self._save(log)
+        return said
 
     def _system_line(self: Session, text: str, log) -> None:
         self._line(Speaker.SYSTEM, text, log)

@@ -14,26 +14,35 @@ from apps.core.errors import DomainError
 
 def panel_context(call, user, **extra) -> dict:
     person = (call.state or {}).get("person")
-    mine = call.channel == Channel.WEB_CHAT and person is not None and person["username"] == user.get_username()
+    mine = person is not None and person["username"] == user.get_username()
     return {"call": call, "person": person, "mine": mine, "web_chat": call.channel == Channel.WEB_CHAT, **extra}
 
 
-def _done(action: str, request: HttpRequest, call_id: int) -> tuple[str, dict]:
+def _done(action: str, request: HttpRequest, call) -> tuple[str, dict]:
     """Do `action`; what the panel says after it, and how it should show the call meanwhile."""
     post, user = request.POST, request.user
     if action == "guide":
-        note = services.call_guide(call_id=call_id, text=post.get("text", ""), user=user)
+        note = services.call_guide(call_id=call.pk, text=post.get("text", ""), user=user)
         return f"Guidance sent: “{note}”. The AI reads it from its next turn.", {}
     if action == "take-over":
-        services.call_take_over(call_id=call_id, user=user)
-        # The socket holding the call acts on it in a moment; a chat then waits for this person.
+        services.call_take_over(call_id=call.pk, user=user)
+        # The socket holding the call acts on it in a moment: a chat then waits for this person, a
+        # voice call is transferred.
         return "Taking over…", {"taking_over": True}
     if action == "say":
-        services.call_say(call_id=call_id, text=post.get("text", ""), user=user)
+        services.call_say(call_id=call.pk, text=post.get("text", ""), user=user)
         return "", {}
     if action == "hand-back":
-        services.call_hand_back(call_id=call_id, notes=post.get("notes", ""), user=user)
-        return "Handed back to the AI: it answers the caller's next message.", {"handed_back": True}
+        moved = services.call_hand_back(call_id=call.pk, notes=post.get("notes", ""), user=user)
+        if call.channel == Channel.WEB_CHAT:
+            return "Handed back to the AI: it answers the caller's next message.", {"handed_back": True}
+        if moved:
+            return "Handed back: the caller is with the AI again.", {"handed_back": True}
+        return (
+            "Handed back, but Twilio could not be reached to move the call now: the caller is back "
+            "with the AI when the person on the phone hangs up.",
+            {"handed_back": True},
+        )
     raise Http404("No such action.")
 
 
@@ -45,14 +54,14 @@ def supervise(request: HttpRequest, call_id: int, action: str) -> HttpResponse:
         raise Http404("No such call.")
     message, error, shown = "", "", {}
     try:
-        message, shown = _done(action, request, call_id)
+        message, shown = _done(action, request, call)
     except DomainError as exc:
         error = exc.message
     if not request.htmx:
         return redirect("console:call", call_id=call_id)
     call.refresh_from_db()
     context = panel_context(call, request.user, message=message, error=error)
-    if shown.get("taking_over") and call.channel == Channel.WEB_CHAT:
+    if shown.get("taking_over"):
         context.update(mine=True, person={"username": request.user.get_username()})
     if shown.get("handed_back"):
         context.update(mine=False, person=None)

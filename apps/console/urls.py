@@ -12,6 +12,7 @@ urlpatterns = [
     path("calls/", views.calls, name="calls"),
     path("calls/<int:call_id>/", views.call, name="call"),
     path("calls/<int:call_id>/timeline/", views.call_timeline, name="call_timeline"),
+    path("calls/<int:call_id>/outcomes/", views.call_outcomes_part, name="call_outcomes"),
     path("calls/<int:call_id>/<slug:action>/", supervise, name="supervise"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:approval_id>/decide/", views.decide, name="decide"),

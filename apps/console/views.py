@@ -75,8 +75,10 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
         "timeline": timeline_for(found),
         "outcomes": call_outcomes(found),
     }
-    live = found.status not in TERMINAL_STATUSES and found.state and not found.state.get("ended")
-    if live and may_open(request.console_roles, "monitor"):  # supervisors guide and take over
+    state = found.state or {}
+    # Live: the agent has it, or a person took it over (and may hand it back).
+    live = found.status not in TERMINAL_STATUSES and state and (not state.get("ended") or state.get("person"))
+    if live and may_open(request.console_roles, "monitor"):  # supervisors guide, take over, hand back
         context["supervise"] = panel_context(found, request.user)
     return render_page(request, "console/call.html", context, current="calls")
 
@@ -88,6 +90,17 @@ def call_timeline(request: HttpRequest, call_id: int) -> HttpResponse:
     if found is None:
         raise Http404("No such call.")
     return render(request, "console/_timeline.html", {"timeline": timeline_for(found)})
+
+
+@page("call")
+def call_outcomes_part(request: HttpRequest, call_id: int) -> HttpResponse:
+    """What the call led to, alone: the call page draws it again as a live call goes on (a promise
+    made, an approval asked for)."""
+    found = call_detail(call_id)
+    if found is None:
+        raise Http404("No such call.")
+    context = {"call": found, "outcomes": call_outcomes(found), "watch": found.ended_at is None}
+    return render(request, "console/_call_outcomes.html", context)
 
 
 @page("approvals")

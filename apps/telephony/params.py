@@ -41,6 +41,8 @@ MAX_SEQUENCE = 10_000
 MAX_CALL_SECONDS = 2 * 24 * 60 * 60
 # What Twilio reports when a <Connect><ConversationRelay> ends.
 SESSION_STATUSES = ("in-progress", "ended", "completed", "failed")
+# How a <Dial> ended, as its action request says.
+DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
 # Twilio's limit for one (concatenated) text message.
 MAX_SMS_BODY = 1600
 CALLER_ID_LENGTH = Call._meta.get_field("from_number").max_length
@@ -211,6 +213,15 @@ class RelayAction(CallRequest):
     )
     error_code: str = param("ErrorCode", text(32), required=False, lenient=True)
     error_message: str = param("ErrorMessage", text(1000), required=False, lenient=True)
+
+
+@dataclass(frozen=True)
+class AfterPerson(CallRequest):
+    """The <Dial> to a person ended, or the call was moved here (a hand-back to the agent): the
+    caller may be waiting, so odd values are dropped."""
+
+    call_status: str = param("CallStatus", one_of(CallStatus.values), required=False, lenient=True)
+    dial_status: str = param("DialCallStatus", one_of(DIAL_STATUSES), required=False, lenient=True)
 
 
 @dataclass(frozen=True)

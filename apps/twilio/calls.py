@@ -48,6 +48,13 @@ def call_create(*, to: str, from_: str, answer_url: str, status_url: str, amd_ur
     )
 
 
+def call_redirect(*, call_sid: str, url: str) -> None:
+    """Move a live call to new TwiML, asked of `url` now: whatever it was doing (a <Dial> to a
+    person, a queue) ends for it. Raises TelephonyNotConfigured (nothing sent) or the client's error;
+    the one request is never repeated (the call may have moved)."""
+    twilio_client().calls(call_sid).update(url=url, method="POST")
+
+
 def rest_error(exc: Exception) -> tuple[int, str] | None:
     """(HTTP status, "<code>: <message>") for an error response from Twilio, else None."""
     if isinstance(exc, TwilioRestException):

@@ -15,6 +15,8 @@ APOLOGY = "We're sorry, something went wrong on our side. Please call us back la
 CUT_OFF = "We're sorry, we were cut off."
 CONNECTING = "Connecting you with a specialist now. Please hold."
 QUEUED = "All our specialists are helping other callers. Please stay on the line; you're next in the queue."
+NOBODY_FREE = "We're sorry, no specialist could take your call right now. Please call us back later. Goodbye."
+GOODBYE = "Thank you for calling. Goodbye."
 
 
 def twiml(response: VoiceResponse | MessagingResponse) -> HttpResponse:
@@ -53,18 +55,17 @@ def conversation_relay(
     return response
 
 
-def hand_off(*, whisper_url: str, say_first: str = "") -> VoiceResponse:
+def hand_off(*, whisper_url: str, after_url: str, say_first: str = "") -> VoiceResponse:
     """Put the caller through to a person: the configured number (who first hears the context,
-    asked of `whisper_url`), or, when none is configured, the specialists' queue."""
+    asked of `whisper_url`; Twilio asks `after_url` what next when that leg ends, answered or not),
+    or, when none is configured, the specialists' queue."""
     response = VoiceResponse()
     if say_first:
         response.say(say_first)
     if settings.HUMAN_AGENT_NUMBER:
         response.say(CONNECTING)
-        dial = response.dial(caller_id=settings.TWILIO_FROM_NUMBER or None, timeout=30)
+        dial = response.dial(action=after_url, method="POST", caller_id=settings.TWILIO_FROM_NUMBER or None, timeout=30)
         dial.number(settings.HUMAN_AGENT_NUMBER, url=whisper_url, method="POST")
-        response.say(APOLOGY)  # reached only when nobody answered
-        response.hangup()
     else:
         response.say(QUEUED)
         response.enqueue(settings.HANDOFF_QUEUE)
@@ -78,11 +79,15 @@ def whisper(summary: str) -> VoiceResponse:
     return response
 
 
-def apology_and_hang_up() -> VoiceResponse:
+def say_and_hang_up(text: str) -> VoiceResponse:
     response = VoiceResponse()
-    response.say(APOLOGY)
+    response.say(text)
     response.hangup()
     return response
+
+
+def apology_and_hang_up() -> VoiceResponse:
+    return say_and_hang_up(APOLOGY)
 
 
 def hang_up() -> VoiceResponse:
@@ -105,7 +110,4 @@ def sms_reply(text: str) -> MessagingResponse:
 
 def voicemail(text: str) -> VoiceResponse:
     """Said after the answering machine's beep, then the call ends."""
-    response = VoiceResponse()
-    response.say(text)
-    response.hangup()
-    return response
+    return say_and_hang_up(text)

@@ -3,17 +3,20 @@
 import logging
 from dataclasses import dataclass, replace
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from apps.agent.engine import AgentSession, ReplyEnd
 from apps.agent.workflows import WORKFLOWS
-from apps.calls.models import Call, CallStatus, Channel, Direction, Speaker, TranscriptEntry
+from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, Channel, Direction, Speaker, TranscriptEntry
 from apps.calls.services import StatusUpdate
 from apps.calls.voice import (
     SessionEnd,
     SessionReport,
+    UnknownCall,
     call_bind_outbound,
     call_claim_conversation,
     call_inbound,
@@ -22,8 +25,12 @@ from apps.calls.voice import (
     call_relay_session_ended,
 )
 from apps.core.effects import enqueue
+from apps.core.errors import DomainError
 from apps.customers.models import Customer
 from apps.outreach.services import NOT_A_PERSON
+from apps.twilio.calls import NETWORK_ERRORS, call_redirect
+from apps.twilio.client import TelephonyNotConfigured
+from apps.twilio.signatures import public_url
 from apps.voice.lifecycle import call_status_record
 
 logger = logging.getLogger(__name__)
@@ -148,3 +155,59 @@ def handoff_summary(call_id: int) -> str:
         parts.append(f"Caller: {call.customer.name}.")
     parts += summary[-3:]
     return " ".join(parts)[:600]
+
+
+# --- a person hands a call back to the agent --------------------------------------------------
+
+
+class NotSaved(DomainError):
+    status_code = 503
+
+
+async def call_hand_back_to_agent(*, call_id: int, by: str, notes: str) -> bool:
+    """A person who took a voice call over hands it back: the conversation goes on from where it
+    was (the person's notes kept as guidance for the agent), and Twilio is asked to move the call
+    to a new relay session now, which ends the person's leg. True when Twilio did; False when it
+    could not be reached: the caller is back with the agent when the person's leg ends (the
+    <Dial> action, `after_person`). Raises NotSaved (nothing changed) when the database did not
+    take the hand-back."""
+    session = await AgentSession.resume(call_id)
+    await session.hand_back(by, notes)
+    if not await session.stored():
+        raise NotSaved("The hand-back could not be saved; the caller stays with the person. Try again.")
+    call_sid = await database_sync_to_async(_call_sid)(call_id)
+    try:
+        await sync_to_async(call_redirect)(call_sid=call_sid, url=after_person_url(call_id))
+    except (*NETWORK_ERRORS, TelephonyNotConfigured):
+        logger.warning("Call %s: Twilio could not move the call back to the agent", call_id, exc_info=True)
+        return False
+    return True
+
+
+def _call_sid(call_id: int) -> str:
+    return Call.objects.values_list("twilio_call_sid", flat=True).get(pk=call_id)
+
+
+def after_person_url(call_id: int) -> str:
+    """Where Twilio asks what next when a person's leg of the call ends, or the call is moved back."""
+    return public_url(reverse("voice:after-person", kwargs={"call_id": call_id}))
+
+
+def agent_has_call(*, call_id: int, call_sid: str) -> Answer | None:
+    """The person's leg of a call ended, or the call was moved here: when the agent has the call
+    again (a person handed it back), what it says first on the new relay session; else None.
+    Raises UnknownCall when `call_sid` is not that call."""
+    call = Call.objects.select_related("customer").filter(pk=call_id).first()
+    if call is None or not call.twilio_call_sid or call.twilio_call_sid != call_sid:
+        raise UnknownCall(f"call {call_id} is not {call_sid}")
+    state = call.state or {}
+    if call.status in TERMINAL_STATUSES or not state or state.get("ended") or state.get("person"):
+        return None
+    said = (
+        TranscriptEntry.objects.filter(call_id=call_id, speaker=Speaker.AGENT)
+        .order_by("-sequence")
+        .values_list("text", flat=True)
+        .first()
+    )
+    language = call.customer.language if call.customer_id else ""
+    return Answer(call_id=call_id, greeting=said or "", language=language)

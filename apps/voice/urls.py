@@ -11,5 +11,6 @@ urlpatterns = [
     path("voice/status/", views.status, name="status"),
     path("voice/amd/", views.amd, name="amd"),
     path("voice/whisper/<int:call_id>/", views.whisper, name="whisper"),
+    path("voice/after-person/<int:call_id>/", views.after_person, name="after-person"),
     path("sms/inbound/", views.sms_inbound, name="sms-inbound"),
 ]

@@ -13,9 +13,11 @@ from asgiref.sync import async_to_sync
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from apps.calls.models import TERMINAL_STATUSES
 from apps.calls.services import StatusUpdate
 from apps.calls.voice import SessionReport, UnknownCall
 from apps.telephony.params import (
+    AfterPerson,
     CallRequest,
     InboundCall,
     InboundSms,
@@ -31,6 +33,8 @@ from apps.twilio.signatures import public_url, relay_url, twilio_webhook
 from apps.voice.lifecycle import call_status_record
 from apps.voice.routing import RELAY_PATH
 from apps.voice.services import (
+    after_person_url,
+    agent_has_call,
     answer_inbound,
     answer_outbound,
     handoff_summary,
@@ -62,7 +66,10 @@ def _relay(*, call_id: int, greeting: str, language: str) -> HttpResponse:
 
 
 def _hand_off(*, call_id: int, say_first: str) -> HttpResponse:
-    return twiml.twiml(twiml.hand_off(whisper_url=_url("whisper", call_id=call_id), say_first=say_first))
+    response = twiml.hand_off(
+        whisper_url=_url("whisper", call_id=call_id), after_url=after_person_url(call_id), say_first=say_first
+    )
+    return twiml.twiml(response)
 
 
 def _connect(answer) -> HttpResponse:
@@ -117,6 +124,28 @@ def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
     if end.outcome == "hang_up":
         return twiml.twiml(twiml.hang_up())
     return twiml.twiml(twiml.empty())
+
+
+@twilio_webhook
+@twilio_params(AfterPerson)
+def after_person(request: HttpRequest, params: AfterPerson, call_id: int) -> HttpResponse:
+    """The <Dial> to a person ended (its action), or a supervisor handed the call back to the agent
+    (Twilio moved the call here): the agent on a new relay session when it has the call again;
+    else a goodbye after the person spoke with the caller, an apology when nobody answered."""
+    if params.call_status in TERMINAL_STATUSES:
+        return twiml.twiml(twiml.empty())  # the caller hung up: nothing runs any more
+    try:
+        back = agent_has_call(call_id=call_id, call_sid=params.call_sid)
+    except UnknownCall:
+        logger.warning("After-person request for call %s names another call", call_id)
+        return twiml.twiml(twiml.hang_up())
+    if back is not None:
+        return _relay(call_id=call_id, greeting=back.greeting, language=back.language)
+    if params.dial_status in ("completed", "answered"):
+        return twiml.twiml(twiml.say_and_hang_up(twiml.GOODBYE))
+    if params.dial_status:
+        return twiml.twiml(twiml.say_and_hang_up(twiml.NOBODY_FREE))
+    return _hand_off(call_id=call_id, say_first="")  # moved here while a person still has it
 
 
 @twilio_webhook

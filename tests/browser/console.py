@@ -55,7 +55,7 @@ def server_env(**overrides: str) -> dict[str, str]:
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": "",
-        "HUMAN_AGENT_NUMBER": "",
+        "HUMAN_AGENT_NUMBER": "+14155550142",  # a call handed to a person is dialed there
         **overrides,
     }
 

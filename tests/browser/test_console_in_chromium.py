@@ -3,6 +3,7 @@ reload, decide. The screenshots in docs/ are taken here (the README shows them).
 
 import asyncio
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
+from apps.agent.supervision import BACK_ON_VOICE
 from apps.approvals.services import approval_request
 from apps.approvals.tasks import approval_execute
 from apps.customers.models import Customer
@@ -191,6 +193,32 @@ def test_a_phone_call_is_followed_live_in_the_monitor_and_the_call_page_and_take
     end = on_the_line(relay.receive)
     assert end["type"] == "end"
     assert json.loads(end["handoffData"])["reason"] == "taken over by sup"
-    expect(console.locator(f"#transcript-{call_id}")).to_contain_text("sup took over the conversation.")
+    transcript = console.locator(f"#transcript-{call_id}")
+    expect(transcript).to_contain_text("sup took over the conversation.")
+    ended = {"CallSid": SID, "CallStatus": "in-progress", "SessionStatus": "ended", "HandoffData": end["handoffData"]}
+    dial = on_the_line(asgi_daphne.post, "/twilio/voice/relay-action/", ended).find("Dial")
+    assert dial.attrib["action"] == f"https://cc.example.com/twilio/voice/after-person/{call_id}/"
+    on_the_line(relay.close)
+
+    # The person hands the call back. This server has no Twilio account to move the call with at
+    # once (tests/telephony/test_hand_back.py has), so the caller rejoins the agent when the
+    # person hangs up: Twilio's <Dial> action, answered with a new relay session.
+    console.get_by_label("Notes for the AI").fill("She will pay 300 on Friday; confirm it.")
+    console.get_by_role("button", name="Hand back to the AI").click()
+    expect(console.locator(f"#supervise-{call_id}")).to_contain_text("Twilio could not be reached")
+    expect(transcript).to_contain_text("sup handed the conversation back to the AI assistant.")
+    expect(transcript).to_contain_text(BACK_ON_VOICE)
+    person_hung_up = {"CallSid": SID, "CallStatus": "in-progress", "DialCallStatus": "completed"}
+    back = on_the_line(asgi_daphne.post, f"/twilio/voice/after-person/{call_id}/", person_hung_up)
+    assert back.find("Connect/ConversationRelay").attrib["welcomeGreeting"] == BACK_ON_VOICE
+    relay = on_the_line(Relay, loop, asgi_daphne, back)
+    reply = on_the_line(relay.say, "I can pay 300 dollars this Friday.")
+    # Verified before the take-over: nothing asked again, no greeting; the amount confirmed back.
+    assert re.fullmatch(r"So that's three hundred dollars on Friday, \w+ \w+\. Is that right\?", reply), reply
+    expect(transcript).to_contain_text("I can pay 300 dollars this Friday.")
+    expect(transcript).to_contain_text(reply[:30])
+    # The caller agrees: the promise shows under what the call led to, without a reload.
+    on_the_line(relay.say, "Yes, that's right.")
+    expect(console.locator(f"#outcomes-{call_id} .outcome-items")).to_contain_text("$300.00 by Friday")
     on_the_line(relay.close)
     relay_thread.shutdown()

@@ -21,6 +21,7 @@ PAGES = [
     "/console/calls/",
     "/console/calls/{call}/",
     "/console/calls/{call}/timeline/",
+    "/console/calls/{call}/outcomes/",
 ]
 # page -> the roles that may open it
 ALLOWED = {
@@ -29,6 +30,7 @@ ALLOWED = {
     "/console/calls/": {"supervisor", "agent", "manager"},
     "/console/calls/{call}/": {"supervisor", "agent", "manager"},
     "/console/calls/{call}/timeline/": {"supervisor", "agent", "manager"},
+    "/console/calls/{call}/outcomes/": {"supervisor", "agent", "manager"},
 }
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
 
 from apps.calls.models import TraceKind
 from apps.console.call_record import call_outcomes
@@ -270,3 +271,20 @@ def test_a_call_with_nothing_after_it_says_so():
     assert "Not analysed yet." in html
     assert "No promise came of this call." in html
     assert "Nothing was asked of a person." in html
+
+
+def test_a_live_calls_outcomes_are_drawn_again_and_a_finished_calls_are_not(supervisor):
+    live = CallFactory(started_at=T0, ended_at=None, status="in-progress")
+    promise = PromiseFactory(call=live, customer=live.customer, amount=Decimal("300.00"), due_date=date(2026, 3, 9))
+    client = Client()
+    client.force_login(supervisor)
+
+    html = client.get(f"/console/calls/{live.pk}/outcomes/").content.decode()
+
+    assert html.count(f'id="outcomes-{live.pk}"') == 1
+    assert f'hx-get="/console/calls/{live.pk}/outcomes/"' in html
+    assert f'<li class="card outcome" id="outcome-promise-{promise.pk}">' in html
+    assert "<h4>$300.00 by Monday, March 9</h4>" in html
+    finished = CallFactory(started_at=T0, ended_at=at(60_000))
+    assert "hx-get" not in client.get(f"/console/calls/{finished.pk}/outcomes/").content.decode()
+    assert client.get("/console/calls/999999/outcomes/").status_code == 404

@@ -123,13 +123,14 @@ def test_after_the_last_reconnect_the_caller_goes_to_a_person(answered, settings
     retried = parse(failed("VX3"))
 
     for xml in (third, retried):
-        assert [child.tag for child in xml] == ["Say", "Say", "Dial", "Say", "Hangup"]
+        assert [child.tag for child in xml] == ["Say", "Say", "Dial"]
         assert [say.text for say in xml.findall("Say")][:2] == [
             "We're sorry, we were cut off.",
             "Connecting you with a specialist now. Please hold.",
         ]
         assert xml.find("Dial/Number").text == "+14155550142"
         assert xml.find("Dial/Number").attrib["url"] == f"https://cc.example.com/twilio/voice/whisper/{call.pk}/"
+        assert xml.find("Dial").attrib["action"] == f"https://cc.example.com/twilio/voice/after-person/{call.pk}/"
     # Each reconnect said it once; the hand-off is said by Twilio, not the agent.
     assert transcript(call) == [(0, "agent", GREETING), (1, "agent", REJOINED), (2, "agent", REJOINED)]
     call.refresh_from_db()

@@ -225,6 +225,12 @@ def test_a_handoff_dials_the_human_agent_who_hears_the_context_first(live_call, 
     assert number.text == "+14155550142"
     assert number.attrib["url"] == f"{BASE}/twilio/voice/whisper/{live_call.pk}/"
     assert xml.find("Dial").attrib["callerId"] == "+14155550100"
+    # When the person's leg ends, Twilio asks what next (tests/telephony/test_after_person.py).
+    assert (xml.find("Dial").attrib["action"], xml.find("Dial").attrib["method"]) == (
+        f"{BASE}/twilio/voice/after-person/{live_call.pk}/",
+        "POST",
+    )
+    assert [child.tag for child in xml] == ["Say", "Dial"]
     live_call.refresh_from_db()
     assert live_call.handoff_reason == "the caller asked for a person"
 
