@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.parser import Parser
 
 from apps.analysis.api import router as call_detail_router
+from apps.analytics.api import router as analytics_router
 from apps.approvals.api import router as approvals_router
 from apps.calls.api import router as calls_router
 from apps.collections.api import payments_router
@@ -77,6 +78,7 @@ api.add_router("/promises", promises_router)
 api.add_router("/payments", payments_router)
 api.add_router("/followups", followups_router)
 api.add_router("/approvals", approvals_router)
+api.add_router("/analytics", analytics_router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -68,6 +68,11 @@ app.conf.beat_schedule = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 300},
     },
+    "analytics-catch-up": {
+        "task": "apps.analytics.tasks.rollups_catch_up_task",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
     "calls-reconcile": {
         "task": "apps.telephony.tasks.calls_reconcile_task",
         "schedule": timedelta(minutes=5),

@@ -5,6 +5,7 @@ a Celery broker on the local filesystem. Production sets DJANGO_DEBUG=false, a r
 hosts, DATABASE_URL (PostgreSQL) and REDIS_URL.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -74,10 +75,12 @@ INSTALLED_APPS = [
     "apps.voice",
     "apps.chat",
     "apps.console",
+    "apps.analytics",
     "apps.demo",
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.count_requests",  # first: every answer counted (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.api_no_store",
@@ -308,7 +311,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # load balancers and Prometheus reach them over plain http
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -331,6 +334,22 @@ LOGGING = {
         name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2", "twilio", "axes.apps")
     },
 }
+
+# --- Operators' telemetry (README "Operators' telemetry") -------------------------------------
+
+# OpenTelemetry traces over OTLP/HTTP (apps/core/telemetry.py): unset, nothing is recorded or sent.
+# The exporter reads the other standard variables itself (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
+# _COMPRESSION, OTEL_SERVICE_NAME...).
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", default="")
+# GET /metrics (apps/core/metrics.py): a bearer token, an allow-list of addresses or networks, or
+# both (each set must pass); with neither it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Where every process on a machine keeps its metrics (prometheus-client's multiprocess mode), added
+# up by /metrics. prometheus-client reads it from the environment when it is first imported.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 # --- Product ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.core.metrics import metrics_view
 from apps.core.views import healthz
 from contactcenter.api import api
 
@@ -10,8 +11,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("console/", include("apps.console.urls")),
+    path("analytics/", include("apps.analytics.urls")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus: token or allow-list (README)
     path("twilio/", include("apps.voice.urls")),
 ]
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class AgentConfig(AppConfig):
@@ -7,6 +8,16 @@ class AgentConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.agent import llm
-        from apps.core import health
+        from apps.core import breakers, health
 
         health.register_degradation("llm", llm.degraded)
+        breakers.watch(_endpoints)  # their breakers' state in /metrics
+
+
+def _endpoints() -> list[str]:
+    """Every model endpoint the live agent and the analysis may use."""
+    from apps.agent.llm.endpoints import chain, configured
+
+    if not configured():
+        return []
+    return [endpoint.label for endpoint in chain() + chain(first=settings.ANALYSIS_MODEL)]

@@ -42,6 +42,7 @@ from apps.calls.services import (
     call_start_conversation,
     call_truncate_reply,
 )
+from apps.core import telemetry
 from apps.core.effects import publish
 from apps.core.services import Person
 
@@ -139,6 +140,10 @@ class AgentSession:
         state = ConversationState.from_dict(stored.state)
         customer = await database_sync_to_async(load_customer)(CallFacts.of(state).customer_id)
         return cls(call_id=call_id, state=state, customer=customer, ports=ports, started_at=stored.started_at)
+
+    def traced_under(self, span: telemetry.Span | None) -> None:
+        """The channel's span (its socket's) that this conversation's turns are traced under."""
+        self.core.trace_parent = span
 
     def greeting(self) -> str:
         return self.core.greeting()

@@ -3,17 +3,27 @@
 The engine's own overhead is the time from the caller's words arriving to the first token sent,
 minus the time spent waiting on the LLM before that token (its time to first token, and any
 tool-call rounds before it).
+
+A live turn (`observed`: not a simulated one) is also what operators see: its latency goes to
+/metrics, and with tracing on it is a span of its call's trace whose children are its LLM
+requests, tool calls and guardrail hits, recorded as they are traced here (apps/core/telemetry.py).
 """
 
 import hashlib
+import time
 from decimal import Decimal
 from typing import Any
 
 from apps.agent.clock import Clock
 from apps.agent.llm import Completion
+from apps.agent.llm.endpoints import attempt_observed
 from apps.calls.models import TraceEvent, TraceKind
 from apps.calls.services import Utterance
+from apps.core import metrics, telemetry
 from apps.core.redaction import redact_text
+
+# A tool's outcome that is a failure of the system it asked (not a refusal: that is a guardrail).
+TOOL_FAILED = ("error", "unavailable")
 
 # An LLM trace keeps this many of the latest messages, and the system prompt when it changed.
 TRACED_MESSAGES = 6
@@ -33,8 +43,20 @@ def traced_prompt(messages: list[dict[str, Any]], prompts_seen: set[str]) -> dic
 
 class TurnLog:
     def __init__(
-        self, turn: int, *, timed: bool = True, prompts_seen: set[str] | None = None, clock: Clock | None = None
+        self,
+        turn: int,
+        *,
+        timed: bool = True,
+        prompts_seen: set[str] | None = None,
+        clock: Clock | None = None,
+        observed: bool = False,
+        call_id: int | None = None,
+        channel: str = "",
+        parent: telemetry.Span | None = None,
+        workflow: str = "",
     ) -> None:
+        """`observed`: a live turn (metrics, a span); `call_id`, `channel`, `parent` and `workflow`
+        say where it belongs."""
         self.turn = turn
         self.clock = clock or Clock()
         # System prompts already traced in this session, by hash: each is stored once in full.
@@ -51,6 +73,10 @@ class TurnLog:
         self._tools_ms = 0.0
         self._round_started: float | None = None
         self._rounds = 0
+        self.observed = observed and bool(turn) and timed
+        self.channel = channel
+        where: dict[str, Any] = {"agent.turn": turn, "agent.channel": channel, "agent.workflow": workflow}
+        self.span = telemetry.start("agent.turn", call_id=call_id, parent=parent, **where) if self.observed else None
 
     def trace(
         self,
@@ -78,6 +104,32 @@ class TurnLog:
                 at=self.clock.now(),
             )
         )
+        if self.span is not None:
+            self._spanned(kind, name, ok=ok, latency_ms=latency_ms, payload=payload or {})
+
+    def _spanned(self, kind: str, name: str, *, ok: bool, latency_ms: float | None, payload: dict[str, Any]) -> None:
+        """What a trace event is in the turn's span: a tool call or a guardrail hit its child, the
+        rest events (LLM requests are spanned from their attempts: `llm_finished`)."""
+        span = self.span
+        assert span is not None
+        if kind == TraceKind.TOOL_CALL:
+            end_ns = time.time_ns()
+            status = str((payload.get("result") or {}).get("status", ""))
+            what: dict[str, Any] = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": name,
+                "cc.tool.status": status,
+            }
+            tool = span.child(f"execute_tool {name}", start_ns=end_ns - int((latency_ms or 0) * 1e6), **what)
+            telemetry.finish(tool, end_ns=end_ns, error=status if status in TOOL_FAILED else "")
+        elif kind == TraceKind.GUARDRAIL:
+            guard: dict[str, Any] = {"cc.guardrail.name": name, "cc.guardrail.blocked": not ok}
+            hit = span.child(f"guardrail {name}", **guard)
+            telemetry.finish(hit, end_ns=hit.start_ns)
+        elif kind not in (TraceKind.LLM_CALL, TraceKind.TURN):
+            span.event(str(kind), **{"cc.name": name, "cc.ok": ok})
+            if kind == TraceKind.ERROR and name == "turn_failed":
+                span.error = str(payload.get("error", name))
 
     def first_token(self) -> None:
         if self._first_token is None:
@@ -98,6 +150,8 @@ class TurnLog:
             self._llm_wait_ms += (until - self._round_started) * 1000
         prompt = traced_prompt(messages, self.prompts_seen)
         for attempt in completion.attempts:
+            if self.observed:
+                attempt_observed(attempt, face="live", parent=self.span)
             for change in attempt.breaker:
                 self.trace(
                     TraceKind.BREAKER,
@@ -143,5 +197,15 @@ class TurnLog:
         if self.turn and self.timed:
             timings = self.timings()
             self.trace(TraceKind.TURN, f"turn {self.turn}", latency_ms=timings["total_ms"], payload=timings)
+            if self.observed:
+                self.observed = False  # once, should a record be finished again
+                metrics.turn_finished(
+                    channel=self.channel,
+                    mode=timings["mode"],
+                    first_token_ms=timings["first_token_ms"],
+                    overhead_ms=timings["overhead_ms"],
+                )
+                telemetry.finish(self.span, **{f"agent.{key}": value for key, value in timings.items()})
+                self.span = None
         traces, self._traces = self._traces, []
         return traces

@@ -46,6 +46,7 @@ from apps.agent.turn_io import EntryRedacted, Ports, ReplyCut, Stored, TurnRecor
 from apps.agent.turn_record import Recording
 from apps.agent.workflows import Workflow, get_workflow
 from apps.calls.models import TraceKind
+from apps.core import telemetry
 from apps.core.services import Person
 
 __all__ = [
@@ -129,6 +130,7 @@ class Conversation(Recording, Supervision, LLMAnswering):
         self._prompts_seen: set[str] = set()
         self.clock = self.ports.turn_clock()  # this turn's time budget
         self.said: list[str] = []  # what the caller has been sent this turn
+        self.trace_parent: telemetry.Span | None = None  # its channel's span (a socket), if traced
 
     def open(self) -> None:
         """A new conversation: the transitions its state already allows (e.g. a caller known by
@@ -137,7 +139,17 @@ class Conversation(Recording, Supervision, LLMAnswering):
         self._settle(self._opening)
 
     def _log(self, turn: int, *, timed: bool = True) -> TurnLog:
-        return TurnLog(turn=turn, timed=timed, prompts_seen=self._prompts_seen, clock=self.ports.clock)
+        return TurnLog(
+            turn=turn,
+            timed=timed,
+            prompts_seen=self._prompts_seen,
+            clock=self.ports.clock,
+            observed=not math.isinf(self.clock.budget),  # a simulated call is no live turn
+            call_id=self.call_id,
+            channel=self.state.channel,
+            parent=self.trace_parent,
+            workflow=self.state.workflow,
+        )
 
     def greeting(self) -> str:
         return self.workflow.greeting(self.state.direction, self.customer, self._offline_reply([]))

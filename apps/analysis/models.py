@@ -56,6 +56,8 @@ class CallAnalysis(TimeStampedModel):
                 condition=Q(needs_review=True, reviewed_at__isnull=True),
                 name="analysis_review_idx",
             ),
+            # The analytics' rollups find the analyses changed since their last run (apps/analytics).
+            models.Index(fields=["updated_at"], name="analysis_updated_idx"),
         ]
         permissions = [("rerun_callanalysis", "Can re-run the analysis of a call")]
         constraints = [

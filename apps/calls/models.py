@@ -119,6 +119,10 @@ class Call(TimeStampedModel):
             models.Index(fields=["-started_at"], name="call_started_idx"),
             # Reconciliation looks for calls stuck in a non-terminal status.
             models.Index(fields=["status", "started_at"], name="call_status_idx"),
+            # The calls live now (the console's monitor and its count on every page), among millions.
+            models.Index(fields=["started_at"], condition=~Q(status__in=TERMINAL_STATUSES), name="call_live_idx"),
+            # The analytics' rollups find the calls changed since their last run (apps/analytics).
+            models.Index(fields=["updated_at"], name="call_updated_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -37,8 +37,9 @@ from apps.agent.workflows import WORKFLOWS
 from apps.calls.models import TERMINAL_STATUSES, Call, Channel
 from apps.calls.services import session_group
 from apps.chat.lifecycle import conversation_ports
+from apps.core import metrics, telemetry
 from apps.core.services import Person
-from apps.core.sockets import GroupInbox, SweptPerQuery
+from apps.core.sockets import GroupInbox, Metered, SweptPerQuery
 from apps.customers.models import Customer
 
 MAX_MESSAGE_CHARS = 2000
@@ -53,10 +54,12 @@ def _chat_of(call_id: int) -> Call | None:
     return Call.objects.filter(pk=call_id, channel=Channel.WEB_CHAT).first()
 
 
-class ChatConsumer(SweptPerQuery, GroupInbox, AsyncJsonWebsocketConsumer):
+class ChatConsumer(Metered, SweptPerQuery, GroupInbox, AsyncJsonWebsocketConsumer):
     # A chat hears what supervisors do to it on its own listener (GroupInbox), so that a
     # channel layer that fails never ends the chat.
     channel_layer_alias = None
+    metrics_route = "chat"
+    span: telemetry.Span | None = None  # the chat's span in its call's trace (its turns' parent)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -79,7 +82,9 @@ class ChatConsumer(SweptPerQuery, GroupInbox, AsyncJsonWebsocketConsumer):
         session: AgentSession | None = getattr(self, "session", None)
         if session is not None:
             await session.flush()
+            metrics.LIVE_CALLS.labels("web_chat").dec()
         await self.stop_listening()
+        telemetry.finish(self.span, **{"cc.close_code": code})
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -151,6 +156,9 @@ class ChatConsumer(SweptPerQuery, GroupInbox, AsyncJsonWebsocketConsumer):
         self.turn = asyncio.create_task(self._relay(self.session, self.session.reply(text)))
 
     async def _started(self, session: AgentSession) -> None:
+        metrics.LIVE_CALLS.labels("web_chat").inc()
+        self.span = telemetry.start("chat session", kind="server", call_id=session.call_id)
+        session.traced_under(self.span)
         # What supervisors do to this chat (guidance, take-over, a person's words) comes this way.
         self.listen(session_group(session.call_id))
         state = session.state

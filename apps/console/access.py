@@ -25,10 +25,11 @@ PAGES: dict[str, frozenset[str]] = {
     "call": EVERYONE,  # managers read it, without the live view
     "test_call": frozenset({AGENTS, SUPERVISORS}),
     "review": frozenset({SUPERVISORS}),
+    "analytics": frozenset({MANAGERS, SUPERVISORS}),  # apps/analytics
 }
 
 # Where /console/ takes each role, the first that applies.
-HOMES = ((SUPERVISORS, "console:monitor"), (AGENTS, "console:approvals"), (MANAGERS, "console:calls"))
+HOMES = ((SUPERVISORS, "console:monitor"), (AGENTS, "console:approvals"), (MANAGERS, "analytics:page"))
 
 _CALL_GROUP = re.compile(r"call-[1-9][0-9]{0,11}")
 

@@ -34,6 +34,7 @@ from apps.console.presence import presence_join, presence_leave
 from apps.console.selectors import approval_card, approvals_pending, call_events, call_lines, monitor_calls
 from apps.console.services import call_watch
 from apps.core.effects import publish
+from apps.core.sockets import Metered
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
@@ -72,7 +73,9 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(Metered, AsyncJsonWebsocketConsumer):
+    metrics_route = "console"
+
     async def connect(self) -> None:
         # Accepted before it is refused, so that the browser learns why (a refused handshake
         # tells it nothing): 4401 signed out, 4403 no console role.

@@ -30,7 +30,10 @@ from apps.core.errors import DomainError
 
 def _nav(request: HttpRequest) -> dict:
     """The navigation: the pages this person's roles open, with the counts beside them."""
-    nav = {name: may_open(request.console_roles, name) for name in ("monitor", "approvals", "calls", "test_call")}
+    nav = {
+        name: may_open(request.console_roles, name)
+        for name in ("monitor", "approvals", "calls", "test_call", "analytics")
+    }
     return {"nav": nav, "counts": nav_counts()}
 
 

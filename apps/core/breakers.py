@@ -15,6 +15,7 @@ still tried, as they would be without breakers.
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache as once
@@ -23,6 +24,8 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from apps.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,7 @@ def state(name: str, reading: Reading | None) -> State:
         return State.CLOSED
     if claimed:
         logger.info("circuit breaker %s: probing", name)
+        metrics.BREAKER_CHANGES.labels(name, "probe").inc()
         return State.PROBE
     return State.OPEN
 
@@ -138,12 +142,14 @@ def failed(name: str, *, probing: bool = False) -> str:
             _open(name, again=True)
             _store().delete(_key(name, "probe"))
             logger.warning("circuit breaker %s: probe failed, open again", name)
+            metrics.BREAKER_CHANGES.labels(name, "opened").inc()
             return "opened"
         fails, total = _count(name, "fails"), _count(name, "total")
         # Enough failures, and most requests failing: a model that is merely flaky (one request
         # in five hangs) stays in use; the turn's budget covers its slow turns.
         if fails >= settings.BREAKER_FAILURES and fails / total >= settings.BREAKER_FAILURE_RATE and _open(name):
             logger.warning("circuit breaker %s: open after %s of %s requests failed", name, fails, total)
+            metrics.BREAKER_CHANGES.labels(name, "opened").inc()
             return "opened"
     except Exception:
         logger.warning("circuit breaker %s: not updated (cache down)", name, exc_info=True)
@@ -158,6 +164,7 @@ def succeeded(name: str, *, probing: bool = False) -> str:
         if probing:
             _store().delete_many([_key(name, part) for part in ("fails", "total", "open", "probe")])
             logger.info("circuit breaker %s: closed (the probe answered)", name)
+            metrics.BREAKER_CHANGES.labels(name, "closed").inc()
             return "closed"
         _count(name, "total")
     except Exception:
@@ -174,3 +181,36 @@ def _open(name: str, *, again: bool = False) -> bool:
         _store().set(_key(name, "open"), until, timeout=timeout)
         return True
     return _store().add(_key(name, "open"), until, timeout=timeout)
+
+
+# --- for /metrics: the breakers of the endpoints an app names (apps/agent: its models) ----------
+
+_watched: list[Callable[[], list[str]]] = []
+
+
+def watch(names: Callable[[], list[str]]) -> None:
+    """Report the breakers of `names()` in /metrics (an app registers its endpoints when ready)."""
+    _watched.append(names)
+
+
+def watched() -> list[str]:
+    return list(dict.fromkeys(name for names in _watched for name in names()))
+
+
+def _scraped() -> Iterator[object]:
+    names = watched()
+    if not names:
+        return
+    readings = read(names)
+    family = metrics.gauge(
+        "cc_breaker_open",
+        "1 while an endpoint's circuit breaker is open (skipped until a probe answers).",
+        ["endpoint"],
+    )
+    for name in names:
+        reading = readings.get(name)
+        family.add_metric([name], 1 if reading is not None and reading.open_until is not None else 0)
+    yield family
+
+
+metrics.at_scrape(_scraped)

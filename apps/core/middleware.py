@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import sync_and_async_middleware
 
+from apps.core import metrics
+
 API_PREFIX = "/api/"
 
 
@@ -31,5 +33,30 @@ def api_no_store(get_response):
 
     def middleware(request: HttpRequest) -> HttpResponseBase:
         return _no_store(request, get_response(request))
+
+    return middleware
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _counted(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    method = request.method if request.method in METHODS else "other"  # a client's whim is no new series
+    metrics.HTTP_REQUESTS.labels(method, str(response.status_code)).inc()
+    return response
+
+
+@sync_and_async_middleware
+def count_requests(get_response):
+    """Every answer counted for /metrics, by method and status code (first: redirects and refusals too)."""
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+            return _counted(request, await get_response(request))
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        return _counted(request, get_response(request))
 
     return middleware

@@ -18,6 +18,8 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.layers import get_channel_layer
 
+from apps.core import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,6 +31,35 @@ class SweptPerQuery:
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+class Metered:
+    """A consumer mixin: its handshakes (accepted, refused) and its open sockets counted for
+    /metrics under `metrics_route`."""
+
+    metrics_route = ""
+    _metered = ""  # "open" once accepted, "refused" once closed before that
+
+    async def accept(self, *args: Any, **kwargs: Any) -> None:
+        await super().accept(*args, **kwargs)  # type: ignore[misc]
+        if not self._metered:
+            self._metered = "open"
+            metrics.WEBSOCKETS.labels(self.metrics_route, "accepted").inc()
+            metrics.WEBSOCKETS_OPEN.labels(self.metrics_route).inc()
+
+    async def close(self, *args: Any, **kwargs: Any) -> None:
+        if not self._metered:
+            self._metered = "refused"
+            metrics.WEBSOCKETS.labels(self.metrics_route, "refused").inc()
+        await super().close(*args, **kwargs)  # type: ignore[misc]
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_disconnect(message)  # type: ignore[misc]
+        finally:
+            if self._metered == "open":
+                self._metered = "closed"
+                metrics.WEBSOCKETS_OPEN.labels(self.metrics_route).dec()
 
 
 class GroupInbox:

@@ -12,9 +12,16 @@ hook records the failure on the row, visibly, and its answer is the task's resul
 
 `requeue_stale`: a row left waiting for a task past a time limit lost that task (a crash between
 commit and send, a lost message): the periodic sweeps send it again.
+
+`task_started`/`task_finished` (Celery's task_prerun/postrun, connected in apps/core/apps.py):
+every task run is counted and timed for /metrics and, with tracing on, is a span; a task with a
+`call_id` argument joins that call's trace.
 """
 
+import functools
+import inspect
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -25,6 +32,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.utils import timezone
 
+from apps.core import metrics, telemetry
 from apps.core.effects import enqueue
 
 logger = logging.getLogger(__name__)
@@ -143,3 +151,62 @@ def requeue_stale(
         for value in sent:
             enqueue(task, value)
     return sent
+
+
+# --- every task run: counted, timed and traced ------------------------------------------------
+
+# Runs in progress, by task id: a stack, since an eager retry runs inside the run it retries.
+_running: dict[str, list[tuple[Any, float]]] = {}
+
+
+@functools.cache
+def _signature(task: Task) -> inspect.Signature | None:
+    try:
+        return inspect.signature(task.run)
+    except (TypeError, ValueError):
+        return None
+
+
+def _call_of(task: Task, args: Any, kwargs: Any) -> int | None:
+    """The call a task is about: its `call_id` argument, if it has one."""
+    signature = _signature(task)
+    if signature is None or "call_id" not in signature.parameters:
+        return None
+    try:
+        call_id = signature.bind_partial(*(args or ()), **(kwargs or {})).arguments.get("call_id")
+    except TypeError:
+        return None
+    return call_id if isinstance(call_id, int) else None
+
+
+def task_started(*, task_id: str, task: Task, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+    delivery = getattr(task.request, "delivery_info", None) or {}
+    begun = telemetry.begin(
+        f"task {task.name}",
+        kind="consumer",
+        call_id=_call_of(task, args, kwargs),
+        **{
+            "messaging.system": "celery",
+            "messaging.destination.name": delivery.get("routing_key"),
+            "celery.task_name": task.name,
+            "celery.task_id": task_id,
+            "celery.retries": task.request.retries or 0,
+        },
+    )
+    _running.setdefault(task_id, []).append((begun, time.perf_counter()))
+
+
+def task_finished(*, task_id: str, task: Task, state: str | None = None, retval: Any = None, **_: Any) -> None:
+    runs = _running.get(task_id)
+    if not runs:
+        return
+    begun, started = runs.pop()
+    if not runs:
+        _running.pop(task_id, None)
+    outcome = {"SUCCESS": "success", "RETRY": "retry"}.get(state or "", "failure")
+    metrics.TASKS.labels(task.name, outcome).inc()
+    metrics.TASK_SECONDS.labels(task.name).observe(time.perf_counter() - started)
+    error = (
+        f"{type(retval).__name__}: {retval}"[:300] if outcome == "failure" and isinstance(retval, BaseException) else ""
+    )
+    telemetry.end(begun, error=error, **{"celery.state": state})

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from apps.calls.attempts import call_create_outbound
 from apps.calls.models import TERMINAL_STATUSES, Call
+from apps.core import telemetry
 from apps.core.effects import enqueue
 from apps.core.tasking import requeue_stale
 from apps.customers.models import Customer
@@ -79,6 +80,7 @@ def followup_dial(*, followup_id: int, now: datetime | None = None, pacer: Pacer
         call = call_create_outbound(
             customer=followup.customer, workflow=WORKFLOW, reason=followup.reason, actor=ACTOR, followup_id=followup.pk
         )
+        telemetry.bind_call(call.pk)  # this task's span joins the trace of the call it dials
         followup.status = FollowUpStatus.DIALING
         followup.attempts += 1
         followup.last_attempt_at = now

@@ -66,6 +66,8 @@ class Promise(TimeStampedModel):
             models.Index(fields=["customer", "status"], name="promise_customer_status_idx"),
             # Broken-promise detection scans open promises by due date.
             models.Index(fields=["status", "due_date"], name="promise_status_due_idx"),
+            # The analytics' rollups find the promises changed since their last run (apps/analytics).
+            models.Index(fields=["updated_at"], name="promise_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),

@@ -17,6 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import HMAC_SHA1, RequestValidator, get_signature_algorithm
 
+from apps.core import metrics, telemetry
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,11 +47,27 @@ def signature_valid(*, url: str, params: Any, signature: str, settings_header: s
 
 
 def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A POST from Twilio, signature-checked first: anything else gets 403 and nothing is written."""
+    """A POST from Twilio, signature-checked first: anything else gets 403 and nothing is written.
+    Each is counted for /metrics and, with tracing on, a span in its call's trace: the call named
+    in the path, or the one the view names (`telemetry.bind_call`) once it has found it."""
 
     @csrf_exempt
     @require_POST
     @wraps(view)
+    def observed(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        route = "/" + request.resolver_match.route if request.resolver_match else request.path
+        with telemetry.active(
+            f"POST {route}",
+            kind="server",
+            call_id=kwargs.get("call_id"),
+            **{"http.request.method": "POST", "http.route": route, "twilio.call_sid": request.POST.get("CallSid")},
+        ) as span:
+            response = checked(request, *args, **kwargs)
+            if span is not None:
+                span.set(**{"http.response.status_code": response.status_code})
+        metrics.TWILIO_WEBHOOKS.labels(route, str(response.status_code)).inc()
+        return response
+
     def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         valid = signature_valid(
             url=public_url(request.get_full_path()),
@@ -62,4 +80,4 @@ def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             return HttpResponseForbidden("Invalid Twilio signature.")
         return view(request, *args, **kwargs)
 
-    return checked
+    return observed

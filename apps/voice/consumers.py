@@ -38,7 +38,8 @@ from apps.agent.events import spoken
 from apps.calls.models import TERMINAL_STATUSES, Call
 from apps.calls.services import session_group
 from apps.calls.voice import call_trace_error
-from apps.core.sockets import GroupInbox, SweptPerQuery
+from apps.core import metrics, telemetry
+from apps.core.sockets import GroupInbox, Metered, SweptPerQuery
 from apps.telephony.relay_sessions import (
     QUERY_PARAM,
     RelayClaim,
@@ -92,12 +93,14 @@ def _record_error(call_id: int, name: str, payload: dict) -> None:
 _sockets: dict[int, "RelayConsumer"] = {}
 
 
-class RelayConsumer(SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
+class RelayConsumer(Metered, SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
     # Nothing reaches a call's socket through Channels' own channel-layer reading (an error there
     # would end the call): what supervisors do to it comes on its own listener (GroupInbox).
     channel_layer_alias = None
+    metrics_route = "relay"
 
     # Defaults, so that disconnect() works for a socket refused before any of them was set.
+    span: telemetry.Span | None = None  # the socket's span in its call's trace (its turns' parent)
     claim: RelayClaim | None = None
     session: AgentSession | None = None
     turn: asyncio.Task | None = None
@@ -120,6 +123,12 @@ class RelayConsumer(SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
             logger.error("Refused a ConversationRelay socket: could not check its session token (%s)", exc)
             await self.close()
             return
+        self.span = telemetry.start(
+            "relay session",
+            kind="server",
+            call_id=self.claim.call_id,
+            **{"twilio.call_sid": self.claim.call_sid, "cc.relay_session": self.claim.session_id},
+        )
         previous = _sockets.get(self.claim.call_id)
         _sockets[self.claim.call_id] = self
         if previous is not None:
@@ -140,7 +149,9 @@ class RelayConsumer(SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
         await self._cancel_turn()
         if self.session is not None:
             await self.session.flush()
+            metrics.LIVE_CALLS.labels("voice").dec()
         await self.stop_listening()
+        telemetry.finish(self.span, **{"cc.close_code": code})
         if self.claim is None:
             return
         if _sockets.get(self.claim.call_id) is self:
@@ -214,6 +225,8 @@ class RelayConsumer(SweptPerQuery, GroupInbox, AsyncWebsocketConsumer):
             await self.close()
             return
         self.session = await AgentSession.resume(call.pk)  # also after a reconnect: where it was
+        self.session.traced_under(self.span)
+        metrics.LIVE_CALLS.labels("voice").inc()
         # What supervisors do to this call (guidance, a take-over) comes this way.
         self.listen(session_group(call.pk))
 

@@ -24,6 +24,7 @@ from apps.calls.voice import (
     call_record_answered_by,
     call_relay_session_ended,
 )
+from apps.core import telemetry
 from apps.core.effects import enqueue
 from apps.core.errors import DomainError
 from apps.customers.models import Customer
@@ -140,6 +141,7 @@ def record_answered_by(*, call_sid: str, answered_by: str) -> None:
     """Answering-machine detection's verdict for an outbound call. A machine gets the voicemail
     (or a hang-up) from a task: the webhook does not wait on Twilio's REST API."""
     call_id = call_record_answered_by(call_sid=call_sid, answered_by=answered_by)
+    telemetry.bind_call(call_id)  # the webhook's span joins the call's trace
     if call_id is not None and answered_by.startswith(NOT_A_PERSON):
         enqueue(MACHINE_TASK, call_id)
 

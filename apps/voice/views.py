@@ -16,6 +16,7 @@ from django.urls import reverse
 from apps.calls.models import TERMINAL_STATUSES
 from apps.calls.services import StatusUpdate
 from apps.calls.voice import SessionReport, UnknownCall
+from apps.core import telemetry
 from apps.telephony.params import (
     AfterPerson,
     CallRequest,
@@ -87,6 +88,7 @@ def inbound(request: HttpRequest, params: InboundCall) -> HttpResponse:
         to_number=params.to_number,
         status=params.status,
     )
+    telemetry.bind_call(answer.call_id)  # this webhook's span joins the call's trace
     return _connect(answer)
 
 
@@ -115,6 +117,7 @@ def relay_action(request: HttpRequest, params: RelayAction) -> HttpResponse:
         error_message=params.error_message,
     )
     end = async_to_sync(relay_session_ended)(report)
+    telemetry.bind_call(end.call_id)
     if end.outcome == "reconnect" and end.call_id:
         return _relay(call_id=end.call_id, greeting=end.greeting, language=end.language)
     if end.outcome == "failed":
@@ -152,7 +155,7 @@ def after_person(request: HttpRequest, params: AfterPerson, call_id: int) -> Htt
 @twilio_params(StatusCallback)
 def status(request: HttpRequest, params: StatusCallback) -> HttpResponse:
     # Retries and duplicates are harmless: the sequence number and the status order decide.
-    call_status_record(
+    call = call_status_record(
         StatusUpdate(
             call_sid=params.call_sid,
             status=params.status,
@@ -161,6 +164,7 @@ def status(request: HttpRequest, params: StatusCallback) -> HttpResponse:
             answered_by=params.answered_by,
         )
     )
+    telemetry.bind_call(call.pk if call is not None else None)
     return HttpResponse(status=204)
 
 

@@ -4,6 +4,7 @@ clients name their methods after it) stays put when the code behind it moves bet
 from contactcenter.api import api
 
 OPERATIONS = [
+    ("GET", "/api/v1/analytics/summary", "apps_analytics_api_summary"),
     ("GET", "/api/v1/approvals", "apps_approvals_api_list_approvals"),
     ("GET", "/api/v1/approvals/{approval_id}", "apps_approvals_api_get_approval"),
     ("POST", "/api/v1/approvals/{approval_id}/decide", "apps_approvals_api_decide_approval"),

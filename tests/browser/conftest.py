@@ -1,6 +1,7 @@
 """Real Chromium (Debian's package) driven by Playwright. Browsers are never downloaded."""
 
 import os
+import re
 import shutil
 from contextlib import contextmanager
 
@@ -60,7 +61,7 @@ def console(browser, asgi_server):  # noqa: F811 (the fixture imported below)
         yield page
 
 
-def _sign_in(page, path: str, username: str, password: str, lands_on: str) -> None:
+def _sign_in(page, path: str, username: str, password: str, lands_on) -> None:
     page.goto(path)
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -74,8 +75,9 @@ def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
 
 
 def console_sign_in(page, username: str, password: str = "pw-for-tests") -> None:
-    """Sign in at the console's sign-in page, as a person does; lands on the role's home."""
-    _sign_in(page, "/accounts/login/", username, password, "**/console/**")
+    """Sign in at the console's sign-in page, as a person does; lands on the role's home (a
+    manager's is the analytics)."""
+    _sign_in(page, "/accounts/login/", username, password, re.compile(r".*/(console|analytics)/.*"))
 
 
 from tests.browser.console import asgi_daphne, asgi_server  # noqa: E402,F401 (fixtures)

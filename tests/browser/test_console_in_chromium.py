@@ -25,12 +25,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 NAV = {
-    "sup": ["Live monitor", "Approvals", "Reviews", "Calls", "Test call", "Admin"],
+    "sup": ["Live monitor", "Approvals", "Reviews", "Calls", "Test call", "Analytics", "Admin"],
     "agt": ["Approvals", "Calls", "Test call", "Admin"],
-    "mgr": ["Calls", "Admin"],
+    "mgr": ["Calls", "Analytics", "Admin"],
 }
-FORBIDDEN = {"sup": [], "agt": ["/console/monitor/"], "mgr": ["/console/monitor/", "/console/approvals/"]}
-HOME = {"sup": "/console/monitor/", "agt": "/console/approvals/", "mgr": "/console/calls/"}
+FORBIDDEN = {
+    "sup": [],
+    "agt": ["/console/monitor/", "/analytics/"],
+    "mgr": ["/console/monitor/", "/console/approvals/"],
+}
+HOME = {"sup": "/console/monitor/", "agt": "/console/approvals/", "mgr": "/analytics/"}
 
 
 @pytest.fixture

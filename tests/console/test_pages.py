@@ -55,7 +55,7 @@ def test_each_role_opens_exactly_its_pages(people, role):
 
 @pytest.mark.parametrize(
     ("role", "home"),
-    [("supervisor", "/console/monitor/"), ("agent", "/console/approvals/"), ("manager", "/console/calls/")],
+    [("supervisor", "/console/monitor/"), ("agent", "/console/approvals/"), ("manager", "/analytics/")],
 )
 def test_the_console_lands_each_role_on_its_home(people, role, home):
     response = signed_in(people[role]).get("/console/")

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import openai
 from django.conf import settings
 
-from apps.agent.llm.endpoints import Completion, Walk, client_options, unavailable
-from apps.core import breakers
+from apps.agent.llm.endpoints import Completion, Walk, attempt_observed, client_options, unavailable
+from apps.core import breakers, telemetry
 
 T = TypeVar("T")
 
@@ -72,6 +72,7 @@ def complete(
                 attempt.failed(exc, cut=ERROR_CUT)
                 if attempt.transient:
                     walk.report(attempt, failed=True)
+                attempt_observed(attempt, face="analysis", parent=telemetry.current())
                 break  # this model is down, or will not do it: the next one
             attempt.latency_ms = (time.perf_counter() - attempt.started) * 1000
             walk.report(attempt, failed=False)
@@ -88,4 +89,6 @@ def complete(
                     {"role": "assistant", "content": attempt.text},
                     {"role": "user", "content": correction.format(problem=exc)},
                 ]
+            finally:  # a refused answer counts as an error of its model
+                attempt_observed(attempt, face="analysis", parent=telemetry.current(), rejected=bool(attempt.error))
     raise unavailable(completion)

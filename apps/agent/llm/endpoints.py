@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import openai
 from django.conf import settings
 
-from apps.core import breakers
+from apps.core import breakers, metrics, telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,40 @@ class Walk:
             change = breakers.succeeded(label, probing=attempt.probing)
         if change:
             attempt.breaker.append(change)
+
+
+def attempt_observed(attempt: Attempt, *, face: str, parent: telemetry.Span | None, rejected: bool = False) -> None:
+    """An attempt that ended, for operators: counted for /metrics (`face`: "live" or "analysis"),
+    and, under `parent`, a span as OpenTelemetry's GenAI conventions name it. `rejected`: it
+    answered, and the answer was refused (its `error` says why)."""
+    model = attempt.endpoint.model
+    metrics.LLM_REQUESTS.labels(model, face, "error" if attempt.error else "ok").inc()
+    if attempt.ttft_ms is not None and face == "live":
+        metrics.LLM_FIRST_TOKEN_SECONDS.labels(model).observe(attempt.ttft_ms / 1000)
+    if parent is None:
+        return
+    start_ns = time.time_ns() - int((time.perf_counter() - attempt.started) * 1e9)  # perf_counter -> wall clock
+    span = parent.child(
+        f"chat {model}",
+        kind="client",
+        start_ns=start_ns,
+        **{
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",  # the API spoken (any OpenAI-compatible endpoint)
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": model,
+            "gen_ai.usage.input_tokens": attempt.prompt_tokens,
+            "gen_ai.usage.output_tokens": attempt.completion_tokens,
+            "gen_ai.response.time_to_first_token": None if attempt.ttft_ms is None else attempt.ttft_ms / 1000,
+            "server.address": urlsplit(attempt.endpoint.base_url).hostname if attempt.endpoint.base_url else None,
+            "error.type": ("rejected" if rejected else attempt.error.partition(":")[0]) if attempt.error else None,
+            "cc.llm.face": face,
+            "cc.llm.breaker": ",".join(attempt.breaker) or None,
+            "cc.llm.tool_calls": [call.name for call in attempt.tool_calls] or None,
+            "cc.cost_usd": float(attempt.cost),
+        },
+    )
+    telemetry.finish(span, end_ns=start_ns + int(attempt.latency_ms * 1e6), error=attempt.error)
 
 
 def unavailable(completion: Completion) -> LLMUnavailable:

@@ -1,0 +1,199 @@
+"""Daily rollups of what the contact center did, per business day (BUSINESS_TIME_ZONE) and the
+dimensions managers filter by. Written only by apps/analytics/rollups.py, which recomputes a day's
+rows from the raw rows (calls, promises, the audit trail) whenever something of that day changed,
+so a rollup always equals a rebuild, however often it is refreshed. Test calls never count.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    HANDED_OFF = "handed_off", "Handed to a person"
+    ABANDONED = "abandoned", "Ended before the end"
+    NOT_REACHED = "not_reached", "Not reached"
+    IN_PROGRESS = "in_progress", "In progress"
+
+
+class Dimensions(models.Model):
+    """The filters: which workflow (and version), which way, over which channel."""
+
+    day = models.DateField()
+    workflow = models.CharField(max_length=50, blank=True)
+    version = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(max_length=10, blank=True)
+    channel = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.workflow or '-'} {self.direction or '-'} {self.channel or '-'}"
+
+
+class CallDay(Dimensions):
+    """Calls of one day, by outcome."""
+
+    outcome = models.CharField(max_length=12, choices=Outcome)
+    calls = models.PositiveIntegerField(default=0)
+    meaningful = models.PositiveIntegerField(default=0, help_text="Analysed as meaningful conversations.")
+    analysed = models.PositiveIntegerField(default=0, help_text="Judged (meaningful or not) by the analysis.")
+    timed = models.PositiveIntegerField(default=0, help_text="Calls with a duration (for the handle time).")
+    handle_seconds = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "outcome"], name="call_day_unique"
+            )
+        ]
+
+
+class HandoffDay(Dimensions):
+    """Calls of one day handed to a person, by reason."""
+
+    reason = models.CharField(max_length=255)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "reason"], name="handoff_day_unique"
+            )
+        ]
+
+
+class PromiseDay(Dimensions):
+    """Promises made on one day (the cohort), and what became of them by now, by the customer's
+    collection stage and risk category. The dimensions are those of the call it was made on."""
+
+    stage = models.CharField(max_length=20, blank=True)
+    risk = models.CharField(max_length=10, blank=True)
+    promises = models.PositiveIntegerField(default=0)
+    promised = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    kept = models.PositiveIntegerField(default=0)
+    kept_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    partial = models.PositiveIntegerField(default=0)
+    partial_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    broken = models.PositiveIntegerField(default=0)
+    broken_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    collected = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "stage", "risk"],
+                name="promise_day_unique",
+            )
+        ]
+
+
+class AnalysisDay(Dimensions):
+    """Completed analyses of one day's calls, by sentiment and intent: how many a person was asked
+    to review, reviewed, and corrected (at least one field changed)."""
+
+    sentiment = models.CharField(max_length=10, blank=True)
+    intent = models.CharField(max_length=100, blank=True)
+    analyses = models.PositiveIntegerField(default=0)
+    to_review = models.PositiveIntegerField(default=0)
+    reviewed = models.PositiveIntegerField(default=0)
+    corrected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "sentiment", "intent"],
+                name="analysis_day_unique",
+            )
+        ]
+
+
+class GuardrailDay(Dimensions):
+    """Guardrail hits on one day's calls, by kind (apps/agent: a prompt injection, a reply held back
+    as ungrounded, a holding phrase, ...)."""
+
+    name = models.CharField(max_length=100)
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "name"], name="guardrail_day_unique"
+            )
+        ]
+
+
+class TurnDay(Dimensions):
+    """Turns of one day's calls by who answered (the model, the offline engine, or a rule: a
+    hand-off, a goodbye), and how many of them said a holding phrase first."""
+
+    mode = models.CharField(max_length=10)
+    turns = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "mode"], name="turn_day_unique"
+            )
+        ]
+
+
+class LatencyDay(Dimensions):
+    """How one measure of one day's turns was spread: the turns in each bucket (its lower bound,
+    apps/analytics/latency.py), from which any percentile of any range is read."""
+
+    metric = models.CharField(max_length=20)
+    bucket_ms = models.PositiveIntegerField()
+    turns = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "metric", "bucket_ms"],
+                name="latency_day_unique",
+            )
+        ]
+
+
+class BreakerDay(Dimensions):
+    """A model endpoint's circuit breaker opening during one day's calls."""
+
+    name = models.CharField(max_length=100)
+    openings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "name"], name="breaker_day_unique"
+            )
+        ]
+
+
+class BlockDay(models.Model):
+    """The compliance gate's refusals of one day, by rule."""
+
+    day = models.DateField()
+    rule = models.CharField(max_length=40)
+    blocks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "rule"], name="block_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.rule}: {self.blocks}"
+
+
+class Watermark(models.Model):
+    """How far the rollups have taken in changes to the raw rows."""
+
+    name = models.CharField(max_length=40, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
