@@ -83,11 +83,17 @@ app.conf.beat_schedule = {
 
 class BeatScheduler(PersistentScheduler):
     """Celery's file-backed schedule (the last run of each entry), in a folder beat makes itself:
-    on a fresh clone `var/` does not exist yet, and only beat writes there."""
+    on a fresh clone `var/` does not exist yet, and only beat writes there. A schedule file cut
+    short (a beat killed while writing it) is started afresh instead of stopping beat: it holds only
+    when each entry last ran, and the periodic tasks tolerate running once more."""
 
     def setup_schedule(self) -> None:
         Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
-        super().setup_schedule()
+        try:
+            super().setup_schedule()
+        except EOFError as exc:  # Celery recreates a corrupt file on other errors, not on this one
+            self._store = self._destroy_open_corrupted_schedule(exc)
+            super().setup_schedule()
 
 
 app.conf.beat_scheduler = "contactcenter.celery:BeatScheduler"

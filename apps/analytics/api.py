@@ -61,8 +61,9 @@ def get_summary(request: HttpRequest) -> dict[str, Any]:
             "cohorts": _records(figures.money["cohorts"], "week", "promises", "kept", "kept_rate"),
         },
         "compliance": {
-            "blocked": figures.compliance["blocked"],
+            **{k: v for k, v in figures.compliance.items() if not isinstance(v, list)},
             "blocks_by_rule": _records(figures.compliance["blocks_by_rule"], "rule", "blocks"),
+            "opt_outs_by_source": _records(figures.compliance["opt_outs_by_source"], "source", "opt_outs"),
         },
         "quality": {
             **_plain({k: v for k, v in figures.quality.items() if not isinstance(v, list)}),

@@ -18,9 +18,10 @@ from django.db.models.functions import Coalesce, TruncWeek
 from apps.analytics.latency import METRICS, percentile
 from apps.analytics.models import (
     AnalysisDay,
-    BlockDay,
     BreakerDay,
     CallDay,
+    ComplianceDay,
+    ComplianceEvent,
     GuardrailDay,
     HandoffDay,
     LatencyDay,
@@ -175,13 +176,28 @@ def money(filters: Filters) -> dict[str, Any]:
 
 
 def compliance(filters: Filters) -> dict[str, Any]:
-    """The compliance gate's refusals (not narrowed by workflow, direction or channel: the gate
-    decides on follow-up calls before there is a call)."""
-    blocks = BlockDay.objects.filter(day__range=(filters.start, filters.end))
-    by_rule = blocks.values("rule").annotate(n=Sum("blocks")).order_by("-n", "rule")
+    """The calling rules at work (not narrowed by workflow, direction or channel: the gate decides
+    on a follow-up before there is a call, and an opt-out holds for every call)."""
+    events = ComplianceDay.objects.filter(day__range=(filters.start, filters.end))
+    counts = {
+        (event, kind): n for event, kind, n in events.values_list("event", "kind").annotate(n=Sum("count")).order_by()
+    }
+
+    def kinds(event: str) -> list[tuple[str, int]]:
+        found = [(kind, n) for (each, kind), n in counts.items() if each == event]
+        return sorted(found, key=lambda item: (-item[1], item[0]))
+
+    dialed = dict(kinds(ComplianceEvent.DIALED))
     return {
-        "blocked": blocks.aggregate(n=_sum("blocks"))["n"],
-        "blocks_by_rule": [(row["rule"], row["n"]) for row in by_rule],
+        "followups_done": counts.get((ComplianceEvent.FOLLOWUP, "done"), 0),
+        "followups_failed": counts.get((ComplianceEvent.FOLLOWUP, "failed"), 0),
+        "blocked": sum(n for _, n in kinds(ComplianceEvent.BLOCKED)),
+        "blocks_by_rule": kinds(ComplianceEvent.BLOCKED),
+        "opt_outs": sum(n for _, n in kinds(ComplianceEvent.OPT_OUT)),
+        "opt_outs_by_source": kinds(ComplianceEvent.OPT_OUT),
+        "dials": sum(dialed.values()),
+        "dials_outside_window": dialed.get("outside_window", 0),
+        "dials_window_unknown": dialed.get("unknown", 0),
     }
 
 
@@ -297,7 +313,9 @@ def daily(filters: Filters) -> Iterator[list[Any]]:
         )
     )
     blocks = _by_day(
-        BlockDay.objects.filter(day__range=(filters.start, filters.end)).values("day").annotate(t_blocks=_sum("blocks"))
+        ComplianceDay.objects.filter(day__range=(filters.start, filters.end), event=ComplianceEvent.BLOCKED)
+        .values("day")
+        .annotate(t_blocks=_sum("count"))
     )
     next_call, next_promise, next_block = next(calls, None), next(promises, None), next(blocks, None)
     day = filters.start

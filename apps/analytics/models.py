@@ -175,18 +175,28 @@ class BreakerDay(Dimensions):
         ]
 
 
-class BlockDay(models.Model):
-    """The compliance gate's refusals of one day, by rule."""
+class ComplianceEvent(models.TextChoices):
+    BLOCKED = "blocked", "A follow-up call held back (kind: the rule)"
+    OPT_OUT = "opt_out", "An opt-out (kind: how it came: a STOP text, on a call, ...)"
+    DIALED = "dialed", "A call placed (kind: in_window, outside_window, or unknown)"
+    FOLLOWUP = "followup", "A follow-up finished (kind: done or failed), on its last attempt's day"
+
+
+class ComplianceDay(models.Model):
+    """The calling rules at work on one day: the compliance gate's refusals, opt-outs, where in the
+    calling window each placed call went out, follow-ups finished. Not by workflow or channel:
+    these happen to customers and numbers, before or apart from a conversation."""
 
     day = models.DateField()
-    rule = models.CharField(max_length=40)
-    blocks = models.PositiveIntegerField(default=0)
+    event = models.CharField(max_length=10, choices=ComplianceEvent)
+    kind = models.CharField(max_length=40)
+    count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "rule"], name="block_day_unique")]
+        constraints = [models.UniqueConstraint(fields=["day", "event", "kind"], name="compliance_day_unique")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.rule}: {self.blocks}"
+        return f"{self.day} {self.event} {self.kind}: {self.count}"
 
 
 class Watermark(models.Model):

@@ -4,10 +4,11 @@ A day's rows are always rebuilt whole (deleted, then aggregated again in the dat
 incremented, so refreshing a day twice, or a rebuild after a refresh, gives the same rows. Which
 days to refresh comes from the raw rows themselves: `rollups_catch_up` (a beat task, every minute)
 refreshes every business day that has a call, an analysis, a promise (of its day made: a payment
-moves it) or a compliance block changed since its last run. The services that finish a call, an
-analysis, a payment or a follow-up need to know nothing of this, and no change is lost when a
-process dies mid-way: the watermark moves only when the refresh commits, and each run looks a few
-minutes further back than the last one, for transactions that committed late.
+moves it), a follow-up or a compliance entry of the audit trail changed since its last run. The
+services that finish a call, an analysis, a payment or a follow-up need to know nothing of this,
+and no change is lost when a process dies mid-way: the watermark moves only when the refresh
+commits, and each run looks a few minutes further back than the last one, for transactions that
+committed late.
 
 Days are BUSINESS_TIME_ZONE days, DST included: a call belongs to the day it started on there (a
 call never started, to the day it was created). Test calls never count.
@@ -16,6 +17,7 @@ call never started, to the day it was created). Test calls never count.
 import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -29,9 +31,10 @@ from apps.analysis.models import AnalysisStatus, CallAnalysis, ReviewCorrection
 from apps.analytics.latency import METRICS, bucket_expression
 from apps.analytics.models import (
     AnalysisDay,
-    BlockDay,
     BreakerDay,
     CallDay,
+    ComplianceDay,
+    ComplianceEvent,
     GuardrailDay,
     HandoffDay,
     LatencyDay,
@@ -42,6 +45,7 @@ from apps.analytics.models import (
 )
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TraceKind
 from apps.core.models import AuditEvent
+from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.promises.models import Promise, PromiseStatus
 
 logger = logging.getLogger(__name__)
@@ -54,7 +58,7 @@ JUDGED = (*MEANINGFUL, AnalysisStatus.NOT_MEANINGFUL)
 OVERLAP = timedelta(minutes=5)
 WATERMARK = "rollups"
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # the watermark before the first run
-ROLLUPS = (CallDay, HandoffDay, PromiseDay, AnalysisDay, GuardrailDay, TurnDay, LatencyDay, BreakerDay, BlockDay)
+ROLLUPS = (CallDay, HandoffDay, PromiseDay, AnalysisDay, GuardrailDay, TurnDay, LatencyDay, BreakerDay, ComplianceDay)
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
@@ -313,16 +317,48 @@ def _write_speed(start: datetime, end: datetime) -> None:
     )
 
 
-def _write_blocks(start: datetime, end: datetime) -> None:
-    rows = (
-        AuditEvent.objects.filter(action="followup.blocked", at__gte=start, at__lt=end)
-        .annotate(rollup_day=TruncDate("at", tzinfo=business_zone()), rule=F("details__rule"))
-        .values("rollup_day", "rule")
+AUDITED = {  # audit entries counted, as (event, the detail naming its kind)
+    "followup.blocked": (ComplianceEvent.BLOCKED, "rule"),
+    "customer.opt_out": (ComplianceEvent.OPT_OUT, "source"),
+    "call.dial": (ComplianceEvent.DIALED, "in_window"),
+}
+
+
+def _dial_kind(in_window: Any) -> str:
+    return {True: "in_window", False: "outside_window"}.get(in_window, "unknown")
+
+
+def _write_compliance(start: datetime, end: datetime) -> None:
+    counts: dict[tuple[date, str, str], int] = {}
+    for action, (event, detail) in AUDITED.items():
+        entries = AuditEvent.objects.filter(action=action, at__gte=start, at__lt=end)
+        if action == "call.dial":
+            entries = entries.filter(details__outcome="placed")
+        rows = (
+            entries.annotate(rollup_day=TruncDate("at", tzinfo=business_zone()), rollup_kind=F(f"details__{detail}"))
+            .values("rollup_day", "rollup_kind")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            kind = _dial_kind(row["rollup_kind"]) if event == ComplianceEvent.DIALED else row["rollup_kind"]
+            key = (row["rollup_day"], event, str(kind or "unknown")[:40])
+            counts[key] = counts.get(key, 0) + row["n"]
+    finished = (
+        FollowUp.objects.filter(
+            status__in=(FollowUpStatus.DONE, FollowUpStatus.FAILED),
+            last_attempt_at__gte=start,
+            last_attempt_at__lt=end,
+        )
+        .annotate(rollup_day=TruncDate("last_attempt_at", tzinfo=business_zone()))
+        .values("rollup_day", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    BlockDay.objects.bulk_create(
-        BlockDay(day=row["rollup_day"], rule=str(row["rule"] or "unknown")[:40], blocks=row["n"]) for row in rows
+    for row in finished:
+        counts[(row["rollup_day"], ComplianceEvent.FOLLOWUP, row["status"])] = row["n"]
+    ComplianceDay.objects.bulk_create(
+        ComplianceDay(day=day, event=event, kind=kind, count=n) for (day, event, kind), n in counts.items()
     )
 
 
@@ -336,7 +372,7 @@ def _rebuild(first: date, last: date) -> None:
         _write_promises(start, end)
         _write_quality(start, end)
         _write_speed(start, end)
-        _write_blocks(start, end)
+        _write_compliance(start, end)
 
 
 def rollups_refresh(days: Iterable[date]) -> int:
@@ -362,7 +398,7 @@ def raw_first_day() -> date | None:
         .values_list("started_at", flat=True)
         .first(),
         Promise.objects.order_by("created_at").values_list("created_at", flat=True).first(),
-        AuditEvent.objects.filter(action="followup.blocked").order_by("at").values_list("at", flat=True).first(),
+        AuditEvent.objects.filter(action__in=AUDITED).order_by("at").values_list("at", flat=True).first(),
     ]
     found = [moment for moment in moments if moment is not None]
     return business_day(min(found)) if found else None
@@ -417,8 +453,14 @@ def _touched_days(since: datetime) -> set[date]:
         .distinct()
     )
     days.update(
-        AuditEvent.objects.filter(action="followup.blocked", at__gte=since)
+        AuditEvent.objects.filter(action__in=AUDITED, at__gte=since)
         .annotate(rollup_day=TruncDate("at", tzinfo=business_zone()))
+        .values_list("rollup_day", flat=True)
+        .distinct()
+    )
+    days.update(
+        FollowUp.objects.filter(updated_at__gte=since, last_attempt_at__isnull=False)
+        .annotate(rollup_day=TruncDate("last_attempt_at", tzinfo=business_zone()))
         .values_list("rollup_day", flat=True)
         .distinct()
     )

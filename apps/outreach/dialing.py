@@ -41,7 +41,7 @@ from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus
 from apps.calls.services import StatusUpdate, call_apply_status
 from apps.core.effects import enqueue, enqueue_later
 from apps.core.services import audit_record
-from apps.outreach.compliance import ALLOWED, Verdict, compliance_check
+from apps.outreach.compliance import ALLOWED, Verdict, calling_zones, compliance_check, in_window
 from apps.outreach.services import BLOCKED_AT_DIAL
 from apps.twilio.calls import TOO_MANY_REQUESTS, call_create, rest_error
 from apps.twilio.client import TelephonyNotConfigured
@@ -159,6 +159,7 @@ def _block(call: Call, verdict: Verdict) -> Call:
 
 def _request(call: Call, *, urls: dict[str, str], claimed_at: datetime, throttled: int) -> Call:
     """The one POST, and what its answer means for the call."""
+    sent_at = timezone.now()
     try:
         placed = call_create(to=call.to_number, from_=call.from_number, **urls)
     except TelephonyNotConfigured as exc:  # settings changed since the request: nothing was sent
@@ -190,9 +191,19 @@ def _request(call: Call, *, urls: dict[str, str], claimed_at: datetime, throttle
     else:
         if call_attach_sid(call_id=call.pk, sid=placed.sid, now=timezone.now()):
             _first_status(twilio_status(placed))
-        audit_record(actor=None, action="call.dial", obj=call, details={"outcome": "placed", "call_sid": placed.sid})
+        details = {"outcome": "placed", "call_sid": placed.sid, "in_window": _in_window(call, sent_at)}
+        audit_record(actor=None, action="call.dial", obj=call, details=details)
     call.refresh_from_db()
     return call
+
+
+def _in_window(call: Call, moment: datetime) -> bool | None:
+    """Whether a dial that went out at `moment` was inside the calling window where the customer
+    is: checked again, apart from the gate, for the managers' compliance figures (None: no customer)."""
+    if not call.customer_id:
+        return None
+    zones, _ = calling_zones(call.customer)
+    return bool(zones) and in_window(moment, zones)
 
 
 def _first_status(update: StatusUpdate) -> None:

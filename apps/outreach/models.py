@@ -53,6 +53,8 @@ class FollowUp(TimeStampedModel):
             # The sweep claims due rows: status = scheduled and due_at <= now.
             models.Index(fields=["status", "due_at"], name="followup_due_idx"),
             models.Index(fields=["customer", "status"], name="followup_customer_idx"),
+            # The analytics' rollups find the follow-ups changed since their last run (apps/analytics).
+            models.Index(fields=["updated_at"], name="followup_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(max_attempts__gte=1), name="followup_max_attempts_positive"),

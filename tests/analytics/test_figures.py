@@ -56,10 +56,14 @@ def turn(on: Call, **timings) -> None:
     TraceEvent.objects.create(call=on, kind="turn", name="turn", latency_ms=timings["total_ms"], payload=timings)
 
 
+def audit(at: datetime, action: str, obj, **details) -> None:
+    """An entry of the audit trail, as the service writing it would have, at `at`."""
+    audit_record(actor=None, action=action, obj=obj, details=details)
+    AuditEvent.objects.filter(pk=AuditEvent.objects.latest("pk").pk).update(at=at)
+
+
 def block(at: datetime, rule: str) -> None:
-    followup = FollowUpFactory()
-    audit_record(actor=None, action="followup.blocked", obj=followup, details={"rule": rule, "reason": rule})
-    AuditEvent.objects.filter(action="followup.blocked", object_id=str(followup.pk)).update(at=at)
+    audit(at, "followup.blocked", FollowUpFactory(), rule=rule, reason=rule)
 
 
 @pytest.fixture
@@ -150,6 +154,20 @@ def history():
     # Blocks: Sunday 22:00 EDT (02:00 UTC Monday) by the window, Monday by the do-not-call list.
     block(utc(2026, 3, 9, 2, 0), "calling_window")
     block(utc(2026, 3, 9, 12, 0), "do_not_call")
+    # Opt-outs: a STOP text on Sunday, one heard on a call on Monday.
+    audit(utc(2026, 3, 8, 15, 0), "customer.opt_out", early, source="sms_stop", changed=["do_not_call"])
+    audit(utc(2026, 3, 9, 14, 0), "customer.opt_out", late, source="call_opt_out", changed=["do_not_call"])
+    # Dials placed: Monday inside the window; Sunday 22:30 EDT outside it (a fault the figures
+    # must show); one recorded before the check existed; one the gate blocked (not placed).
+    audit(utc(2026, 3, 9, 14, 0), "call.dial", c2, outcome="placed", call_sid="CA1", in_window=True)
+    audit(utc(2026, 3, 9, 2, 30), "call.dial", c2, outcome="placed", call_sid="CA2", in_window=False)
+    audit(utc(2026, 3, 9, 15, 0), "call.dial", c2, outcome="placed", call_sid="CA3")
+    audit(utc(2026, 3, 9, 16, 0), "call.dial", c2, outcome="blocked", reason="Outside 08:00-21:00.")
+    # Follow-ups finished: failed on its last attempt Saturday 23:00 EST, done Monday 00:30 EDT, and
+    # one done the week before (outside the range).
+    FollowUpFactory(status="failed", attempts=3, last_attempt_at=utc(2026, 3, 8, 4, 0))
+    FollowUpFactory(status="done", attempts=1, last_attempt_at=utc(2026, 3, 9, 4, 30))
+    FollowUpFactory(status="done", attempts=1, last_attempt_at=utc(2026, 3, 2, 15, 0))
     rollups_rebuild()
 
 
@@ -235,7 +253,17 @@ def test_the_summary_figures_are_the_hand_computed_ones(history):
     assert money["kept_rate_by_risk"] == [("high", 2, 0, Decimal("0.0")), ("low", 1, 1, Decimal("100.0"))]
     # Weeks begin on Monday: Saturday and Sunday belong to the week of Mar 2.
     assert money["cohorts"] == [(date(2026, 3, 2), 2, 1, Decimal("50.0")), (date(2026, 3, 9), 1, 0, Decimal("0.0"))]
-    assert figures.compliance == {"blocked": 2, "blocks_by_rule": [("calling_window", 1), ("do_not_call", 1)]}
+    assert figures.compliance == {
+        "followups_done": 1,
+        "followups_failed": 1,
+        "blocked": 2,
+        "blocks_by_rule": [("calling_window", 1), ("do_not_call", 1)],
+        "opt_outs": 2,
+        "opt_outs_by_source": [("call_opt_out", 1), ("sms_stop", 1)],
+        "dials": 3,
+        "dials_outside_window": 1,
+        "dials_window_unknown": 1,
+    }
     assert figures.quality == {
         "analyses": 2,  # the completed ones: not the call judged not meaningful
         "to_review": 1,

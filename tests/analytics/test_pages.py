@@ -67,6 +67,10 @@ def test_the_page_shows_the_figures_and_links_each_point_to_its_calls(history, m
     assert '<dt>Calls</dt><dd><a href="/analytics/calls/?from=2026-03-07&amp;to=2026-03-09">5</a></dd>' in page
     assert '<dt>Collected against promised</dt><dd>$350.00 <span class="quiet">58.3%</span></dd>' in page
     assert '<th scope="row">2026-03-08</th><td>0</td><td>1</td><td>0</td><td>1</td>' in page
+    assert (
+        '<div class="tile-bad"><dt>Dials outside the calling window</dt><dd>1 <span class="quiet">of 3 placed, 1 not checked</span></dd></div>'
+        in page
+    )
     link = "/analytics/calls/?from=2026-03-07&to=2026-03-09&day=2026-03-08&outcome=handed_off"
     assert link.replace("&", "\\u0026") in page  # in the charts' data
 

@@ -70,3 +70,21 @@ def test_celery_beat_starts_with_its_schedule_where_no_folder_exists(tmp_path):
     assert f"db -> {schedule}" in output
     assert not [line for line in log if "ERROR" in line or "Traceback" in line], output
     assert stored_entries(schedule) == {*celery_app.conf.beat_schedule, "celery.backend_cleanup"}  # + Celery's own
+
+
+def test_beat_starts_afresh_from_a_schedule_file_cut_short(tmp_path):
+    """The index says the entries are there, the data file is empty: what a beat killed while
+    writing leaves (seen once on `make run`). Beat starts, and writes its schedule again."""
+    schedule = tmp_path / "celerybeat-schedule"
+    with shelve.open(str(schedule)) as stored:  # noqa: S301 (the file this test makes)
+        stored["entries"] = {"x": 1}
+    data = [path for path in tmp_path.iterdir() if path.suffix == ".dat"] or [schedule]
+    data[0].write_bytes(b"")
+    beat = Beat(app=celery_app, schedule=str(schedule), quiet=True)
+
+    scheduler = beat.Service(
+        app=celery_app, scheduler_cls=beat.scheduler_cls, schedule_filename=beat.schedule
+    ).get_scheduler()
+    scheduler.close()
+
+    assert stored_entries(schedule) == {*celery_app.conf.beat_schedule, "celery.backend_cleanup"}
