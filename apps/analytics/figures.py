@@ -126,6 +126,8 @@ def outcomes(filters: Filters) -> dict[str, Any]:
         analysed=_sum("analysed"),
         timed=_sum("timed", outcome__in=CONVERSATIONS),
         seconds=_sum("handle_seconds", outcome__in=CONVERSATIONS),
+        first=_sum("first_contacts", outcome__in=CONVERSATIONS),
+        first_resolved=_sum("first_contacts_resolved", outcome__in=CONVERSATIONS),
     )
     by_outcome = {outcome: 0 for outcome in Outcome.values}
     by_outcome.update(calls.values_list("outcome").annotate(n=Sum("calls")).order_by())
@@ -142,6 +144,9 @@ def outcomes(filters: Filters) -> dict[str, Any]:
         "completion_rate": rate(by_outcome[Outcome.COMPLETED], conversations),
         "handoff_rate": rate(by_outcome[Outcome.HANDED_OFF], conversations),
         "handle_seconds_avg": ratio(totals["seconds"], totals["timed"], Decimal("0.1")),
+        "first_contacts": totals["first"],
+        "first_contacts_resolved": totals["first_resolved"],
+        "first_contact_resolution": rate(totals["first_resolved"], totals["first"]),
         "handoff_reasons": [(row["reason"], row["n"]) for row in reasons],
         "daily": [(row["day"], row["direction"], row["outcome"], row["n"]) for row in daily],
     }

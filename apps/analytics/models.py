@@ -45,6 +45,12 @@ class CallDay(Dimensions):
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+    first_contacts = models.PositiveIntegerField(
+        default=0, help_text="Calls of a customer with no completed call of theirs in the 7 days before."
+    )
+    first_contacts_resolved = models.PositiveIntegerField(
+        default=0, help_text="Of those, ended with a promise or a dispatch."
+    )
 
     class Meta:
         constraints = [

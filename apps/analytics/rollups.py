@@ -22,7 +22,22 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, DecimalField, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
@@ -45,6 +60,7 @@ from apps.analytics.models import (
 )
 from apps.calls.models import TERMINAL_STATUSES, Call, CallStatus, TraceEvent, TraceKind
 from apps.core.models import AuditEvent
+from apps.dispatch.models import Dispatch
 from apps.outreach.models import FollowUp, FollowUpStatus
 from apps.promises.models import Promise, PromiseStatus
 
@@ -122,10 +138,36 @@ def real_calls_between(start: datetime, end: datetime) -> QuerySet[Call]:
     return Call.objects.filter(_of_calls_between(start, end))
 
 
+# A customer's call is a first contact when no completed call of theirs came in this long before it.
+CONTACT_EPISODE = timedelta(days=7)
+
+
+def _first_contact() -> Q:
+    earlier = Call.objects.filter(
+        customer=OuterRef("customer"),
+        is_test=False,
+        status=CallStatus.COMPLETED,
+        started_at__lt=OuterRef("started_at"),
+        started_at__gte=OuterRef("started_at") - CONTACT_EPISODE,
+    )
+    return Q(customer__isnull=False, started_at__isnull=False) & ~Exists(earlier)
+
+
+def _resolved() -> Q:
+    """The call ended with a promise to pay (not replaced) or a technician dispatched."""
+    promised = Promise.objects.filter(call=OuterRef("pk")).exclude(status=PromiseStatus.SUPERSEDED)
+    return Exists(promised) | Exists(Dispatch.objects.filter(call=OuterRef("pk")))
+
+
 def _write_calls(start: datetime, end: datetime) -> None:
     rows = (
         real_calls_between(start, end)
-        .annotate(rollup_day=_call_day(), rollup_outcome=call_outcome())
+        .annotate(
+            rollup_day=_call_day(),
+            rollup_outcome=call_outcome(),
+            first_contact=ExpressionWrapper(_first_contact(), output_field=BooleanField()),
+            resolved=ExpressionWrapper(_resolved(), output_field=BooleanField()),
+        )
         .values("rollup_day", "rollup_outcome", *CALL_DIMENSIONS.values())
         .annotate(
             n=Count("id"),
@@ -136,6 +178,8 @@ def _write_calls(start: datetime, end: datetime) -> None:
             prompt=Coalesce(Sum("prompt_tokens"), 0),
             completion=Coalesce(Sum("completion_tokens"), 0),
             cost=Coalesce(Sum("cost_usd"), Value(0), output_field=DecimalField(max_digits=16, decimal_places=6)),
+            n_first=Count("id", filter=Q(first_contact=True)),
+            n_first_resolved=Count("id", filter=Q(first_contact=True, resolved=True)),
         )
         .order_by()
     )
@@ -152,6 +196,8 @@ def _write_calls(start: datetime, end: datetime) -> None:
             prompt_tokens=row["prompt"],
             completion_tokens=row["completion"],
             cost_usd=row["cost"],
+            first_contacts=row["n_first"],
+            first_contacts_resolved=row["n_first_resolved"],
         )
         for row in rows
     )

@@ -222,6 +222,13 @@ def test_the_summary_figures_are_the_hand_computed_ones(history):
         Decimal("33.3"),
     )
     assert outcomes["handle_seconds_avg"] == Decimal("210.0")  # (120 + 300) / 2: the chat has no duration
+    # First contacts (no completed call of the customer's in the week before): the three
+    # conversations; the two with a promise were resolved, the roadside chat was not.
+    assert (
+        outcomes["first_contacts"],
+        outcomes["first_contacts_resolved"],
+        outcomes["first_contact_resolution"],
+    ) == (3, 2, Decimal("66.7"))
     assert outcomes["handoff_reasons"] == [("the caller asked for a person", 1)]
     money = figures.money
     assert {
@@ -397,3 +404,21 @@ def test_a_percentile_is_the_bucket_holding_its_rank():
     histogram = [(100, 10), (0, 89), (950, 1)]  # 100 turns, in any order
     assert [percentile(histogram, f) for f in (0.5, 0.89, 0.9, 0.95, 0.99, 1.0)] == [0, 0, 100, 100, 100, 950]
     assert percentile([], 0.5) is None
+
+
+def test_a_call_within_a_week_of_the_customers_last_completed_call_is_not_a_first_contact():
+    customer = CustomerFactory()
+    first = call(utc(2026, 3, 2, 15, 0), customer=customer, state={"ended": True})
+    promise(utc(2026, 3, 2, 15, 5), call=first, customer=customer, amount=Decimal("120.00"))
+    call(utc(2026, 3, 5, 15, 0), customer=customer, state={"ended": True})  # a week not yet past: a repeat
+    call(utc(2026, 3, 20, 15, 0), customer=customer, state={"ended": True})  # a new first contact, unresolved
+    rollups_rebuild()
+
+    month = summary(Filters(date(2026, 3, 1), date(2026, 3, 31))).outcomes
+    assert (month["first_contacts"], month["first_contacts_resolved"], month["first_contact_resolution"]) == (
+        2,
+        1,
+        Decimal("50.0"),
+    )
+    later = summary(Filters(date(2026, 3, 5), date(2026, 3, 31))).outcomes
+    assert (later["first_contacts"], later["first_contacts_resolved"]) == (1, 0)
