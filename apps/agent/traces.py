@@ -65,6 +65,7 @@ class TurnLog:
         self.started = self.clock.perf()
         self.mode = "rule"  # "llm", "offline", or "rule": a reply code decided alone (handoff, close)
         self.held = False  # a holding phrase went out while a slower path completed
+        self.fallback = False  # a model after the first in the chain answered (one failed, or its breaker was open)
         self.step_changed = False
         self.utterances: list[Utterance] = []
         self._traces: list[TraceEvent] = []
@@ -148,6 +149,9 @@ class TurnLog:
             # Until the first token, the caller is waiting on the model: that wait is not ours.
             until = self._first_token if self._first_token is not None else round_end
             self._llm_wait_ms += (until - self._round_started) * 1000
+        answered = completion.answered
+        if answered is not None and (completion.skipped or answered is not completion.attempts[0]):
+            self.fallback = True
         prompt = traced_prompt(messages, self.prompts_seen)
         for attempt in completion.attempts:
             if self.observed:
@@ -184,6 +188,7 @@ class TurnLog:
         return {
             "mode": self.mode,
             "held": self.held,
+            "fallback": self.fallback,
             "first_token_ms": round(first_ms, 3),
             "llm_wait_ms": round(self._llm_wait_ms, 3),
             "overhead_ms": round(max(first_ms - self._llm_wait_ms, 0.0), 3),

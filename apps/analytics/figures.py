@@ -246,14 +246,15 @@ def speed(filters: Filters) -> dict[str, Any]:
     turns = _rows(TurnDay, filters)
     by_mode = dict(turns.values_list("mode").annotate(n=Sum("turns")).order_by())
     total = sum(by_mode.values())
-    held = turns.aggregate(n=_sum("held"))["n"]
+    shares = turns.aggregate(held=_sum("held"), fallback=_sum("fallback"))
     openings = _rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
     return {
         "latency_ms": latency,
         "turns": total,
         "turns_by_mode": by_mode,
         "offline_share": rate(by_mode.get("offline", 0), total),
-        "holding_phrase_share": rate(held, total),
+        "fallback_share": rate(shares["fallback"], total),
+        "holding_phrase_share": rate(shares["held"], total),
         "breaker_openings": sum(row["n"] for row in openings),
         "breakers": [(row["name"], row["n"]) for row in openings],
     }

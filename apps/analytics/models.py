@@ -136,11 +136,13 @@ class GuardrailDay(Dimensions):
 
 class TurnDay(Dimensions):
     """Turns of one day's calls by who answered (the model, the offline engine, or a rule: a
-    hand-off, a goodbye), and how many of them said a holding phrase first."""
+    hand-off, a goodbye), how many of them said a holding phrase first, and how many a fallback
+    model answered."""
 
     mode = models.CharField(max_length=10)
     turns = models.PositiveIntegerField(default=0)
     held = models.PositiveIntegerField(default=0)
+    fallback = models.PositiveIntegerField(default=0, help_text="Answered by a model after the first in the chain.")
 
     class Meta:
         constraints = [

@@ -318,7 +318,11 @@ def _write_speed(start: datetime, end: datetime) -> None:
     by_mode = (
         turns.annotate(turn_mode=KeyTextTransform("mode", "payload"))
         .values("rollup_day", *CALL_FIELDS, "turn_mode")
-        .annotate(n=Count("id"), n_held=Count("id", filter=Q(payload__held=True)))
+        .annotate(
+            n=Count("id"),
+            n_held=Count("id", filter=Q(payload__held=True)),
+            n_fallback=Count("id", filter=Q(payload__fallback=True)),
+        )
         .order_by()
     )
     TurnDay.objects.bulk_create(
@@ -328,6 +332,7 @@ def _write_speed(start: datetime, end: datetime) -> None:
             mode=(row["turn_mode"] or "unknown")[:10],
             turns=row["n"],
             held=row["n_held"],
+            fallback=row["n_fallback"],
         )
         for row in by_mode
     )

@@ -173,6 +173,8 @@ def test_a_slow_model_is_skipped_and_the_fallback_answers(chat, fake_llm):
     calls = TraceEvent.objects.filter(kind=TraceKind.LLM_CALL).order_by("id")
     assert [(t.name, t.ok) for t in calls] == [("primary", False), ("backup", True)]
     assert calls[0].payload["error"].startswith("TimeoutError")
+    turn = TraceEvent.objects.get(kind=TraceKind.TURN, turn=1)
+    assert (turn.payload["mode"], turn.payload["fallback"]) == ("llm", True)  # the analytics count it
 
 
 def test_when_every_model_fails_the_offline_engine_takes_the_turn(chat, fake_llm):
@@ -211,6 +213,7 @@ def test_llm_calls_are_traced_with_tokens_cost_and_timings(chat, fake_llm):
     assert set(turn.payload) == {
         "mode",
         "held",
+        "fallback",
         "first_token_ms",
         "llm_wait_ms",
         "overhead_ms",

@@ -118,6 +118,7 @@ def test_a_turn_gives_its_events_and_what_to_store(maria):
     assert record.traces[-1].payload == {
         "mode": "llm",
         "held": False,
+        "fallback": False,
         "first_token_ms": 1200.0,
         "llm_wait_ms": 1200.0,
         "overhead_ms": 0.0,

@@ -82,7 +82,16 @@ def history():
     CallAnalysisFactory(call=c1, status="completed", sentiment="positive", needs_review=False)
     guardrail(c1, "prompt_injection")
     turn(c1, mode="llm", held=False, overhead_ms=12.3, llm_wait_ms=640.0, first_token_ms=655.0, total_ms=1210.0)
-    turn(c1, mode="llm", held=True, overhead_ms=7.0, llm_wait_ms=1800.0, first_token_ms=950.0, total_ms=2400.0)
+    turn(
+        c1,
+        mode="llm",
+        held=True,
+        fallback=True,
+        overhead_ms=7.0,
+        llm_wait_ms=1800.0,
+        first_token_ms=950.0,
+        total_ms=2400.0,
+    )
     TraceEvent.objects.create(call=c1, kind="tool_call", name="lookup_account")  # not a guardrail
     # Sunday Mar 8, 23:30 EDT (03:30 UTC on the 9th, after the change): an outbound call handed off.
     c2 = call(
@@ -301,6 +310,7 @@ def test_the_summary_figures_are_the_hand_computed_ones(history):
         "turns": 4,
         "turns_by_mode": {"llm": 2, "offline": 1, "rule": 1},
         "offline_share": Decimal("25.0"),
+        "fallback_share": Decimal("25.0"),
         "holding_phrase_share": Decimal("25.0"),
         "breaker_openings": 1,
         "breakers": [("opened: gpt-4o-mini", 1)],
