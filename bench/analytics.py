@@ -2,8 +2,9 @@
 
 Seeds its own database (`cc_bench_analytics_<calls>`, kept for the next run unless --fresh) in bulk
 with SQL: customers, calls over two years (inbound and outbound, voice and web chat, two workflows
-of two versions each; completed, handed off, abandoned, not reached), their transcripts, analyses,
-promises (kept, partly kept, broken, open), payments, follow-ups and compliance blocks. Then builds
+of two versions each; completed, handed off, abandoned, not reached), their transcripts, turn traces
+(the latency split of two turns per answered call) and guardrail hits, analyses, promises (kept,
+partly kept, broken, open), payments, follow-ups and compliance blocks. Then builds
 the daily rollups from them (`analytics_rebuild`, timed) and measures through Django's whole
 request stack (middleware, sign-in session, view, queries, template) the analytics page for the
 last 30 and 365 days and the CSV for 365 days, printing p50/p95 and the data set's size on disk.
@@ -28,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from bench import cpu_model, percentile  # noqa: E402
 
 HISTORY_DAYS = 730
-TRANSCRIPT_LINES = 4  # per call
+TRANSCRIPT_LINES = 4  # per answered call
+TURNS = 2  # turn traces (the latency split) per answered call; a guardrail hit on one call in 20
 
 SEED = """
 SELECT setseed(0.17);
@@ -73,6 +75,23 @@ SELECT c.id, s, CASE WHEN s % 2 = 0 THEN 'agent' ELSE 'customer' END,
     CASE WHEN s % 2 = 0 THEN 'How can I help you today?' ELSE 'I would like to set up a payment plan, please.' END,
     c.started_at + (s * 8 || ' seconds')::interval, false, false
 FROM calls_call c, generate_series(0, {lines} - 1) AS s WHERE c.status = 'completed';
+
+INSERT INTO calls_traceevent (call_id, turn, kind, name, ok, payload, latency_ms, prompt_tokens, completion_tokens,
+    cost_usd, at)
+SELECT x.id, x.t, 'turn', 'turn ' || x.t, true,
+    jsonb_build_object('mode', CASE WHEN x.r < 0.02 THEN 'offline' WHEN x.r < 0.12 THEN 'rule' ELSE 'llm' END,
+        'held', x.r > 0.97, 'fallback', x.r > 0.95 AND x.r <= 0.97, 'overhead_ms', round((2 + x.r * 30)::numeric, 3),
+        'llm_wait_ms', round((300 + x.r * 1500)::numeric, 3), 'first_token_ms', round((320 + x.r * 1600)::numeric, 3),
+        'total_ms', round((900 + x.r * 3000)::numeric, 3), 'tools_ms', 0, 'llm_rounds', 1),
+    900 + x.r * 3000, 0, 0, 0, x.started_at + (x.t * 15 || ' seconds')::interval
+FROM (SELECT c.id, c.started_at, t, random() AS r
+      FROM calls_call c CROSS JOIN generate_series(1, {turns}) AS t WHERE c.status = 'completed') AS x;
+
+INSERT INTO calls_traceevent (call_id, turn, kind, name, ok, payload, latency_ms, prompt_tokens, completion_tokens,
+    cost_usd, at)
+SELECT c.id, 1, 'guardrail', (ARRAY['redaction', 'holding_phrase', 'ungrounded_figure', 'prompt_injection'])
+    [1 + floor(random() * 4)::int], false, '{{}}', NULL, 0, 0, 0, c.started_at
+FROM calls_call c WHERE c.status = 'completed' AND c.id % 20 = 0;
 
 INSERT INTO analysis_callanalysis (created_at, updated_at, call_id, status, meaningful_reason, analyzer, sentiment,
     sentiment_trajectory, intent, summary, promise, next_action, field_confidence, rule_overrides, confidence,
@@ -182,7 +201,7 @@ def main() -> None:
     if seed:
         timed("migrate", lambda: call_command("migrate", verbosity=0))
         sql = SEED.format(
-            customers=max(1, args.calls // 20), calls=args.calls, days=HISTORY_DAYS, lines=TRANSCRIPT_LINES
+            customers=max(1, args.calls // 20), calls=args.calls, days=HISTORY_DAYS, lines=TRANSCRIPT_LINES, turns=TURNS
         )
         with connection.cursor() as cursor:
             timed(f"seed {args.calls:,} calls", lambda: cursor.execute(sql))
@@ -191,7 +210,13 @@ def main() -> None:
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         size = cursor.fetchone()[0]
         counts = {}
-        for table in ("calls_call", "calls_transcriptentry", "promises_promise", "analytics_callday"):
+        for table in (
+            "calls_call",
+            "calls_transcriptentry",
+            "calls_traceevent",
+            "promises_promise",
+            "analytics_callday",
+        ):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (our own table names)
             counts[table] = cursor.fetchone()[0]
     print(

@@ -3,7 +3,7 @@ its labels and datasets, and shown as a table beside it from the same values, so
 without the picture. A point's link opens the calls behind it (the drill-down)."""
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -30,41 +30,57 @@ def _link(drill: str, **params: str) -> str:
     return f"{drill}&{urlencode(params)}" if params else drill
 
 
+WEEKLY_AFTER_DAYS = 92  # a longer range is drawn week by week
+
+
 def _calls_per_day(figures: Summary, drill: str) -> dict[str, Any]:
+    """Calls by outcome, a bar per day (per week, Monday first, over a long range), each linking to
+    the calls behind it."""
     filters = figures.filters
-    days = [filters.start + timedelta(days=n) for n in range(filters.days)]
+    weekly = filters.days > WEEKLY_AFTER_DAYS
+
+    def period(day: date) -> date:
+        return max(day - timedelta(days=day.weekday()), filters.start) if weekly else day
+
+    periods = sorted({period(filters.start + timedelta(days=n)) for n in range(filters.days)})
     counts: dict[tuple, int] = defaultdict(int)
     by_direction: dict[tuple, int] = defaultdict(int)
     for day, direction, outcome, n in figures.outcomes["daily"]:
-        counts[(day, outcome)] += n
-        by_direction[(day, direction)] += n
+        counts[(period(day), outcome)] += n
+        by_direction[(period(day), direction)] += n
+
+    def link(first: date, outcome: str) -> str:
+        last = min(first + timedelta(days=6 - first.weekday()), filters.end) if weekly else first
+        return _link(drill, day=first.isoformat(), days=str((last - first).days + 1), outcome=outcome)
+
     datasets = [
         {
             "label": Outcome(outcome).label,
             "colour": OUTCOME_COLOURS[outcome],
-            "data": [counts[(day, outcome)] for day in days],
-            "links": [_link(drill, day=day.isoformat(), outcome=outcome) for day in days],
+            "data": [counts[(first, outcome)] for first in periods],
+            "links": [link(first, outcome) for first in periods],
         }
         for outcome in Outcome.values
     ]
-    head = ["Day", "Inbound", "Outbound", *(Outcome(o).label for o in Outcome.values)]
+    head = ["Week of" if weekly else "Day", "Inbound", "Outbound", *(Outcome(o).label for o in Outcome.values)]
     rows = [
         [
-            day.isoformat(),
-            by_direction[(day, "inbound")],
-            by_direction[(day, "outbound")],
-            *(counts[(day, o)] for o in Outcome.values),
+            first.isoformat(),
+            by_direction[(first, "inbound")],
+            by_direction[(first, "outbound")],
+            *(counts[(first, o)] for o in Outcome.values),
         ]
-        for day in days
-        if any(counts[(day, o)] for o in Outcome.values)
+        for first in periods
+        if any(counts[(first, o)] for o in Outcome.values)
     ]
     return {
         "id": "calls-per-day",
-        "title": "Calls per day, by outcome",
+        "title": f"Calls per {'week' if weekly else 'day'}, by outcome",
         "type": "bar",
         "wide": True,  # its table goes below it
+        "weekly": weekly,
         "stacked": True,
-        "labels": [day.isoformat() for day in days],
+        "labels": [first.isoformat() for first in periods],
         "datasets": datasets,
         "table": {"head": head, "rows": rows, "empty": "No calls in this range."},
     }

@@ -102,11 +102,15 @@ def calls(request: HttpRequest) -> HttpResponse:
         filters, _ = parse_filters(request.GET)
     except BadFilters as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    if day := request.GET.get("day", ""):  # one day of the range: a chart's point
+    if day := request.GET.get("day", ""):  # a chart's point: a day (or `days` from it) of the range
         try:
-            filters = replace(filters, start=date.fromisoformat(day), end=date.fromisoformat(day))
+            first, span = date.fromisoformat(day), int(request.GET.get("days") or 1)
         except ValueError:
-            return HttpResponseBadRequest(f"'day' must be a date as YYYY-MM-DD (got {day[:20]!r}).")
+            return HttpResponseBadRequest(
+                f"'day' must be a date as YYYY-MM-DD and 'days' a number (got {day[:20]!r}).",
+                content_type="text/plain",
+            )
+        filters = replace(filters, start=first, end=first + timedelta(days=min(max(span, 1), 31) - 1))
     outcome = request.GET.get("outcome", "")
     if outcome and outcome not in Outcome.values:
         return HttpResponseBadRequest(

@@ -71,7 +71,7 @@ def test_the_page_shows_the_figures_and_links_each_point_to_its_calls(history, m
         '<div class="tile-bad"><dt>Dials outside the calling window</dt><dd>1 <span class="quiet">of 3 placed, 1 not checked</span></dd></div>'
         in page
     )
-    link = "/analytics/calls/?from=2026-03-07&to=2026-03-09&day=2026-03-08&outcome=handed_off"
+    link = "/analytics/calls/?from=2026-03-07&to=2026-03-09&day=2026-03-08&days=1&outcome=handed_off"
     assert link.replace("&", "\\u0026") in page  # in the charts' data
 
 
@@ -97,3 +97,17 @@ def test_the_presets_end_today_in_the_business_time_zone():
         (date(2026, 4, 21), today),
         (date(2026, 4, 1), today),
     ]
+
+
+def test_a_long_range_is_drawn_week_by_week_and_a_week_opens_its_calls(history, manager):  # noqa: F811
+    client = signed_in(manager)
+    page = client.get("/analytics/?from=2026-01-01&to=2026-06-30").content.decode()
+    assert "Calls per week, by outcome" in page
+    # The week of Monday, March 2 holds Saturday's and Sunday's calls; the next, Monday's.
+    assert '<th scope="row">2026-03-02</th><td>1</td><td>1</td><td>1</td><td>1</td>' in page
+    link = "/analytics/calls/?from=2026-01-01&to=2026-06-30&day=2026-03-02&days=7&outcome=handed_off"
+    assert link.replace("&", "\\u0026") in page
+    week = client.get(link).content.decode()
+    assert "Mar 2, 2026 to Mar 8, 2026" in week
+    assert "1 call, newest first" in week
+    assert client.get("/analytics/calls/?day=2026-03-02&days=seven").status_code == 400
