@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from apps.analysis.tasks import call_analyze_task
 from contactcenter.asgi import application
+from tests.telephony.test_relay import setup_message
 
 TOKEN = "test-auth-token"
 BASE = "https://cc.example.com"
@@ -30,23 +31,6 @@ def signed(path: str, params: dict[str, str]):
     """A webhook as Twilio sends it, signed with twilio's own validator."""
     signature = RequestValidator(TOKEN).compute_signature(f"{BASE}{path}", params)
     return Client().post(path, params, headers={"X-Twilio-Signature": signature})
-
-
-def _setup(call_id: int) -> str:
-    return json.dumps(
-        {
-            "type": "setup",
-            "sessionId": "VX" + "0" * 32,
-            "accountSid": "AC" + "0" * 32,
-            "callSid": SID,
-            "from": "+14155550123",
-            "to": "+14155550100",
-            "direction": "inbound",
-            "callType": "PSTN",
-            "callStatus": "RINGING",
-            "customParameters": {"call_id": str(call_id)},
-        }
-    )
 
 
 def _prompt(text: str) -> str:
@@ -82,7 +66,7 @@ def a_call(maria, fake_llm) -> int:
             headers=[(b"x-twilio-signature", RequestValidator(TOKEN).compute_signature(url, {}).encode())],
         )
         assert (await ws.connect())[0]
-        await ws.send_to(text_data=_setup(call_id))
+        await ws.send_to(text_data=json.dumps(setup_message(call_id, SID)))
         await ws.send_to(text_data=_prompt("My zip code is 94607"))
         balance = await _reply(ws)
         await ws.send_to(text_data=_prompt("Let me talk to a representative"))
