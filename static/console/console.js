@@ -22,8 +22,14 @@
   const counted = new Set(["approvals-list", "monitor-calls"]);
   let recount = false;
 
+  // An element already shown as it is (same id, same data-version) is kept, not drawn again: what
+  // the person sees on it (an error beside it, a note being typed, the focus) stays.
+  const unchanged = (shown, node) =>
+    Boolean(shown) && node.dataset.version !== undefined && shown.dataset.version === node.dataset.version;
+
   function place(container, node) {
     const existing = node.id && document.getElementById(node.id);
+    if (unchanged(existing, node)) return;
     for (const field of existing ? existing.querySelectorAll("textarea[id], input[id]") : []) {
       const twin = node.querySelector(`#${CSS.escape(field.id)}`);
       if (twin && field.value) twin.value = field.value; // an update keeps what is being typed
@@ -53,7 +59,13 @@
         // A list drawn again keeps what the person was typing in it, and where.
         const typed = new Map([...target.querySelectorAll("textarea[id], input[id]")].map((f) => [f.id, f.value]));
         const focused = target.contains(document.activeElement) ? document.activeElement.id : "";
-        target.innerHTML = message.html;
+        const fresh = document.createElement("template");
+        fresh.innerHTML = message.html;
+        for (const node of [...fresh.content.querySelectorAll("[id][data-version]")]) {
+          const shown = document.getElementById(node.id);
+          if (target.contains(shown) && unchanged(shown, node)) node.replaceWith(shown);
+        }
+        target.replaceChildren(fresh.content);
         for (const [id, value] of typed) {
           const field = document.getElementById(id);
           if (field && value) field.value = value;

@@ -114,6 +114,11 @@ def test_a_reject_without_a_note_is_refused_in_place(agent, maria, console):
     console.get_by_role("alert").wait_for()
     assert console.get_by_role("alert").inner_text() == "A rejection needs a note saying why."
     assert console.locator(f"#approval-{approval_id} .pill").inner_text() == "Pending"
+    # The list caught up again (as every 30 s, or after a reconnect) keeps the card as shown,
+    # its error included: the approval has not changed.
+    console.evaluate("consoleLive.watch(document.getElementById('approvals-list'), 'approvals')")
+    console.wait_for_selector("#approvals-list[data-subscribed]", state="attached")
+    expect(console.get_by_role("alert")).to_have_text("A rejection needs a note saying why.")
 
 
 class Chat:
