@@ -6,6 +6,7 @@ A range is a set of whole business days, both ends included; the filters narrow 
 there is nothing to divide by; money is in the account currency (USD in the rollups' sums).
 """
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,10 +26,12 @@ from apps.analytics.models import (
     GuardrailDay,
     HandoffDay,
     LatencyDay,
+    LatencyMonth,
     Outcome,
     PromiseDay,
     TurnDay,
 )
+from apps.analytics.rollups import month_start, next_month
 
 CONVERSATIONS = (Outcome.COMPLETED, Outcome.HANDED_OFF, Outcome.ABANDONED)
 CSV_COLUMNS = (
@@ -233,11 +236,29 @@ def quality(filters: Filters, calls: int) -> dict[str, Any]:
     }
 
 
+def _latency_spread(filters: Filters) -> list[tuple[str, int, int]]:
+    """(metric, bucket, turns) of the range: its whole months from LatencyMonth, its other days
+    from LatencyDay (a year reads 12 months' rows instead of 365 days')."""
+    first_month = filters.start if filters.start.day == 1 else next_month(filters.start)
+    after_months = month_start(filters.end + timedelta(days=1))  # the month after the last whole one
+    parts = []
+    if first_month < after_months:
+        months = LatencyMonth.objects.filter(day__gte=first_month, day__lt=after_months, **filters.dimensions)
+        days = _rows(LatencyDay, filters).exclude(day__gte=first_month, day__lt=after_months)
+        parts = [months, days]
+    else:
+        parts = [_rows(LatencyDay, filters)]
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    for part in parts:
+        for metric, bucket, n in part.values_list("metric", "bucket_ms").annotate(n=Sum("turns")).order_by():
+            totals[(metric, bucket)] += n
+    return [(metric, bucket, n) for (metric, bucket), n in totals.items()]
+
+
 def speed(filters: Filters) -> dict[str, Any]:
     """Turn latency percentiles (from the stored histograms), who answered the turns, breaker openings."""
     buckets: dict[str, list[tuple[int, int]]] = {metric: [] for metric in METRICS}
-    spread = _rows(LatencyDay, filters).values_list("metric", "bucket_ms").annotate(n=Sum("turns")).order_by()
-    for metric, bucket, n in spread:
+    for metric, bucket, n in _latency_spread(filters):
         buckets.setdefault(metric, []).append((bucket, n))
     latency = {
         metric: {"p50": percentile(buckets[metric], 0.5), "p95": percentile(buckets[metric], 0.95)}

@@ -169,6 +169,23 @@ class LatencyDay(Dimensions):
         ]
 
 
+class LatencyMonth(Dimensions):
+    """LatencyDay summed over a calendar month (`day` is its first): a long range reads its whole
+    months here and only its odd days from LatencyDay. Rebuilt with the days of its month."""
+
+    metric = models.CharField(max_length=20)
+    bucket_ms = models.PositiveIntegerField()
+    turns = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "workflow", "version", "direction", "channel", "metric", "bucket_ms"],
+                name="latency_month_unique",
+            )
+        ]
+
+
 class BreakerDay(Dimensions):
     """A model endpoint's circuit breaker opening during one day's calls."""
 

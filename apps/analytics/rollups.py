@@ -39,7 +39,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from apps.analysis.models import AnalysisStatus, CallAnalysis, ReviewCorrection
@@ -53,6 +53,7 @@ from apps.analytics.models import (
     GuardrailDay,
     HandoffDay,
     LatencyDay,
+    LatencyMonth,
     Outcome,
     PromiseDay,
     TurnDay,
@@ -74,7 +75,18 @@ JUDGED = (*MEANINGFUL, AnalysisStatus.NOT_MEANINGFUL)
 OVERLAP = timedelta(minutes=5)
 WATERMARK = "rollups"
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # the watermark before the first run
-ROLLUPS = (CallDay, HandoffDay, PromiseDay, AnalysisDay, GuardrailDay, TurnDay, LatencyDay, BreakerDay, ComplianceDay)
+ROLLUPS = (
+    CallDay,
+    HandoffDay,
+    PromiseDay,
+    AnalysisDay,
+    GuardrailDay,
+    TurnDay,
+    LatencyDay,
+    LatencyMonth,
+    BreakerDay,
+    ComplianceDay,
+)
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
@@ -413,6 +425,37 @@ def _write_compliance(start: datetime, end: datetime) -> None:
     )
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _write_latency_months(first: date, last: date) -> None:
+    """The months holding days `first` to `last`, summed again from all their days' histograms."""
+    start, end = month_start(first), next_month(last)
+    LatencyMonth.objects.filter(day__gte=start, day__lt=end).delete()
+    rows = (
+        LatencyDay.objects.filter(day__gte=start, day__lt=end)
+        .annotate(month=TruncMonth("day"))
+        .values("month", *CALL_DIMENSIONS, "metric", "bucket_ms")
+        .annotate(n=Sum("turns"))
+        .order_by()
+    )
+    LatencyMonth.objects.bulk_create(
+        LatencyMonth(
+            day=row["month"],
+            **{name: row[name] for name in CALL_DIMENSIONS},
+            metric=row["metric"],
+            bucket_ms=row["bucket_ms"],
+            turns=row["n"],
+        )
+        for row in rows
+    )
+
+
 def _rebuild(first: date, last: date) -> None:
     """Days `first` to `last` (inclusive), rebuilt whole in one transaction."""
     start, end = day_start(first), day_start(last + timedelta(days=1))
@@ -423,6 +466,7 @@ def _rebuild(first: date, last: date) -> None:
         _write_promises(start, end)
         _write_quality(start, end)
         _write_speed(start, end)
+        _write_latency_months(first, last)
         _write_compliance(start, end)
 
 

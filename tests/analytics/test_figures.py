@@ -12,6 +12,7 @@ from django.test import Client
 
 from apps.analysis.models import ReviewCorrection
 from apps.analytics.figures import Filters, summary
+from apps.analytics.models import LatencyMonth
 from apps.analytics.rollups import ROLLUPS, rollups_catch_up, rollups_rebuild
 from apps.calls.models import Call, TraceEvent
 from apps.core.models import AuditEvent
@@ -432,3 +433,11 @@ def test_a_call_within_a_week_of_the_customers_last_completed_call_is_not_a_firs
     )
     later = summary(Filters(date(2026, 3, 5), date(2026, 3, 31))).outcomes
     assert (later["first_contacts"], later["first_contacts_resolved"]) == (1, 0)
+
+
+def test_whole_months_are_read_from_the_monthly_histograms_with_the_same_percentiles(history):
+    days = summary(Filters(date(2026, 3, 7), date(2026, 3, 9))).speed
+    # February 20 to April 10: March whole (LatencyMonth), the rest day by day (LatencyDay).
+    around = summary(Filters(date(2026, 2, 20), date(2026, 4, 10))).speed
+    assert LatencyMonth.objects.filter(day=date(2026, 3, 1)).exists()
+    assert (around["latency_ms"], around["turns"]) == (days["latency_ms"], 4)
