@@ -152,8 +152,8 @@ class TurnDay(Dimensions):
         ]
 
 
-class LatencyDay(Dimensions):
-    """How one measure of one day's turns was spread: the turns in each bucket (its lower bound,
+class Histogram(Dimensions):
+    """How one measure of turns was spread: the turns in each bucket (its lower bound,
     apps/analytics/latency.py), from which any percentile of any range is read."""
 
     metric = models.CharField(max_length=20)
@@ -161,29 +161,25 @@ class LatencyDay(Dimensions):
     turns = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "metric", "bucket_ms"],
-                name="latency_day_unique",
-            )
-        ]
+        abstract = True
 
 
-class LatencyMonth(Dimensions):
+HISTOGRAM_KEY = ["day", "workflow", "version", "direction", "channel", "metric", "bucket_ms"]
+
+
+class LatencyDay(Histogram):
+    """One day's turns."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=HISTOGRAM_KEY, name="latency_day_unique")]
+
+
+class LatencyMonth(Histogram):
     """LatencyDay summed over a calendar month (`day` is its first): a long range reads its whole
     months here and only its odd days from LatencyDay. Rebuilt with the days of its month."""
 
-    metric = models.CharField(max_length=20)
-    bucket_ms = models.PositiveIntegerField()
-    turns = models.PositiveIntegerField(default=0)
-
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "metric", "bucket_ms"],
-                name="latency_month_unique",
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=HISTOGRAM_KEY, name="latency_month_unique")]
 
 
 class BreakerDay(Dimensions):
