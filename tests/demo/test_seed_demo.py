@@ -276,7 +276,16 @@ TRACE_PAYLOAD_KEYS = {
     TraceKind.STEP_CHANGE: {"from", "to", "reason"},
     TraceKind.TOOL_CALL: {"arguments", "result", "step"},
     TraceKind.LLM_CALL: {"endpoint", "ttft_ms", "error", "text", "tool_calls", "messages", "system_sha"},
-    TraceKind.TURN: {"mode", "first_token_ms", "llm_wait_ms", "overhead_ms", "tools_ms", "total_ms", "llm_rounds"},
+    TraceKind.TURN: {
+        "mode",
+        "fallback",
+        "first_token_ms",
+        "llm_wait_ms",
+        "overhead_ms",
+        "tools_ms",
+        "total_ms",
+        "llm_rounds",
+    },
 }
 # What the engine itself records as guardrails and errors (apps.agent.engine, apps.agent.grounding).
 GUARDRAILS = {"redaction", "handoff", "commitment", "ungrounded_figure", "prompt_injection", "opt_out"}
