@@ -15,8 +15,10 @@ from apps.agent import llm
 from apps.agent.clock import TurnClock
 from apps.agent.events import Event, ReplyEnd, Token
 from apps.agent.grounding import ReplyGate, make_checker
+from apps.agent.guardrails import VOICE_WORD_LIMIT, WordLimit, last_sentence, word_count
+from apps.agent.leaks import LeakCheck, LeakGuard, known_texts
 from apps.agent.nlu import Understanding
-from apps.agent.prompts import CustomerContext, build_messages
+from apps.agent.prompts import CustomerContext, build_messages, instructions_text
 from apps.agent.state import CallFacts, ConversationState
 from apps.agent.tools import TOOLS
 from apps.agent.traces import TurnLog
@@ -40,14 +42,17 @@ class Session(Protocol):
     said: list[str]
 
     def _count_usage(self, completion: llm.Completion) -> None: ...
-    def _offline_reply(self, results: list[tuple[str, dict]]) -> str: ...
+    def _offline_reply(self, results: list[tuple[str, dict]], heard: Understanding | None = None) -> str: ...
     def _say(self, text: str, log: TurnLog) -> AsyncIterator[Event]: ...
     async def _tool(self, name: str, arguments: str | dict, log: TurnLog) -> dict[str, Any]: ...
     def _settle(self, log: TurnLog) -> None: ...
     def _is_terminal(self) -> bool: ...
     def _track_understanding(self, u: Understanding, *, progressed: bool) -> None: ...
-    def _close_or_hand_off(self, log: TurnLog) -> AsyncIterator[Event]: ...
+    def _close_or_hand_off(
+        self, log: TurnLog, results: list[tuple[str, dict]] | None = None
+    ) -> AsyncIterator[Event]: ...
     def _agent_said(self, text: str, log: TurnLog, *, interrupted: bool = False) -> None: ...
+    def _leak_check(self, forced: str | None) -> LeakCheck: ...
 
 
 class LLMAnswering:
@@ -56,6 +61,7 @@ class LLMAnswering:
         regenerated = False
         correction: str | None = None
         said: list[str] = []  # the model's words this turn (a holding phrase is the engine's)
+        results: list[tuple[str, dict[str, Any]]] = []  # the tools' results this turn
         ttft = 0.0  # how long the last model round took to start answering
         for _ in range(MAX_LLM_ROUNDS):
             if ttft and self.clock.would_miss(ttft):
@@ -74,6 +80,10 @@ class LLMAnswering:
             if correction:
                 messages.append({"role": "system", "content": correction})
             gate = ReplyGate(make_checker(set(self.state.grounded), self.today))
+            # What passes the gate is held back while it could still begin a leak.
+            leak = LeakGuard(self._leak_check(forced))
+            # On the phone, what passes the gate is held to the words left of the reply's limit.
+            limit = WordLimit(VOICE_WORD_LIMIT - word_count("".join(said))) if self.state.channel == "voice" else None
             completion = llm.Completion()
             log.llm_started()
             try:
@@ -81,20 +91,65 @@ class LLMAnswering:
                     async for piece in pieces:
                         if forced:
                             continue  # a forced round is a tool round: no words before the tool runs
-                        if safe := gate.feed(piece):
+                        if limit and limit.full:
+                            limit.feed(piece)  # past the limit: read on (a tool call may follow), say nothing
+                            continue
+                        safe = leak.feed(gate.feed(piece))
+                        if gate.violation:
+                            safe += leak.release()  # what it held is no leak, only the start of one
+                        if limit:
+                            safe = limit.feed(safe)
+                            if gate.violation or leak.leak:
+                                limit.discard()  # the sentence stopped is not said in part
+                        if safe:
                             said.append(safe)
                             yield Token(safe)
-                        if gate.violation:
+                        if gate.violation or leak.leak:
                             break
-                if not forced and (tail := gate.flush()):
-                    said.append(tail)
-                    yield Token(tail)
+                if not forced and not (limit and limit.full):
+                    tail = gate.flush()
+                    tail = leak.feed(tail) + (leak.release() if gate.violation else leak.flush())
+                    if limit:
+                        tail = limit.feed(tail)
+                        if gate.violation or leak.leak:
+                            limit.discard()
+                        else:
+                            tail += limit.flush()
+                    if tail:
+                        said.append(tail)
+                        yield Token(tail)
             except llm.LLMStreamBroken:
                 pass  # what was said stands; the turn ends with it
             finally:
                 log.llm_finished(completion, messages)
                 self._count_usage(completion)
             answer = completion.answered
+            if limit and limit.dropped.strip():
+                log.trace(
+                    TraceKind.GUARDRAIL,
+                    "word_limit",
+                    ok=False,
+                    payload={"limit": VOICE_WORD_LIMIT, "said": limit.used, "dropped": redact_text(limit.dropped)},
+                )
+                if not said and not regenerated and not leak.leak and not (answer and answer.tool_calls):
+                    regenerated = True
+                    correction = (
+                        f"Your draft was {word_count(limit.dropped)} words. On the phone say at most "
+                        f"{VOICE_WORD_LIMIT} words: one or two short sentences."
+                    )
+                    continue
+            if leak.leak:
+                # Never asked again: the caller hears the record's reply for the turn instead.
+                log.trace(
+                    TraceKind.GUARDRAIL,
+                    "leak",
+                    ok=False,
+                    payload={
+                        "source": leak.leak.source,
+                        "run": redact_text(leak.leak.run),
+                        "text": redact_text(leak.leak.text),
+                    },
+                )
             if gate.violation:
                 violation = gate.violation
                 log.trace(
@@ -103,18 +158,19 @@ class LLMAnswering:
                     ok=False,
                     payload={"text": redact_text(violation.text), "detail": redact_text(violation.detail)},
                 )
-                if not said and not regenerated:
+                if not said and not regenerated and not leak.leak:
                     regenerated = True
                     correction = (
                         f"Your draft said {gate.violation.detail!r}, which you may not say: use only figures "
                         "from ON FILE, tool results or the caller's words, and never grant what needs approval."
                     )
                     continue
-                # Something already went out: close it off and say it from the record instead.
-                repair = ("— sorry, let me correct that. " if said else "") + self._offline_reply([])
-                async for event in self._say(repair, log):
-                    yield event
-                return
+            if gate.violation or leak.leak:
+                if repair := _repair("".join(said), self._offline_reply(results, u), voice=limit is not None):
+                    async for event in self._say(repair, log):
+                        yield event
+                    return
+                break  # no room left: the reply is what was said
             tool_calls = answer.tool_calls if answer else []
             ttft = (answer.ttft_ms or 0.0) / 1000 if answer else 0.0
             if forced and not any(call.name == forced for call in tool_calls):
@@ -134,13 +190,14 @@ class LLMAnswering:
             )
             for call in tool_calls:
                 result = await self._tool(call.name, call.arguments, log)
+                results.append((call.name, result))
                 self.state.remember({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
             self._settle(log)
             if self.state.handoff or self._is_terminal() or CallFacts.of(self.state).system_down:
                 break
         self._track_understanding(u, progressed=True)
         if self.state.handoff or self._is_terminal():
-            async for event in self._close_or_hand_off(log):
+            async for event in self._close_or_hand_off(log, results):
                 yield event
             return
         if CallFacts.of(self.state).system_down and not said:
@@ -149,6 +206,29 @@ class LLMAnswering:
             return
         if not "".join(said).strip():
             raise llm.LLMUnavailable("the model produced no reply")
-        text = "".join(self.said)  # everything the caller heard, a holding phrase included
+        text = "".join(self.said).rstrip()  # everything the caller heard, a holding phrase included
         yield ReplyEnd(text)
         self._agent_said(text, log)
+
+    def _leak_check(self: Session, forced: str | None) -> LeakCheck:
+        """What this round's reply may not say: its instructions, the caller's words at length."""
+        return LeakCheck(
+            instructions=instructions_text(
+                state=self.state, workflow=self.workflow, customer=self.customer, forced_tool=forced, today=self.today
+            ),
+            caller=CallFacts.of(self.state).caller_text,
+            known=known_texts(self.customer.on_file, self.state.tool_log, self.state.history, self.state.summary),
+        )
+
+
+def _repair(said: str, fixed: str, *, voice: bool) -> str:
+    """What follows a reply a guardrail stopped: the record's reply for the turn (`fixed`)."""
+    if voice:
+        # On the phone only whole sentences went out (WordLimit held the stopped one back):
+        # nothing to take back. The record's reply, or its question, in the words left.
+        left = VOICE_WORD_LIMIT - word_count(said)
+        return next((text for text in (fixed, last_sentence(fixed)) if word_count(text) <= left), "")
+    # In chat a sentence may have gone out in part: close it off and say it from the record instead.
+    if said.strip() and not said.rstrip().endswith((".", "!", "?")):
+        return "— sorry, let me correct that. " + fixed
+    return fixed

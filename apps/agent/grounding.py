@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from apps.agent.guardrails import commitment_violation
+from apps.agent.guardrails import SENTENCE_END, commitment_violation
 from apps.agent.numbers import find_dates, find_numbers
 
 # Below this, a bare number is ordinary speech ("two options", "one question"), not a figure.
@@ -34,8 +34,6 @@ RISK = re.compile(
     rf"[\d$£€%]|\b(?:{_MONTHS}|{_WEEKDAYS}|{_NUMBER_WORDS}|waiv|approv|forgiv|settle|cancel|remov|credit|gone\b|clear|owe|wip)",
     re.IGNORECASE,
 )
-# A sentence ends at . ! ? followed by whitespace (so "1,250.50" is not an end).
-SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TypedDict
 from apps.agent.number_words import DIGIT_WORDS, NUMBER_WORDS
 from apps.agent.numbers import MONTHS, WEEKDAYS, DateMention, NumberMention, ascii_lower, find_dates, find_numbers
 
-__all__ = ["Understanding", "understand"]
+__all__ = ["Understanding", "bare_numbers", "understand"]
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,18 @@ class Understanding:
     text: str
     affirm: bool | None
     correction: bool
-    goodbye: bool
+    goodbye: bool  # a closing answer: "bye", also "that's all", "nothing else" (to "anything else?")
+    farewell: bool  # an explicit goodbye ("bye", "take care"): closing in any step, whatever was asked
+    asks_balance: bool  # "how much do I owe?", "what's my balance?"
     wants_human: bool
     wants_callback: bool
     opt_out: bool
     pay_in_full: bool
     wants_plan: bool
-    wants_waiver: bool
+    wants_waiver: bool  # a fee or charge waived (a specialist may approve it)
     wants_settlement: bool
+    wants_forgiveness: bool  # the whole balance waived or forgiven: beyond anyone's authority here
+    third_party: bool  # someone other than the one asked for: "this is her son", "she's out", "wrong number"
     amounts: tuple[Decimal, ...]
     dates: tuple[date, ...]
     method: str | None
@@ -49,6 +53,8 @@ class _Flags(TypedDict):
 
     correction: bool
     goodbye: bool
+    farewell: bool
+    asks_balance: bool
     wants_human: bool
     wants_callback: bool
     opt_out: bool
@@ -56,6 +62,8 @@ class _Flags(TypedDict):
     wants_plan: bool
     wants_waiver: bool
     wants_settlement: bool
+    wants_forgiveness: bool
+    third_party: bool
 
 
 class _Facts(TypedDict):
@@ -85,12 +93,13 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 _LEAD = r"(?:^|[.,!?;:]\s*|\b(?:oh|um+|uh+|well|ah|er|and|but|so|yes|yeah|okay|ok|said)[\s,]+)"
 _YES = _re(
-    r"\b(?:yes+|yeah|yea|yep|yup|yah|correct|exactly|absolutely|definitely|certainly|affirmative|of\s+course"
+    r"\b(?:yes+|yeah|yea|yep|yup|yah|correct|absolutely|definitely|certainly|affirmative|of\s+course"
     r"|sure(?:\s+thing)?|sounds\s+(?:good|great|fine|perfect|right)|that\s+works|works\s+for\s+me"
-    r"|that'?s\s+(?:right|correct|true|fine|perfect|good|great)|that\s+is\s+(?:right|correct)|uh[\s-]?huh|mm[\s-]?hmm"
-    r"|mhm|i\s+agree|agreed|you\s+bet|you\s+got\s+it)\b"
+    r"|that'?s\s+(?:exactly\s+)?(?:right|correct|true|fine|perfect|good|great)|that\s+is\s+(?:right|correct)"
+    r"|uh[\s-]?huh|mm[\s-]?hmm|mhm|i\s+agree|agreed|you\s+bet|you\s+got\s+it)\b"
+    # "Exactly." is a yes; "how much do I owe exactly?" is not.
     rf"|{_LEAD}(?:ok(?:ay)?|alright|all\s+right|right(?!\s+(?:now|away|there|here|after|before))|fine|great|perfect"
-    r"|cool|go\s+ahead|please\s+do)\b(?!\s*\?)"
+    r"|cool|exactly|go\s+ahead|please\s+do)\b(?!\s*\?)"
     r"|^\W*(?:(?:yes|yeah),?\s+)?(?:it\s+is|it\s+does|i\s+do|i\s+am|i\s+will|i\s+can|that\s+one|that'?s\s+me)\W*$"
 )
 _NO = _re(
@@ -115,6 +124,23 @@ _GOODBYE = _re(
     r"(?:day|one|night|evening|afternoon|weekend))\b"
     r"|\bthat'?s\s+(?:all|it|everything)\b(?=\s*(?:$|[.!,]|for\s+(?:now|today)|thanks|thank|i\s+need))"
     r"|\bi'?m\s+(?:good|fine|okay|ok)\b[\s,.!]*(?:thanks|thank\s+you|that'?s\s+all)"
+)
+# Said only to leave: "that's it" or "I'm all set" also answer "is that right?" or "anything else?".
+_FAREWELL = _re(
+    r"\b(?:bye(?:[\s-]?bye)?|goodbye|good\s+bye|good\s*night|see\s+(?:you|ya)\s+(?:later|soon)"
+    r"|talk\s+(?:to\s+you\s+)?(?:later|soon)|have\s+a\s+(?:good|great|nice|wonderful|lovely|blessed)\s+"
+    r"(?:day|one|night|evening|afternoon|weekend))\b|\btake\s+care\b(?=\s*(?:$|[.!,]))"
+)
+_BALANCE_QUESTION = _re(
+    r"\bhow\s+much\s+(?:exactly\s+|money\s+)?(?:do|did|would|will|should)\s+i\s+(?:still\s+)?"
+    r"(?:owe|have\s+to\s+pay|need\s+to\s+pay)"
+    r"|\bhow\s+much\s+(?:i\s+(?:still\s+)?owe|is\s+(?:owed|due|left|outstanding))"
+    r"|\bhow\s+much\s+(?:is|was)\s+(?:it|that|the\s+(?:balance|total|bill|debt|amount)"
+    r"|my\s+(?:balance|bill|debt|total))\b"
+    r"|\bwhat(?:'?s|\s+is|\s+was)\s+(?:my|the)\s+(?:current\s+|total\s+|exact\s+|outstanding\s+|remaining\s+)?"
+    r"(?:balance|total|amount|debt)\b"
+    r"|\bwhat\s+(?:do|did)\s+i\s+(?:still\s+)?owe\b"
+    r"|\b(?:the\s+)?exact\s+(?:amount|balance|figure|total)\b"
 )
 _HUMAN = _re(
     r"\b(?:human(?:\s+being)?|representative|operator|(?<!my\s)supervisor|(?<!my\s)manager"
@@ -148,6 +174,33 @@ _PLAN = _re(
 _WAIVER = _re(
     r"\bwaiv(?:e|ed|er|ing)\b|\b(?:remove|drop|forgive|cancel|take\s+off|get\s+rid\s+of|reverse|refund|eliminate"
     r"|wipe|credit\s+back)\s+(?:\w+\s+){0,3}?(?:fees?|charges?|penalt(?:y|ies)|interest)\b"
+)
+# The debt itself waived, forgiven, written off: no fee waiver, and not a payment in full either.
+_FORGIVE = _re(
+    r"\b(?:waiv(?:e|ed|ing)|forgiv(?:e|en|ing)|cancel(?:l?ed|l?ing)?|wipe[sd]?(?:\s+out)?|erase[sd]?|delete"
+    r"|write\s+off|writ(?:e|ten)\s+(?:it\s+|that\s+)?off|eliminate|zero\s+out|get\s+rid\s+of)"
+    r"\s+(?:(?!fees?\b|charges?\b|penalt|interest\b)\w+\s+){0,3}?(?:balance|debt|loan|account|what\s+i\s+owe"
+    r"|amount\s+(?:i\s+)?owed?|(?:whole|entire)\s+(?:thing|amount|lot|bill)|everything|all\s+of\s+it"
+    r"|(?:it|this|that)\s+all)\b"
+    r"|\b(?:debt|loan|balance)\s+(?:forgiveness|forgiven|waived|cancell?ed|written\s+off)\b"
+)
+# Someone else answered for the one asked for: a relative or housemate, or they are not there.
+_KIN = (
+    r"son|daughter|husband|wife|spouse|partner|boyfriend|girlfriend|fianc[eé]e?|roommate|room\s*mate|flatmate"
+    r"|housemate|mother|mom|mum|father|dad|brother|sister|friend|neighbou?r|cousin|aunt|uncle|grandson"
+    r"|granddaughter|grandmother|grandma|grandfather|grandpa|niece|nephew|kid|child|caregiver|carer|assistant"
+    r"|landlord|tenant|relative|colleague|co-?worker|boss|nanny|babysitter"
+)
+_THIRD_PARTY = _re(
+    rf"\b(?:this\s+is|it'?s|i'?m|i\s+am|im|you'?re\s+(?:speaking|talking)\s+(?:to|with))\s+(?:his|her|their)"
+    rf"\s+(?:\w+\s+)?(?:{_KIN})\b"
+    r"|\b(?:he|she|they)(?:'s|'re|\s+is|\s+are)\s+(?:not\s+(?:here|home|in|around|available|back)|out\b"
+    r"|away|at\s+(?:work|school|the\s+\w+)|busy|asleep|sleeping|unavailable|in\s+the\s+hospital|passed|deceased)"
+    r"|\b(?:he|she|they)\s+(?:isn'?t|aren'?t|is\s+not|are\s+not)\s+(?:here|home|in|around|available)\b"
+    r"|\b(?:he|she|they)\s+(?:doesn'?t|don'?t|does\s+not|do\s+not|no\s+longer)\s+lives?\s+here\b"
+    r"|\b(?:he|she|they)\s+(?:can'?t|cannot)\s+(?:come\s+to|get\s+to|take)\s+the\s+phone\b"
+    r"|\bwrong\s+(?:number|person)\b|\b(?:no\s*one|nobody)\s+(?:here\s+)?(?:by|with|named|called)\s+that\b"
+    r"|\b(?:this|that|it)\s+(?:isn'?t|is\s+not|'?s\s+not)\s+(?:him|her|them)\b|\btake\s+a\s+message\b"
 )
 _SETTLE = _re(
     r"\b(?:settle|settled|settling|settlement|pay\s+less|reduced?\s+(?:the\s+)?(?:amount|balance|payoff|debt|total)"
@@ -227,8 +280,9 @@ _STREET_AFTER = _re(
     r"|pl|highway|hwy|parkway|pkwy|broadway|main)\b"
 )
 _NOT_AMOUNT_AFTER = _re(
-    r"^(?:\s*(?:-|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?|minutes?|mins?|hours?|hrs?|seconds?|percent|%|am|pm|a\.m|p\.m|o'?clock"
-    r"|times|payments|installments|parts|pieces|people|kids|children|miles|cars?|:\d)\b"
+    r"^(?:\s*(?:-|to|or)\s*\d+)?\s*(?:%|(?:days?|weeks?|months?|years?|minutes?|mins?|hours?|hrs?|seconds?|percent"
+    r"|per\s*cent|am|pm|a\.m|p\.m|o'?clock|times|payments|installments|parts|pieces|people|kids|children|miles|cars?"
+    r"|digits?|:\d)\b)"
 )
 _ROAD_BEFORE = _re(r"[a-z]-$")
 _AT_BEFORE = _re(r"\bat\s*$")  # "at 5" is a time
@@ -433,6 +487,20 @@ def _numbers(
     return unique, tuple(d for _, d in sorted(digits))
 
 
+def bare_numbers(text: str, today: date) -> list[Decimal]:
+    """The numbers in `text` that may be an amount of money when money is the subject ("300 on
+    Friday"): outside dates, and not of something else ("ninety percent", "two weeks", "3 payments")."""
+    low = ascii_lower(text.replace("’", "'").replace("‘", "'"))
+    in_dates = [(d.start, d.end) for d in find_dates(text, today)]
+    return [
+        n.value
+        for n in find_numbers(text)
+        if n.kind in ("number", "money")
+        and not _overlaps(n.start, n.end, in_dates)
+        and not (n.kind == "number" and _NOT_AMOUNT_AFTER.match(low[n.end : n.end + 20]))
+    ]
+
+
 def _date_of_birth(low: str, dates: list[DateMention], today: date) -> date | None:
     cue = bool(_DOB_CUE.search(low))
     for d in dates:
@@ -527,16 +595,25 @@ def understand(text: str, *, today: date) -> Understanding:
     correction = corrected or (bool(_ACTUALLY.search(low)) and bool(amounts or dates or method))
     affirm = _affirm(low)
     opt_out = bool(_OPT_OUT.search(low))
+    forgiveness = [(m.start(), m.end()) for m in _FORGIVE.finditer(low) if not _negated(low, m.start())]
+    # A waiver is of fees: "waive" inside "waive the whole balance" is not one.
+    waiver = any(not _negated(low, m.start()) and not _overlaps(m.start(), m.end(), forgiveness)
+                 for m in _WAIVER.finditer(low))  # fmt: skip
     flags: _Flags = {
         "correction": correction,
         "goodbye": bool(_GOODBYE.search(low)),
+        "farewell": bool(_FAREWELL.search(low)),
+        "asks_balance": bool(_BALANCE_QUESTION.search(low)),
         "wants_human": _flag(_HUMAN, low),
         "wants_callback": _flag(_CALLBACK, low) and not opt_out,  # "don't call me back" is an opt-out
         "opt_out": opt_out,
-        "pay_in_full": _flag(_FULL, low) and not _ASKING_TOTAL.match(low),
+        # "Waive the whole balance" pays nothing.
+        "pay_in_full": _flag(_FULL, low) and not _ASKING_TOTAL.match(low) and not forgiveness,
         "wants_plan": _flag(_PLAN, low),
-        "wants_waiver": _flag(_WAIVER, low),
+        "wants_waiver": waiver,
         "wants_settlement": _flag(_SETTLE, low),
+        "wants_forgiveness": bool(forgiveness),
+        "third_party": bool(_THIRD_PARTY.search(low)),
     }
     facts: _Facts = {
         "amounts": amounts,

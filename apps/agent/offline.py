@@ -74,12 +74,14 @@ def reply(
     customer: CustomerContext,
     results: list[tuple[str, dict[str, Any]]],
     speech: Speech,
+    heard: Understanding | None = None,
 ) -> str:
-    """What the agent says now, in the step the turn ended in: that step's wording, from its workflow."""
+    """What the agent says now, in the step the turn ended in: that step's wording, from its workflow,
+    after this turn's tool `results` and the caller's words (`heard`; none for a greeting)."""
     step = get_workflow(state.workflow).step(state.step)
     if step.say is None:
         return "Sorry, could you say that again?"
-    return step.say(Wording(state=state, customer=customer, last=dict(results), speech=speech))
+    return step.say(Wording(state=state, customer=customer, last=dict(results), speech=speech, heard=heard))
 
 
 def handoff_reply(channel: str, system_down: bool = False) -> str:

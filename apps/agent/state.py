@@ -204,6 +204,8 @@ class CallFacts(Facts):
     callback: Fact[Callback | None] = Fact()
     # The caller said goodbye (or a plain no to "anything else?").
     caller_done: Fact[bool] = Fact(False)
+    # The caller said an explicit goodbye ("bye", "take care"), in whatever step: the call closes.
+    said_goodbye: Fact[bool] = Fact(False)
     # What the agent said on rejoining after the channel lost the caller, per attempt.
     rejoined: Fact[Rejoined | None] = Fact()
     # A test call's side effects: what it would have done to real records.

@@ -274,9 +274,7 @@ class Conversation(Recording, Supervision, LLMAnswering):
                 yield event
             return
         else:
-            step = self.workflow.step(self.state.step)
-            if step.listen:
-                step.listen(self.state, u)
+            self.workflow.hear(self.state, u)  # the step's listener; a goodbye, in any step
             self._settle(log)
 
         if not self.state.handoff and not self._is_terminal():
@@ -307,12 +305,13 @@ class Conversation(Recording, Supervision, LLMAnswering):
             queue += offline.after(name, arguments, result, self.state)
             self._settle(log)
         results += await self._run_required(log)
-        self._track_understanding(u, progressed=bool(results) or log.step_changed)
+        # A question the reply answers ("how much do I owe?") is understood too.
+        self._track_understanding(u, progressed=bool(results) or log.step_changed or u.asks_balance)
         if self.state.handoff or self._is_terminal():
-            async for event in self._close_or_hand_off(log):
+            async for event in self._close_or_hand_off(log, results):
                 yield event
             return
-        async for event in self._say(self._offline_reply(results), log):
+        async for event in self._say(self._offline_reply(results, u), log):
             yield event
 
     async def _say(self, text: str, log: TurnLog) -> AsyncIterator[Event]:
@@ -329,7 +328,11 @@ class Conversation(Recording, Supervision, LLMAnswering):
         self.state.ended, self.state.end_reason = True, ended
         yield Ended(ended)
 
-    async def _close_or_hand_off(self, log: TurnLog) -> AsyncIterator[Event]:
+    async def _close_or_hand_off(
+        self, log: TurnLog, results: list[tuple[str, dict]] | None = None
+    ) -> AsyncIterator[Event]:
+        """A person takes over, or the call ends in its terminal step, whose wording may tell what
+        this turn's tools just did (`results`: e.g. a promise recorded as the caller said goodbye)."""
         if self.state.handoff:
             reason = self.state.handoff["reason"]
             log.trace(TraceKind.GUARDRAIL, "handoff", payload={"reason": reason})
@@ -339,7 +342,7 @@ class Conversation(Recording, Supervision, LLMAnswering):
             self.state.ended, self.state.end_reason = True, f"handoff: {reason}"
             yield Handoff(reason=reason, summary=self.handoff_summary())
             return
-        async for event in self._say(self._offline_reply([]), log):
+        async for event in self._say(self._offline_reply(results or []), log):
             yield event
         self.state.ended, self.state.end_reason = True, self.state.step
         yield Ended(self.state.step)
@@ -445,8 +448,9 @@ class Conversation(Recording, Supervision, LLMAnswering):
     def _is_terminal(self) -> bool:
         return self.workflow.step(self.state.step).terminal
 
-    def _offline_reply(self, results: list[tuple[str, dict]]) -> str:
-        return offline.reply(self.state, self.customer, results, self.speech)
+    def _offline_reply(self, results: list[tuple[str, dict]], heard: Understanding | None = None) -> str:
+        """The step's offline wording, after this turn's tool `results` and the caller's words (`heard`)."""
+        return offline.reply(self.state, self.customer, results, self.speech, heard)
 
     def _count_usage(self, completion: llm.Completion) -> None:
         for attempt in completion.attempts:

@@ -85,19 +85,19 @@ def payment_reference(call: CallPlan) -> str:
 
 def account_words(account: dict[str, Any], speech: offline.Speech) -> dict[str, str]:
     """What the agent says of the account lookup_account returned (the "s_" keys of a call's context)."""
-    last, promise = account.get("last_payment"), account["active_promise"]
+    last, promise, missed = account.get("last_payment"), account["active_promise"], account.get("missed_promise")
+    promises = ""
+    if missed:  # its date has passed: not received, never current
+        missed_on = speech.day(missed["due_date"])
+        promises += f" The {speech.money(missed['amount'])} promised for {missed_on} wasn't received."
+    if promise:
+        promises += f" You also have {speech.money(promise['amount'])} promised for {speech.day(promise['due_date'])}."
+    paid = f"Your last payment was {speech.money(last['amount'])}. " if last else "I see no new payment. "
     return {
         "s_fee": speech.money(account["late_fee"]),
-        "s_promise": (
-            f" You also have {speech.money(promise['amount'])} promised for {speech.day(promise['due_date'])}."
-            if promise
-            else ""
-        ),
-        "s_last_payment": (
-            f"The last payment I have is {speech.money(last['amount'])}, received {speech.day(last['received_on'])}. "
-            if last
-            else "I don't see a new payment yet. "
-        ),
+        # On the phone the balance turn has no room for them (a reply is at most VOICE_WORD_LIMIT words).
+        "s_promise": "" if speech.voice else promises,
+        "s_last_payment": paid,
     }
 
 

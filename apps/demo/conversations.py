@@ -186,8 +186,8 @@ def _exchanges(call: CallPlan, known: bool, rng: random.Random) -> list[scripts.
     if call.scenario == "roadside":
         issue = ctx["issue"]
         vehicle = scripts.VEHICLE_OTHER if rng.random() < 0.15 else scripts.VEHICLE_MATCH
-        eta = scripts.ETA._replace(caller=issue.answers)
-        return [vehicle, scripts.LOCATION, *issue.turns, eta, scripts.ROADSIDE_CLOSE]
+        read_back = scripts.READ_BACK._replace(caller=issue.answers)
+        return [vehicle, scripts.LOCATION, *issue.turns, read_back, scripts.ETA, scripts.ROADSIDE_CLOSE]
     if outbound and call.scenario not in ("wrong_party", "short", "voicemail"):
         opening.append(scripts.CONFIRM_PARTY)
     if call.scenario not in ("verify_fail", "wrong_party", "short", "voicemail"):

@@ -43,10 +43,7 @@ FIND_ACCOUNT = ex(
     "It's {name}. My account number is {account_number}.",
     "{name}, account {account_number}.",
     do=("find_account",),
-    agent=(
-        "Thanks, {first}, I found your account. Before we go on, I need to verify your identity. Could you tell "
-        "me your ZIP code or your date of birth?",
-    ),
+    agent=("Thanks, {first}, I found your account. To verify your identity, what's your ZIP code or date of birth?",),
 )
 # Outbound: the person who answers confirms they are the customer.
 CONFIRM_PARTY = ex(
@@ -55,8 +52,7 @@ CONFIRM_PARTY = ex(
     "Yeah, that's me. What's this about?",
     do=("yes",),
     agent=(
-        "Thanks, {first}. Before we go on, I need to verify your identity. Could you tell me your ZIP code, or "
-        "the last four digits of your account number?",
+        "Thanks, {first}. To verify your identity, what's your ZIP code, or your account's last four digits?",
         "Thank you. First, for your security, could you confirm your ZIP code or the last four digits of your "
         "account number?",
     ),
@@ -69,12 +65,11 @@ VERIFY_LINES = {
     "date_of_birth": ("{why}My date of birth is {dob_spoken}.", "{why}I was born {dob_spoken}."),
 }
 WHY = ("", "Hi, I got a letter saying my account is past due. ", "I missed a payment and want to sort it out. ")
-# The balance, once verified and looked up (the agent text for the verification exchange).
+# The balance, once verified and looked up (the agent text for the verification exchange). On the phone
+# a reply is at most 25 words (apps.agent.guardrails.VOICE_WORD_LIMIT), figures spoken in words.
 BALANCE = (
-    "Thanks, {first}, you're verified. Your balance is {s_balance}, {s_days} days past due.{s_promise} Can you "
-    "pay that in full, or would you like a payment plan?",
-    "Thank you, that matches. The account ending in {acct_last4} has {s_balance} past due, {s_days} days "
-    "overdue.{s_promise} Would you like to pay it in full, or set up a plan?",
+    "Your balance is {s_balance}, {s_days} days past due.{s_promise} In full, or a payment plan?",
+    "That matches. You owe {s_balance}, {s_days} days overdue.{s_promise} Pay it all, or a plan?",
 )
 
 SCRIPTS: dict[str, list] = {
@@ -124,10 +119,7 @@ SCRIPTS: dict[str, list] = {
             "Correct.",
             "Yep, that's it.",
             do=("yes",),
-            agent=(
-                "Perfect, it's recorded: {s_amount} on {s_date}. You'll get a reminder the day before. "
-                + ANYTHING_ELSE,
-            ),
+            agent=("Recorded: {s_amount} on {s_date}. You'll get a reminder the day before. Anything else?",),
             offline_ok=True,
         ),
         CLOSE,
@@ -137,16 +129,13 @@ SCRIPTS: dict[str, list] = {
             "I can pay {amount} right now with my card. It's {card}, expiration {card_expiry}, security code "
             "{card_cvv}.",
             do=("propose_payment:today",),
-            agent=(
-                "Please don't read card details to me; they're kept out of the record. I can note {s_amount} by "
-                "card today, paid through our online portal. Is that right?",
-            ),
+            agent=("Please don't read card details to me. I can note {s_amount} by card today. Is that right?",),
         ),
         ex(
             "Yes, go ahead.",
             "Yes, that's right.",
             do=("yes",),
-            agent=("Done: {s_amount} by card today. You'll get an email once it posts. " + ANYTHING_ELSE,),
+            agent=("Done: {s_amount} by card today. You'll get an email once it posts. Anything else?",),
         ),
         CLOSE,
     ],
@@ -161,8 +150,8 @@ SCRIPTS: dict[str, list] = {
             "Could you take off the late fee? Then I can catch up with {amount} on {date}.",
             do=("request_approval:fee_waiver",),
             agent=(
-                "I can't do that myself, but I've asked a specialist to review the late fee of {s_fee}. They'll "
-                "confirm within two business days. " + ANYTHING_ELSE,
+                "I can't do that myself, so I've asked a specialist to review the {s_fee} fee. They'll confirm "
+                "within two business days. Anything else?",
             ),
         ),
         CLOSE,
@@ -178,8 +167,8 @@ SCRIPTS: dict[str, list] = {
             "I can have it by {date}, in one payment.",
             do=("propose_payment:settlement", "request_approval:settlement"),
             agent=(
-                "That's below what I can accept on my own, so I've sent your offer of {s_settle} to a specialist. "
-                "They'll confirm within two business days. " + ANYTHING_ELSE,
+                "I've sent your offer of {s_settle} to a specialist, who'll confirm within two business days. "
+                "Anything else?",
             ),
         ),
         CLOSE,
@@ -195,10 +184,7 @@ SCRIPTS: dict[str, list] = {
         ex(
             "I actually paid that yesterday through the portal.",
             "I paid {paid_amount} a couple of days ago by bank transfer.",
-            agent=(
-                "{s_last_payment}A new payment can take up to two business days to post. Would you like me to call "
-                "you back once it has?",
-            ),
+            agent=("{s_last_payment}Payments take two business days to post. Shall I call you back then?",),
         ),
         ex(
             "Yes, please.",
@@ -253,8 +239,8 @@ SCRIPTS_ES = {
         "{why_es}Mi código postal es {zip}.",
         do=("verify_identity",),
         agent=(
-            "Gracias, ya está verificado. Su cuenta terminada en {acct_last4} tiene un saldo vencido de {balance}, "
-            "con {days_overdue} días de atraso. ¿Puede pagarlo completo o prefiere un plan de pagos?",
+            "Gracias, ya está verificado. Su saldo vencido es de {balance}, con {days_overdue} días de atraso. "
+            "¿Lo paga completo o prefiere un plan?",
         ),
     ),
     "promise": [
@@ -290,9 +276,15 @@ VEHICLE_OTHER = ex(
     agent=("No problem, your membership covers you in any car. Where are you right now, and what happened?",),
 )
 LOCATION = ex("{location}.", "I'm at {location}.", agent=("Thanks. What's going on with the car?",))
+# The caller's answer about the problem completes the incident: the agent reads it back, and sends
+# someone only once the caller says yes.
+READ_BACK = ex(do=("capture_incident",), agent=("To confirm: {location}, {issue_label}. Is that right?",))
 ETA = ex(
-    do=("capture_incident",),
-    agent=("{tech} is on the way with {service} and should arrive in {eta_spoken}.{s_safety} " + ANYTHING_ELSE,),
+    "Yes, that's right.",
+    "Yes.",
+    "That's right.",
+    do=("yes",),
+    agent=("{tech} is coming with {service}, in {eta_spoken}.{s_safety} Anything else?",),
 )
 ROADSIDE_CLOSE = ex("No, that's all. Thank you so much.", "No, that's it. Thanks.", do=("bye",))
 
@@ -301,7 +293,7 @@ class Issue(NamedTuple):
     label: str
     specialization: str  # what capture_incident records (apps.dispatch.models.Specialization)
     service: str
-    turns: tuple[Ex, ...]  # what happened, the agent's question; the answer comes with the ETA exchange
+    turns: tuple[Ex, ...]  # what happened, the agent's question; the answer comes with the read-back
     answers: tuple[str, ...]
 
 

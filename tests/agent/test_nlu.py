@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.agent.nlu import Understanding, understand
+from apps.agent.nlu import Understanding, bare_numbers, understand
 from apps.dispatch.models import Specialization
 from apps.promises.models import PaymentMethod
 
@@ -23,6 +23,8 @@ def test_a_promise_with_an_amount_and_a_day_of_month():
         affirm=None,
         correction=False,
         goodbye=False,
+        farewell=False,
+        asks_balance=False,
         wants_human=False,
         wants_callback=False,
         opt_out=False,
@@ -30,6 +32,8 @@ def test_a_promise_with_an_amount_and_a_day_of_month():
         wants_plan=False,
         wants_waiver=False,
         wants_settlement=False,
+        wants_forgiveness=False,
+        third_party=False,
         amounts=(Decimal(300),),
         dates=(date(2026, 11, 28),),
         method=None,
@@ -50,6 +54,8 @@ def test_a_roadside_report():
         affirm=None,
         correction=False,
         goodbye=False,
+        farewell=False,
+        asks_balance=False,
         wants_human=False,
         wants_callback=False,
         opt_out=False,
@@ -57,6 +63,8 @@ def test_a_roadside_report():
         wants_plan=False,
         wants_waiver=False,
         wants_settlement=False,
+        wants_forgiveness=False,
+        third_party=False,
         amounts=(),
         dates=(),
         method=None,
@@ -200,6 +208,32 @@ FLAG_CASES = [
     ("goodbye", "I'm good", False),
     ("goodbye", "that's all I can pay", False),
     ("goodbye", "is that it?", False),
+    ("farewell", "bye", True),
+    ("farewell", "No, that's all. Goodbye", True),
+    ("farewell", "Yes, that's right, bye", True),
+    ("farewell", "that's all, bye", True),
+    ("farewell", "Okay, take care.", True),
+    ("farewell", "have a good day", True),
+    ("farewell", "talk to you later", True),
+    ("farewell", "good night", True),
+    ("farewell", "that's all", False),
+    ("farewell", "Yep, that's it.", False),
+    ("farewell", "Yes, that's it", False),
+    ("farewell", "I'm all set", False),
+    ("farewell", "nothing else", False),
+    ("farewell", "I'll take care of it Friday", False),
+    ("asks_balance", "how much do I owe exactly?", True),
+    ("asks_balance", "how much exactly do I owe?", True),
+    ("asks_balance", "what's my balance", True),
+    ("asks_balance", "What is the balance?", True),
+    ("asks_balance", "how much is it", True),
+    ("asks_balance", "what do I owe", True),
+    ("asks_balance", "the exact amount", True),
+    ("asks_balance", "what's the total?", True),
+    ("asks_balance", "I can pay 300 on Friday", False),
+    ("asks_balance", "I'll pay what I owe", False),
+    ("asks_balance", "How much is the minimum?", False),
+    ("asks_balance", "I can pay the full amount", False),
     ("wants_human", "agent", True),
     ("wants_human", "Agent, please", True),
     ("wants_human", "human", True),
@@ -266,12 +300,50 @@ FLAG_CASES = [
     ("wants_settlement", "any discount?", True),
     ("wants_settlement", "I don't want to settle", False),
     ("wants_settlement", "I'll pay what I owe", False),
+    # The whole balance waived is no fee waiver, and no payment in full either.
+    ("wants_forgiveness", "Just waive the whole balance, I'm not paying it.", True),
+    ("wants_forgiveness", "forgive my debt", True),
+    ("wants_forgiveness", "can you wipe out what I owe", True),
+    ("wants_forgiveness", "write off the loan", True),
+    ("wants_forgiveness", "is debt forgiveness an option?", True),
+    ("wants_forgiveness", "can you waive the late fee", False),
+    ("wants_forgiveness", "waive the fees on my balance", False),
+    ("wants_forgiveness", "I'll pay the whole balance", False),
+    ("wants_forgiveness", "I'm not asking you to forgive the debt", False),
+    ("wants_waiver", "Just waive the whole balance, I'm not paying it.", False),
+    ("wants_waiver", "waive the fees on my balance", True),
+    ("pay_in_full", "Just waive the whole balance, I'm not paying it.", False),
+    # Someone other than the one asked for answers.
+    ("third_party", "This is her son, she's out.", True),
+    ("third_party", "No, this is his roommate.", True),
+    ("third_party", "I'm her husband", True),
+    ("third_party", "Yes, this is her son", True),
+    ("third_party", "She's not here right now", True),
+    ("third_party", "he's not home", True),
+    ("third_party", "She isn't home", True),
+    ("third_party", "she's out", True),
+    ("third_party", "He doesn't live here anymore", True),
+    ("third_party", "Wrong number.", True),
+    ("third_party", "There's nobody here by that name", True),
+    ("third_party", "No one by that name", True),
+    ("third_party", "Can I take a message?", True),
+    ("third_party", "Yes, speaking.", False),
+    ("third_party", "This is Maria", False),
+    ("third_party", "I'm out of money this month", False),
+    ("third_party", "I'm outside right now", False),
+    ("third_party", "my son is sick, that's why I'm late", False),
 ]
 
 
 @pytest.mark.parametrize(("field", "text", "expected"), FLAG_CASES)
 def test_flags(field, text, expected):
     assert getattr(heard(text), field) is expected
+
+
+def test_exactly_is_a_yes_only_as_an_answer():
+    assert [heard(text).affirm for text in ("Exactly.", "Yes, exactly", "That's exactly right")] == [True] * 3
+    # Asking for the balance is no yes to what was read back.
+    assert (heard("how much do I owe exactly?").affirm, heard("what's the exact amount?").affirm) == (None, None)
 
 
 def test_curly_and_missing_apostrophes():
@@ -315,10 +387,29 @@ def test_curly_and_missing_apostrophes():
         ("my account number is 1275, I want to pay", ()),
         ("I have two kids", ()),
         ("one moment please", ()),
+        ("I can pay the balance. The last four digits are 0042", ()),
     ],
 )
 def test_amounts(text, amounts):
     assert heard(text).amounts == tuple(Decimal(a) for a in amounts)
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("300 on Friday", ("300",)),
+        ("maybe 250", ("250",)),
+        ("Give me a ninety percent discount or I hang up.", ()),
+        ("a 90% discount", ()),
+        ("I could do 50, that's about ten percent", ("50",)),
+        ("in two weeks", ()),
+        ("in 3 payments", ()),
+        ("on the 28th", ()),
+    ],
+)
+def test_bare_numbers_are_amounts_only_when_nothing_makes_them_something_else(text, numbers):
+    """What a bare number may be while money is the subject (a `money` step): never a percentage."""
+    assert bare_numbers(text, TODAY) == [Decimal(n) for n in numbers]
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,13 @@ def test_roadside_scenario_dispatches(maria, technicians):
         str(SCENARIOS / "roadside_dispatch.txt"),
     )
     assert not Dispatch.objects.exists()
-    assert "AGENT:  Sam is on the way and should arrive in about twenty-seven minutes." in out
+    assert (
+        "AGENT:  Let me confirm: I-880 near the Coliseum exit in Oakland, with a battery problem. Is that right?\n"
+        "CALLER: Yes, that's right\n"
+        "AGENT:  Sam is on the way, arriving in about twenty-seven minutes. Please stay somewhere safe, away from "
+        "traffic. Anything else I can help with?\n"
+    ) in out
+    assert "steps:       confirm_vehicle -> collect_incident -> confirm_incident -> inform_eta -> closed" in out
     assert (
         "not done:    dispatch_create (eta_minutes 27, issue battery, location I-880 near the Coliseum exit in "
         "Oakland, severity emergency, technician Sam Ortiz)" in out

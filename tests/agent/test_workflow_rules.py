@@ -140,9 +140,17 @@ def test_the_prompt_states_the_workflows_own_business_rules():
         start = lines.index("BUSINESS RULES:") + 1
         return lines[start : lines.index("", start)]
 
-    assert rules_in("collections", "negotiate") == [f"- {rule}" for rule in POLICY.describe()]
+    assert rules_in("collections", "negotiate") == [
+        *(f"- {rule}" for rule in POLICY.describe()),
+        "- If the caller asks what they owe, say the balance exactly as lookup_account returned it, then go on "
+        "with the step; before the lookup, say you can tell them once they are verified.",
+        "- A missed promise (its date has passed) is not current: say it was not received, never that it is due.",
+        "- Waiving or forgiving the whole balance is beyond anyone's authority here: never request approval for it; "
+        "say you can't, and go on with the step.",
+    ]
     assert rules_in("roadside", "collect_incident") == [
-        "- Dispatch only with the location, the problem and the severity recorded.",
+        "- Dispatch only with the location, the problem and the severity recorded, read back, and confirmed by "
+        "the caller.",
         "- An emergency is anyone unsafe: on a highway shoulder, after an accident, smoke, children in the car.",
     ]
 
@@ -199,8 +207,28 @@ def test_roadside_acts_on_another_vehicle_and_a_complete_incident():
 
 
 def test_a_step_without_an_act_asks_for_no_tool():
-    assert get_workflow("roadside").step("dispatch").act is None
-    assert acts(state_in("roadside", "dispatch"), "My battery is dead on Broadway in Oakland") == []
+    assert get_workflow("roadside").step("inform_eta").act is None
+    assert acts(state_in("roadside", "inform_eta"), "My battery is dead on Broadway in Oakland") == []
+
+
+def test_roadside_records_a_corrected_incident_again_and_leaves_yes_or_no_to_the_listener():
+    incident = {
+        "location": "I-880 near the Coliseum exit in Oakland", "place": "Oakland Coliseum", "latitude": 37.75,
+        "longitude": -122.2, "issue": "battery", "severity": "emergency",
+    }  # fmt: skip
+    read_back = state_in("roadside", "confirm_incident", incident=incident)
+    assert acts(read_back, "Yes") == []
+    assert acts(read_back, "No") == []
+    assert acts(read_back, "Yes, I'm on I-880 near the Coliseum exit in Oakland") == []  # the same place
+    assert acts(read_back, "No, I'm at the Safeway parking lot on Broadway in Oakland") == [
+        (
+            "capture_incident",
+            {"location": "the Safeway parking lot on Broadway in Oakland", "issue": "battery", "severity": "standard"},
+        )
+    ]
+    assert acts(state_in("roadside", "confirm_incident", incident=incident), "No, it's a flat tire") == [
+        ("capture_incident", {"location": incident["location"], "issue": "tire", "severity": "emergency"})
+    ]
 
 
 def test_money_steps_read_a_bare_number_as_an_amount():

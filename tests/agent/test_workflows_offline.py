@@ -28,12 +28,11 @@ def test_collections_inbound_records_a_confirmed_promise(maria, converse):
     c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=maria.pk)
     assert c.greeting == (
         "Thanks for calling Northwind Auto Finance. I'm an AI assistant, and this call is recorded. Hi Maria. "
-        "Before we go on, I need to verify your identity. Could you tell me the last four digits of your "
-        "account number, or your ZIP code?"
+        "To verify your identity, what's your ZIP code?"
     )
     assert c.say("My zip code is 94607") == (
-        "Thanks, Maria. Your balance is one thousand two hundred fifty dollars and fifty cents, and it's "
-        "forty-five days past due. Can you pay that in full, or would you like a payment plan?"
+        "Your balance is one thousand two hundred fifty dollars and fifty cents, forty-five days past due. "
+        "Can you pay in full, or prefer a plan?"
     )
     assert c.say("I can pay 300 dollars on Friday") == (
         "So that's three hundred dollars on Friday, November twenty-seventh. Is that right?"
@@ -159,7 +158,7 @@ def test_a_settlement_below_the_floor_needs_approval(maria, converse):
 def test_roadside_confirms_the_vehicle_on_file_and_dispatches(maria, technicians, converse):
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     assert c.greeting == (
-        "Thanks for calling Northwind Auto Finance roadside assistance. I'm an AI assistant, and this call is "
+        "You've reached Northwind Auto Finance roadside assistance. I'm an AI assistant, and this call is "
         "recorded. Hi Maria, is this about your Honda Civic?"
     )
     assert c.say("Yes") == "Thanks. Where are you right now, and what's going on with the car?"
@@ -168,6 +167,10 @@ def test_roadside_confirms_the_vehicle_on_file_and_dispatches(maria, technicians
     )
     # Not an emergency: the battery specialist across the bay still outscores the tow truck next door.
     assert c.say("In the Safeway parking lot on Broadway in Oakland") == (
+        "Let me confirm: in the Safeway parking lot on Broadway in Oakland, with a battery problem. Is that right?"
+    )
+    assert not Dispatch.objects.exists()  # nobody is sent before the caller says yes
+    assert c.say("Yes") == (
         "Sam is on the way and should arrive in about twenty-seven minutes. Is there anything else I can help with?"
     )
     assert c.say("No, bye") == "Thank you, Maria. Take care, goodbye."
@@ -187,6 +190,7 @@ def test_roadside_wrap_up_speaks_of_the_dispatch_not_an_account(maria, technicia
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("Yes")
     c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    c.say("Yes, that's right")
     assert c.say("Thanks") == "Is there anything else I can help with?"
     assert c.session.state.step == "wrap_up"
     reply = c.say("Can I ask you something?")
@@ -205,7 +209,7 @@ def test_roadside_wrap_up_speaks_of_the_dispatch_not_an_account(maria, technicia
 def test_no_offline_line_of_a_roadside_call_speaks_of_an_account(maria, technicians, converse):
     """The roadside closing is its own: "wrap_up" is a step name both workflows have, and each words it."""
     c = converse(workflow="roadside", channel="web_chat", direction="inbound", customer_id=maria.pk)
-    for text in ("Yes", "I'm on I-880 near the Coliseum exit in Oakland and my battery is dead", "Thanks"):
+    for text in ("Yes", "I'm on I-880 near the Coliseum exit in Oakland and my battery is dead", "Yes", "Thanks"):
         c.say(text)
     assert c.session.state.step == "wrap_up"
     closing = [c.say("Can I ask you something?"), c.say("And one more thing?"), c.say("No, bye")]
@@ -215,7 +219,7 @@ def test_no_offline_line_of_a_roadside_call_speaks_of_an_account(maria, technici
         "Thank you, Maria. Take care, goodbye.",
     ]
     said = TranscriptEntry.objects.filter(call_id=c.session.call_id, speaker="agent").values_list("text", flat=True)
-    assert len(said) == 7  # the greeting and six replies
+    assert len(said) == 8  # the greeting and seven replies
     assert [line for line in said if "account" in line.lower()] == []
 
 
@@ -233,10 +237,10 @@ def test_collections_wrap_up_still_offers_help_with_the_account(maria, converse)
 def test_roadside_emergency_prefers_the_specialist(maria, technicians, converse):
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("Yes")
-    reply = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
-    assert reply == (
-        "Sam is on the way and should arrive in about twenty-seven minutes. Please stay somewhere safe, away "
-        "from traffic. Is there anything else I can help with?"
+    c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    assert c.say("Yes") == (
+        "Sam is on the way, arriving in about twenty-seven minutes. Please stay somewhere safe, away from traffic. "
+        "Anything else I can help with?"
     )
     assert Dispatch.objects.get().severity == "emergency"
 
@@ -251,12 +255,12 @@ def test_roadside_records_another_vehicle(maria, technicians, converse):
 
 def test_an_unknown_caller_is_identified_by_account_number_and_name(maria, converse):
     c = converse(workflow="collections", channel="web_chat", direction="inbound", customer_id=None)
-    assert c.greeting.endswith("Could you tell me your full name and your account number, please?")
+    assert c.greeting.endswith("What's your full name and account number, please?")
     assert c.say("My name is Maria Lopez, account 0040043") == (
         "I couldn't find that account. Could you give me the account number again, and your full name?"
     )
     reply = c.say("My name is Maria Lopez and my account number is ACC0040042")
-    assert reply.startswith("Thanks, Maria. Before we go on, I need to verify your identity.")
+    assert reply.startswith("Thanks, Maria. To verify your identity,")
     assert Call.objects.get(pk=c.session.call_id).customer == maria
 
 
@@ -380,8 +384,8 @@ def test_no_technician_within_reach_hands_off_to_a_person(maria, converse):
     TechnicianFactory(name="Far Away", latitude=Decimal("40.7128"), longitude=Decimal("-74.0060"))  # New York
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("yes")
-    reply = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
-    assert reply == "I'll connect you with a specialist now. One moment, please."
+    c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    assert c.say("Yes, that's right") == "I'll connect you with a specialist now. One moment, please."
     assert c.handoff.reason == "no technician is free nearby"
     assert Dispatch.objects.get().status == "no_technician"
 
@@ -391,13 +395,13 @@ def test_an_interruption_keeps_what_was_heard_without_a_second_turn_record(maria
     c.say("94607")
 
     async def cut():
-        await c.session.interrupted("Thanks, Maria. Your balance is one thousand")
+        await c.session.interrupted("Your balance is one thousand")
         await c.session.flush()
 
     async_to_sync(cut)()
     last = TranscriptEntry.objects.filter(speaker="agent").order_by("sequence").last()
-    assert (last.text, last.interrupted) == ("Thanks, Maria. Your balance is one thousand", True)
-    assert c.session.state.history[-1]["content"] == "Thanks, Maria. Your balance is one thousand"
+    assert (last.text, last.interrupted) == ("Your balance is one thousand", True)
+    assert c.session.state.history[-1]["content"] == "Your balance is one thousand"
     assert TraceEvent.objects.filter(kind=TraceKind.TURN).count() == 1
 
 
@@ -405,8 +409,8 @@ def test_an_account_that_is_not_overdue_is_said_so(converse, live_db):
     customer = CustomerFactory(name="Brandon Scott", balance=Decimal("69.29"), days_overdue=0, profile={"zip": "89101"})
     c = converse(workflow="collections", channel="voice", direction="inbound", customer_id=customer.pk)
     assert c.say("My zip is 89101") == (
-        "Thanks, Brandon. Your balance is sixty-nine dollars and twenty-nine cents, and it isn't past due yet. "
-        "Can you pay that in full, or would you like a payment plan?"
+        "Your balance is sixty-nine dollars and twenty-nine cents, not yet past due. Can you pay in full, or "
+        "prefer a plan?"
     )
     assert c.say("I can pay 200 dollars on Friday") == (
         "So that's sixty-nine dollars and twenty-nine cents, your balance in full, on Friday, November "

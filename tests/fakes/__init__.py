@@ -1,5 +1,6 @@
 """Local fakes of the services we call over the network: the boundary the tests replace."""
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -7,6 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class LocalServer(ThreadingHTTPServer):
     request_queue_size = 1024  # a real server's listen backlog, not socketserver's 5
     daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client dropping a kept-alive connection is how clients end them, not an error.
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeService:
@@ -16,8 +23,8 @@ class FakeService:
     def __init__(self) -> None:
         self._stopping = threading.Event()
 
-    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = LocalServer(("127.0.0.1", 0), handler)
+    def _listen(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._server = LocalServer(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

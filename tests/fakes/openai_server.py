@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -54,8 +55,13 @@ class Request:
 
 
 class FakeOpenAI(FakeService):
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(
+        self, default: Reply | None = None, responder: Callable[[Request], Reply] | None = None, port: int = 0
+    ) -> None:
+        """`responder`: what a request gets once its model's script is used up, made from the
+        request (tests/fakes/misbehaving_llm.py); else `default`. `port`: 0 for any free one."""
         super().__init__()
+        self._responder = responder
         self.requests: list[Request] = []
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._default = default or Reply(text="Sorry, could you say that again?")
@@ -70,10 +76,11 @@ class FakeOpenAI(FakeService):
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                request = Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()})
                 with fake._arrived:
-                    fake.requests.append(Request(body["model"], body, {k.lower(): v for k, v in self.headers.items()}))
+                    fake.requests.append(request)
                     fake._arrived.notify_all()
-                reply = fake._next(body["model"])
+                reply = fake._next(request)
                 if reply.delay and fake._stopping.wait(reply.delay):
                     self.close_connection = True
                     return
@@ -116,7 +123,7 @@ class FakeOpenAI(FakeService):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
 
-        self._listen(Handler)
+        self._listen(Handler, port)
 
     @property
     def url(self) -> str:
@@ -137,9 +144,11 @@ class FakeOpenAI(FakeService):
     def requests_for(self, model: str) -> list[Request]:
         return [r for r in self.requests if r.model == model]
 
-    def _next(self, model: str) -> Reply:
-        queue = self._scripts[model]
-        return queue.popleft() if queue else self._default
+    def _next(self, request: Request) -> Reply:
+        queue = self._scripts[request.model]
+        if queue:
+            return queue.popleft()
+        return self._responder(request) if self._responder else self._default
 
     @staticmethod
     def _completion(model: str, reply: Reply) -> dict[str, Any]:

@@ -23,7 +23,7 @@ LONG_SID = "CA" + "7" * 38  # 40 characters: the column holds 34
 HANG_UP = b'<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 UNKNOWN_CALLER_GREETING = (
     "Thanks for calling Northwind Auto Finance. I'm an AI assistant, and this call is recorded. "
-    "Could you tell me your full name and your account number, please?"
+    "What's your full name and account number, please?"
 )
 
 

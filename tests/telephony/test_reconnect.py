@@ -16,10 +16,9 @@ from tests.telephony.test_relay import prompt, reply, setup_message, socket
 SID = "CA" + "d" * 32  # the CallSid tests/telephony/test_relay.py's sockets set up
 GREETING = (
     "Thanks for calling Northwind Auto Finance. I'm an AI assistant, and this call is recorded. Hi Maria. "
-    "Before we go on, I need to verify your identity. Could you tell me the last four digits of your "
-    "account number, or your ZIP code?"
+    "To verify your identity, what's your ZIP code?"
 )
-REJOINED = "Sorry, we were cut off. Could you tell me the last four digits of your account number, or your ZIP code?"
+REJOINED = "Sorry, we were cut off. To verify your identity, what's your ZIP code?"
 
 
 @pytest.fixture(autouse=True)
@@ -205,7 +204,7 @@ def test_the_new_socket_goes_on_from_the_step_it_was_in(answered):
     rejoined = second.attrib["welcomeGreeting"]
     confirm = async_to_sync(after)(second.attrib["url"])
 
-    assert rejoined == "Sorry, we were cut off. Can you pay that in full, or would you like a payment plan?"
+    assert rejoined == "Sorry, we were cut off. Can you pay in full, or prefer a plan?"
     assert confirm.startswith("So that's three hundred dollars on Friday")
     assert [(sequence, speaker) for sequence, speaker, _ in transcript(call)] == [
         (0, "agent"),

@@ -50,8 +50,7 @@ def test_an_inbound_call_is_answered_with_conversation_relay(maria):
         "url": relay.attrib["url"],
         "welcomeGreeting": (
             "Thanks for calling Northwind Auto Finance. I'm an AI assistant, and this call is recorded. Hi Maria. "
-            "Before we go on, I need to verify your identity. Could you tell me the last four digits of your "
-            "account number, or your ZIP code?"
+            "To verify your identity, what's your ZIP code?"
         ),
         "welcomeGreetingInterruptible": "any",
         "language": "en-US",
@@ -85,7 +84,7 @@ def test_the_number_called_picks_the_workflow(maria, settings):
 def test_an_unknown_caller_is_asked_who_they_are(live_db):
     xml = parse(inbound(caller="+13125550000"))
     greeting = xml.find("Connect/ConversationRelay").attrib["welcomeGreeting"]
-    assert greeting.endswith("Could you tell me your full name and your account number, please?")
+    assert greeting.endswith("What's your full name and account number, please?")
     assert Call.objects.get().customer is None
 
 

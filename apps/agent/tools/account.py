@@ -96,12 +96,23 @@ def verify_identity(ctx: ToolContext, method: Literal["account_last4", "zip", "d
     return {"verified": matches, "attempts_left": MAX_IDENTITY_ATTEMPTS - attempts}
 
 
-@tool(description="Look up the verified caller's account: balance, days overdue, late fee and any active promise.")
+@tool(
+    description=(
+        "Look up the verified caller's account: balance, days overdue, late fee, the active promise (due today "
+        "or later) and any missed one (an open promise whose date has passed: never present it as current)."
+    ),
+)
 def lookup_account(ctx: ToolContext) -> dict:
     if not CallFacts.of(ctx.state).identity_verified:
         raise ToolRefused("verify the caller's identity first")
     customer = customer_for(ctx)
-    promise = Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).order_by("due_date").first()
+    # Open promises, split at the customer's today (the turn's date in their zone): one due today or
+    # later is current; one whose date has passed was missed, whatever its status still says.
+    open_promises = list(
+        Promise.objects.filter(customer=customer, status__in=OPEN_PROMISE_STATUSES).order_by("due_date")
+    )
+    promise = next((p for p in open_promises if p.due_date >= ctx.today), None)
+    missed = next((p for p in reversed(open_promises) if p.due_date < ctx.today), None)
     payment = Payment.objects.filter(customer=customer).order_by("-received_at").first()
     account: Account = {
         "balance": str(customer.balance),
@@ -114,6 +125,11 @@ def lookup_account(ctx: ToolContext) -> dict:
         "active_promise": (
             {"amount": str(promise.amount), "due_date": promise.due_date.isoformat(), "status": promise.status}
             if promise
+            else None
+        ),
+        "missed_promise": (
+            {"amount": str(missed.amount), "due_date": missed.due_date.isoformat(), "status": missed.status}
+            if missed
             else None
         ),
         "last_payment": (

@@ -58,15 +58,24 @@ def capture_incident(
         "severity": severity,
     }
     RoadsideFacts.of(ctx.state).incident = incident
+    ctx.state.confirmations["incident"] = False  # read back, it needs the caller's yes before a dispatch
     return {"location": location, "near": place.name, "issue": str(issue), "severity": severity}
 
 
-@tool(description="Send the best technician to the recorded incident and get the ETA.", side_effect=True)
+@tool(
+    description=(
+        "Send the best technician to the recorded incident and get the ETA, once the caller has heard the "
+        "location and the problem read back and said yes."
+    ),
+    side_effect=True,
+)
 def dispatch_technician(ctx: ToolContext) -> dict:
     facts = RoadsideFacts.of(ctx.state)
     incident = facts.incident
     if not incident:
         raise ToolRefused("record the location and the problem with capture_incident first")
+    if not ctx.state.confirmations.get("incident"):
+        raise ToolRefused("read the location and the problem back and get a clear yes first")
     customer = customer_for(ctx)
     place = locate(incident["place"])
     if ctx.test:

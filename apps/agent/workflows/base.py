@@ -3,6 +3,10 @@ offline engine does (`act`) and says (`say`) in each step; and the workflow's ow
 the engine and the prompt call (`after_tool`, `on_system_down`, `follow_up`, `shows_record`,
 `rules`).
 
+What holds in every workflow is decided here once: an explicit goodbye closes the call from any
+step (`Workflow.hear`, `Workflow.next_step`), and on the phone an offline reply fits
+VOICE_WORD_LIMIT words (`Wording.fit`).
+
 Each workflow is a package (apps/agent/workflows/<name>/) that composes these, with the steps
 every workflow shares from apps/agent/workflows/shared.py. Nothing outside a workflow's package
 names its steps.
@@ -25,9 +29,9 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from apps.agent.nlu import Understanding
-from apps.agent.numbers import find_dates, find_numbers
-from apps.agent.state import ConversationState
+from apps.agent.guardrails import VOICE_WORD_LIMIT, word_count
+from apps.agent.nlu import Understanding, bare_numbers
+from apps.agent.state import CallFacts, ConversationState
 
 Condition = Callable[[ConversationState], bool]
 # Reads the caller's answer in a step (yes/no, goodbye) into the state: code, not the model, decides.
@@ -38,6 +42,8 @@ Action = tuple[str, dict[str, Any]]
 
 class Speech(Protocol):
     """Figures as the channel says them: apps.agent.offline.Speech (which imports the workflows)."""
+
+    voice: bool  # on the phone: figures in words, and replies within VOICE_WORD_LIMIT words
 
     def money(self, amount: str | Decimal) -> str: ...
     def count(self, n: int) -> str: ...
@@ -52,10 +58,23 @@ class Wording:
     customer: Any  # the session's CustomerContext (apps.agent.prompts, which imports the workflows)
     last: dict[str, dict[str, Any]]  # this turn's tool results, by tool name
     speech: Speech
+    heard: Understanding | None = None  # the caller's words this turn (none for the greeting)
 
     @property
     def first(self) -> str:
         return self.customer.first_name or "there"
+
+    @property
+    def asks_balance(self) -> bool:
+        """The caller asked what they owe this turn."""
+        return bool(self.heard and self.heard.asks_balance)
+
+    def fit(self, *variants: str) -> str:
+        """The reply from its variants, fullest first: in chat the first; on the phone the first of at
+        most VOICE_WORD_LIMIT words as said (figures in words), else the last (the leanest)."""
+        if not self.speech.voice:
+            return variants[0]
+        return next((text for text in variants if word_count(text) <= VOICE_WORD_LIMIT), variants[-1])
 
 
 # A step's offline reply: a template filled only with grounded figures (see apps.agent.offline).
@@ -67,12 +86,7 @@ def caller_amounts(u: Understanding, *, money: bool, today: date) -> list[Decima
     amount too ("300 on Friday")."""
     if u.amounts or not money:
         return list(u.amounts)
-    in_dates = [(d.start, d.end) for d in find_dates(u.text, today)]
-    return [
-        n.value
-        for n in find_numbers(u.text)
-        if n.kind in ("number", "money") and not any(start <= n.start < end for start, end in in_dates)
-    ]
+    return bare_numbers(u.text, today)
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,10 @@ def nothing_follows(name: str, arguments: dict[str, Any], result: dict[str, Any]
 
 def always(state: ConversationState) -> bool:
     return True
+
+
+def said_goodbye(state: ConversationState) -> bool:
+    return CallFacts.of(state).said_goodbye
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,8 @@ class Workflow:
     on_system_down: OnSystemDown = no_rule
     # Offline, what follows a tool's result (see FollowUp).
     follow_up: FollowUp = nothing_follows
+    # The terminal step an explicit goodbye leads to from any other step (see `hear`).
+    closing: str = "closed"
 
     def __post_init__(self) -> None:
         names = [step.name for step in self.steps]
@@ -182,6 +202,8 @@ class Workflow:
         for direction, first in self.start.items():
             if first not in names:
                 raise ValueError(f"{self.name}: {direction} starts at unknown step {first!r}")
+        if self.closing not in names or not self.step(self.closing).terminal:
+            raise ValueError(f"{self.name}: closing step {self.closing!r} is not a terminal step")
 
     def greeting(self, direction: str, customer: Any, known_caller: str) -> str:
         """The opening line: the configured disclosure first, then what is known about the caller.
@@ -208,6 +230,19 @@ class Workflow:
                 return step
         raise KeyError(f"{self.name} has no step {name!r}")
 
+    def hear(self, state: ConversationState, u: Understanding) -> None:
+        """Read the caller's words into the state, by code: the step's listener first (so "yes,
+        that's right, bye" is a yes to what was read back), then, in any step that is not terminal,
+        an explicit goodbye: the call closes (`next_step`) once no required tool is pending. Words
+        that also ask for something ("call me back Monday, bye") are answered first: the caller
+        hears it done, and closes the call with their next goodbye."""
+        step = self.step(state.step)
+        if step.listen:
+            step.listen(state, u)
+        asks = u.wants_callback or u.wants_waiver or u.wants_settlement
+        if u.farewell and not asks and not step.terminal:
+            CallFacts.of(state).said_goodbye = True
+
     def pending_required(self, state: ConversationState) -> str | None:
         """The tool the agent must call now, if any."""
         for required in self.step(state.step).required:
@@ -216,9 +251,14 @@ class Workflow:
         return None
 
     def next_step(self, state: ConversationState) -> Transition | None:
-        for transition in self.step(state.step).transitions:
+        """The step's own transitions first; then, after an explicit goodbye, the closing step, once
+        what the step must still do is done (a yes to the terms read back records them first)."""
+        step = self.step(state.step)
+        for transition in step.transitions:
             if transition.when(state):
                 return transition
+        if not step.terminal and said_goodbye(state) and self.pending_required(state) is None:
+            return Transition(self.closing, said_goodbye, "the caller said goodbye")
         return None
 
     def settle(self, state: ConversationState) -> Iterator[tuple[str, Transition]]:
@@ -263,6 +303,7 @@ class Workflow:
             "after_tool": source(self.after_tool),
             "on_system_down": source(self.on_system_down),
             "follow_up": source(self.follow_up),
+            "closing": [self.closing, source(said_goodbye), source(Workflow.hear), source(Workflow.next_step)],
             "steps": [
                 {
                     "name": s.name,

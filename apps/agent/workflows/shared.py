@@ -79,17 +79,20 @@ def callback_if_asked(h: Heard) -> list[Action]:
 def say_identify(w: Wording) -> str:
     if w.last.get("find_account", {}).get("found") is False:
         return "I couldn't find that account. Could you give me the account number again, and your full name?"
-    return "Could you tell me your full name and your account number, please?"
+    ask = "What's your full name and account number, please?"
+    # Nothing about an account before it is found and verified: not even whether there is one.
+    return f"I can tell you once I've found your account. {ask}" if w.asks_balance else ask
 
 
 def say_verify_identity(w: Wording) -> str:
     if w.last.get("verify_identity", {}).get("verified") is False:
         return "That doesn't match our records. Could you give me your ZIP code or your date of birth instead?"
-    opener = f"Hi {w.first}." if w.state.replies_in_step == 0 and w.state.turn == 0 else f"Thanks, {w.first}."
-    return (
-        f"{opener} Before we go on, I need to verify your identity. Could you tell me the last "
-        "four digits of your account number, or your ZIP code?"
-    )
+    ask = "What's your ZIP code, or your account's last four digits?"
+    if w.asks_balance:  # no figure before the caller is verified and the account looked up
+        return f"I can tell you once you're verified. {ask}"
+    if w.state.replies_in_step == 0 and w.state.turn == 0:  # in the greeting, after the disclosure
+        return f"Hi {w.first}. To verify your identity, what's your ZIP code?"
+    return f"Thanks, {w.first}. To verify your identity, what's your ZIP code, or your account's last four digits?"
 
 
 def say_goodbye(w: Wording) -> str:
@@ -152,11 +155,14 @@ def wrap_up(*, instructions: str, say: Say, tools: tuple[str, ...] = (HANDOFF_TO
     )
 
 
-def closed() -> Step:
+def closed(*, say: Say = say_goodbye) -> Step:
+    """The end of a completed call; where an explicit goodbye leads from any step (`Workflow.hear`).
+    A workflow's `say` may first tell what this turn's tools just did (the caller said goodbye
+    with their yes: they have not heard it yet)."""
     return Step(
         name="closed",
         goal="Goodbye.",
         instructions="Thank the caller and say goodbye.",
         terminal=True,
-        say=say_goodbye,
+        say=say,
     )

@@ -26,6 +26,8 @@ def _terms(h: Heard, *, reading_back: bool) -> list[Action]:
     balance = Decimal(account["balance"] if account else "0")
     if u.wants_waiver:
         return [("request_approval", {"kind": "fee_waiver", "reason": "The caller asked to waive the late fee."})]
+    if u.wants_forgiveness:
+        return []  # the whole balance waived: no one here may grant it, so no one is asked (the reply says so)
     if u.wants_callback and not amounts:
         return [callback_asked(u)]
     plan: dict[str, Any] = dict(facts.plan or {})

@@ -7,9 +7,20 @@ from apps.agent.state import CallFacts, Fact
 
 
 class ActivePromise(TypedDict):
+    """An open promise due today or later: still current."""
+
     amount: str
     due_date: str  # ISO
-    status: str
+    status: str  # "pending" or "partially_kept"
+
+
+class MissedPromise(TypedDict):
+    """An open promise whose due date has passed (the customer's today): missed, not current. Open
+    until the broken-promise sweep closes it."""
+
+    amount: str
+    due_date: str  # ISO
+    status: str  # "pending" (nothing received) or "partially_kept" (part of it received)
 
 
 class LastPayment(TypedDict):
@@ -27,7 +38,9 @@ class Account(TypedDict):
     late_fee: str
     minimum_first_payment: str
     latest_payment_date: str
-    active_promise: ActivePromise | None
+    active_promise: ActivePromise | None  # the first open promise due today or later
+    # The latest open promise due before today (absent from calls looked up before it was reported).
+    missed_promise: NotRequired[MissedPromise | None]
     last_payment: NotRequired[LastPayment | None]
 
 

@@ -40,7 +40,9 @@ def person_asked(s: S) -> bool:
 
 
 def party_answer(s: S, u: Understanding) -> None:
-    if u.affirm is not None:
+    if u.third_party:  # "this is her son", "she's out", "wrong number": not the customer, even after a yes
+        F.of(s).party_confirmed = False
+    elif u.affirm is not None:
         F.of(s).party_confirmed = u.affirm
 
 

@@ -7,7 +7,14 @@ from apps.agent.workflows.base import Action
 from apps.agent.workflows.shared import CALLBACK_TOOL, hand_off_when_identity_fails, verified
 from apps.promises.policy import POLICY
 
-RULES = tuple(POLICY.describe())
+RULES = (
+    *POLICY.describe(),
+    "If the caller asks what they owe, say the balance exactly as lookup_account returned it, then go on with "
+    "the step; before the lookup, say you can tell them once they are verified.",
+    "A missed promise (its date has passed) is not current: say it was not received, never that it is due.",
+    "Waiving or forgiving the whole balance is beyond anyone's authority here: never request approval for it; "
+    "say you can't, and go on with the step.",
+)
 
 # Before the caller is verified, only their name is known to the conversation.
 shows_record = verified

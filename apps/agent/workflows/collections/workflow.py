@@ -65,8 +65,9 @@ COLLECTIONS = Workflow(
             name="account_review",
             goal="Tell the caller where the account stands.",
             instructions=(
-                "Tell the caller the balance and how many days it is overdue, and any active promise, exactly "
-                "as the lookup says. Then ask whether they can pay it in full or would like a payment plan."
+                "Tell the caller the balance and how many days it is overdue, and any promise, exactly as the "
+                "lookup says: the active promise as current, a missed promise as not received. Then ask whether "
+                "they can pay it in full or would like a payment plan."
             ),
             tools=("lookup_account", HANDOFF_TOOL),
             required=(Required("lookup_account", reason="state no account figure before the lookup"),),
@@ -129,6 +130,6 @@ COLLECTIONS = Workflow(
             terminal=True,
             say=wording.say_wrong_party,
         ),
-        shared.closed(),
+        shared.closed(say=wording.say_goodbye),
     ),
 )

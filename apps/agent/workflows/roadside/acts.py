@@ -1,10 +1,12 @@
 """Roadside, offline: the tool calls a caller's words ask for: another vehicle than the one on
-file, and the incident (where, what, how urgent) once all three are known."""
+file, the incident (where, what, how urgent) once all three are known, and the incident again when
+the caller corrects what was read back."""
 
 import re
 
 from apps.agent.workflows.base import Action, Heard
 from apps.agent.workflows.roadside.facts import RoadsideFacts
+from apps.agent.workflows.roadside.listeners import incident_changed
 
 VEHICLE_MAKES = [
     "acura",
@@ -45,6 +47,7 @@ VEHICLE_MAKES = [
 ]
 _MAKE = re.compile(rf"\b({'|'.join(VEHICLE_MAKES)})\b(\s+[a-z0-9-]+)?", re.IGNORECASE)
 INCIDENT = ("location", "issue", "severity")
+SEVERITIES = ("standard", "urgent", "emergency")  # least urgent first
 
 
 def vehicle_heard(h: Heard) -> list[Action]:
@@ -71,3 +74,22 @@ def incident_heard(h: Heard) -> list[Action]:
     if all(slots.get(name) for name in INCIDENT):
         return [("capture_incident", {name: slots[name] for name in INCIDENT})]
     return []
+
+
+def corrected_incident_heard(h: Heard) -> list[Action]:
+    """During the read-back: a yes or no is the listener's; another place or problem is recorded
+    again (and read back again)."""
+    state, u = h.state, h.u
+    incident = RoadsideFacts.of(state).incident
+    if not incident or not incident_changed(state, u):
+        return []
+    severity = u.severity or incident["severity"]
+    if not u.location:  # the same place: another problem never makes it less urgent
+        severity = max(severity, incident["severity"], key=SEVERITIES.index)
+    values = {
+        "location": u.location or incident["location"],
+        "issue": u.issue or incident["issue"],
+        "severity": severity,
+    }
+    state.slots.update(values)
+    return [("capture_incident", values)]

@@ -1,8 +1,9 @@
 """Roadside assistance.
 
 Identify the caller by caller ID, confirm the vehicle on file (never ask again for what is known),
-collect the location, the problem and how urgent it is, dispatch through the routing score, give
-the ETA, then wrap up.
+collect the location, the problem and how urgent it is, read the location and the problem back and
+get a yes (a no asks again where the caller is), dispatch through the routing score, give the ETA,
+then wrap up.
 """
 
 from apps.agent.workflows import shared
@@ -11,7 +12,10 @@ from apps.agent.workflows.roadside import acts, rules, wording
 from apps.agent.workflows.roadside.listeners import (
     dispatched,
     eta_given,
+    incident_answer,
+    incident_confirmed,
     incident_known,
+    incident_withdrawn,
     vehicle_answer,
     vehicle_known,
 )
@@ -22,7 +26,8 @@ ROADSIDE = Workflow(
     description="Roadside assistance: confirm the vehicle, locate the caller, dispatch, give the ETA.",
     start={"inbound": "identify", "outbound": "identify"},
     greetings={
-        "inbound": "Thanks for calling {company} roadside assistance. {disclosure} {vehicle_question}",
+        # At most 25 words on the phone with a three-word vehicle ("Jeep Grand Cherokee").
+        "inbound": "You've reached {company} roadside assistance. {disclosure} {vehicle_question}",
     },
     rules=rules.RULES,
     steps=(
@@ -55,17 +60,28 @@ ROADSIDE = Workflow(
                 "are somewhere safe. Ask only for what you do not know yet. Then use capture_incident."
             ),
             tools=("capture_incident", HANDOFF_TOOL),
-            transitions=(Transition("dispatch", incident_known, "location, problem and severity known"),),
+            transitions=(Transition("confirm_incident", incident_known, "location, problem and severity known"),),
             say=wording.say_incident,
             act=acts.incident_heard,
         ),
         Step(
-            name="dispatch",
-            goal="Send the best technician.",
-            instructions="Dispatch a technician with dispatch_technician.",
-            tools=("dispatch_technician", HANDOFF_TOOL),
-            required=(Required("dispatch_technician", reason="no ETA before the dispatch"),),
-            transitions=(Transition("inform_eta", dispatched, "a technician is on the way"),),
+            name="confirm_incident",
+            goal="Read the location and the problem back, get a clear yes, then send the best technician.",
+            instructions=(
+                "Read back where the caller is and what happened, exactly as recorded, and ask them to confirm. "
+                "Only after a clear yes is a technician sent (dispatch_technician). If they correct the place or "
+                "the problem, record it again with capture_incident and read it back again."
+            ),
+            tools=("capture_incident", "dispatch_technician", HANDOFF_TOOL),
+            confirmations=("incident",),
+            listen=incident_answer,
+            required=(Required("dispatch_technician", incident_confirmed, "the caller confirmed where and what"),),
+            transitions=(
+                Transition("inform_eta", dispatched, "a technician is on the way"),
+                Transition("collect_incident", incident_withdrawn, "the caller did not confirm the location"),
+            ),
+            say=wording.say_read_back,
+            act=acts.corrected_incident_heard,
         ),
         Step(
             name="inform_eta",
@@ -88,6 +104,6 @@ ROADSIDE = Workflow(
             ),
             say=wording.say_anything_else,
         ),
-        shared.closed(),
+        shared.closed(say=wording.say_goodbye),
     ),
 )
