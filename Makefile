@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PASSWORD ?= demo
 PORT ?= 8000
 
-.PHONY: run test lint format check install install-dev clean vendor
+.PHONY: run test eval lint format check install install-dev clean vendor
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -40,6 +40,12 @@ run: $(VENV)/.installed
 # Uses DATABASE_URL and REDIS_URL when they are set (CI sets both), else SQLite and in-memory.
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# The agent evaluation suite (evals/): offline agent, rules callers, scratch databases; the report
+# goes to var/eval/. It never touches the configured database. EVAL_ARGS adds options
+# (e.g. EVAL_ARGS="--filter roadside --repeat 3"); README "Agent evaluation".
+eval: $(VENV)/.installed-dev
+	DJANGO_DEBUG=true $(BIN)/python manage.py eval_agent --report var/eval $(EVAL_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.telephony",
     "apps.voice",
     "apps.chat",
+    "apps.evals",
     "apps.console",
     "apps.analytics",
     "apps.demo",
@@ -198,6 +199,10 @@ else:
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+
+# A broker of one's own (e.g. "memory://": the agent evaluation's workers queue tasks that never run).
+if _broker := env.str("CELERY_BROKER_URL", default=""):
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = _broker, {}
 
 # --- Celery ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ PAGES: dict[str, frozenset[str]] = {
     "call": EVERYONE,  # managers read it, without the live view
     "test_call": frozenset({AGENTS, SUPERVISORS}),
     "review": frozenset({SUPERVISORS}),
+    "scenario": frozenset({SUPERVISORS}),  # a call exported as an evaluation scenario
     "analytics": frozenset({MANAGERS, SUPERVISORS}),  # apps/analytics
 }
 

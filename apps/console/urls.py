@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import review, test_call, views
+from apps.console import review, scenario_export, test_call, views
 from apps.console.supervise import supervise
 
 app_name = "console"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("calls/<int:call_id>/", views.call, name="call"),
     path("calls/<int:call_id>/timeline/", views.call_timeline, name="call_timeline"),
     path("calls/<int:call_id>/outcomes/", views.call_outcomes_part, name="call_outcomes"),
+    path("calls/<int:call_id>/scenario/", scenario_export.export_scenario, name="export_scenario"),
     path("calls/<int:call_id>/<slug:action>/", supervise, name="supervise"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:approval_id>/decide/", views.decide, name="decide"),

@@ -77,6 +77,8 @@ def call(request: HttpRequest, call_id: int) -> HttpResponse:
         "approvals": found.approvals.order_by("created_at", "id"),
         "timeline": timeline_for(found),
         "outcomes": call_outcomes(found),
+        # An ended call can become a regression scenario (apps/console/scenario_export.py).
+        "export": found.status in TERMINAL_STATUSES and may_open(request.console_roles, "scenario"),
     }
     state = found.state or {}
     # Live: the agent has it, or a person took it over (and may hand it back).

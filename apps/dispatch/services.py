@@ -282,3 +282,29 @@ def dispatch_close(*, dispatch_id: int, status: str, actor) -> bool:
             technician.save(update_fields=["availability", "updated_at"])
     audit_record(actor=actor, action=f"dispatch.{status}", obj=dispatch)
     return True
+
+
+@transaction.atomic
+def technician_create(
+    *,
+    name: str,
+    phone: str,
+    base_location: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    specializations: list[str],
+    actor,
+) -> Technician:
+    """A technician on the roster, available (supervisors otherwise add them in the admin)."""
+    technician = Technician(
+        name=name,
+        phone=phone,
+        base_location=base_location,
+        latitude=latitude,
+        longitude=longitude,
+        specializations=specializations,
+    )
+    technician.full_clean()
+    technician.save()
+    audit_record(actor=actor, action="technician.create", obj=technician)
+    return technician
