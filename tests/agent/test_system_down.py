@@ -77,8 +77,10 @@ def test_when_the_callback_cannot_be_scheduled_either_a_person_takes_over(maria,
 def test_roadside_hands_a_stranded_driver_to_a_person_when_dispatch_is_down(maria, technicians, converse):
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("Yes")
-    with TableLock("dispatch_technician"):
-        reply = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    read_back = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
+    assert read_back == "Let me confirm: I-880 near the Coliseum exit in Oakland, with a battery problem. Is that right?"
+    with TableLock("dispatch_technician"):  # the yes to the read-back dispatches: the system is down
+        reply = c.say("Yes, that's right")
     assert reply == "I'm sorry, I can't reach our systems right now. Let me connect you with a specialist who can help."
     assert c.handoff.reason == "dispatch_technician unavailable"
     assert not Dispatch.objects.exists()
