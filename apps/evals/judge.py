@@ -105,16 +105,17 @@ def outcome_of(call: Call, goal_steps: dict[str, str], *, caller_left: bool = Fa
 def records_of(call: Call) -> dict[str, list[dict[str, str]]]:
     """What the call recorded, as comparable strings: real rows, or a test call's would-be effects."""
     found: dict[str, list[dict[str, str]]] = {"promise": [], "approval": [], "dispatch": [], "callback": []}
-    for p in call.promises.all():
+    # Oldest first, whatever the models' own ordering: the latest record is the one that stands.
+    for p in call.promises.order_by("pk"):
         found["promise"].append({"amount": str(p.amount), "due": p.due_date.isoformat(), "method": p.method})
-    for a in call.approvals.all():
+    for a in call.approvals.order_by("pk"):
         found["approval"].append({"kind": a.kind, "amount": _approval_amount(a.payload or {})})
-    dispatch = getattr(call, "dispatch", None) if hasattr(call, "dispatch") else None
+    dispatch = getattr(call, "dispatch", None)  # a call without one raises RelatedObjectDoesNotExist
     if dispatch is not None:
         found["dispatch"].append(
             {"location": f"{dispatch.location_text} ({dispatch.place_name})", "issue": dispatch.issue}
         )
-    for f in call.followups.filter(requested_by_customer=True):  # not the reminders a promise schedules
+    for f in call.followups.filter(requested_by_customer=True).order_by("pk"):  # not the reminders a promise schedules
         found["callback"].append({"day": f.due_at.date().isoformat()})
     for effect in (call.state or {}).get("facts", {}).get("test_effects", []):
         action = effect.get("action", "")

@@ -78,7 +78,9 @@ def test_roadside_hands_a_stranded_driver_to_a_person_when_dispatch_is_down(mari
     c = converse(workflow="roadside", channel="voice", direction="inbound", customer_id=maria.pk)
     c.say("Yes")
     read_back = c.say("I'm on I-880 near the Coliseum exit in Oakland and my battery is dead")
-    assert read_back == "Let me confirm: I-880 near the Coliseum exit in Oakland, with a battery problem. Is that right?"
+    assert (
+        read_back == "Let me confirm: I-880 near the Coliseum exit in Oakland, with a battery problem. Is that right?"
+    )
     with TableLock("dispatch_technician"):  # the yes to the read-back dispatches: the system is down
         reply = c.say("Yes, that's right")
     assert reply == "I'm sorry, I can't reach our systems right now. Let me connect you with a specialist who can help."

@@ -126,3 +126,12 @@ def test_outcome_tools_in_order_and_the_things_never_to_say():
         "asked again for what is on file (name or account): 'Could you tell me your full name and your account number?'",
         "said 'WORD WORD', which it must never say",
     ]
+
+
+def test_the_latest_promise_of_a_renegotiation_is_the_one_compared():
+    call = finished_call()
+    PromiseFactory(call=call, customer=call.customer, amount=Decimal("300.00"), due_date=TODAY + timedelta(days=4))
+    # Renegotiated on the same call: a later date (the promises' own ordering puts it first).
+    PromiseFactory(call=call, customer=call.customer, amount=Decimal("200.00"), due_date=TODAY + timedelta(days=11))
+    verdict = judge(scenario(promise={"amount": "200.00", "due": "+11"}), call, [], TODAY, GOAL_STEPS)
+    assert verdict.failures == []
