@@ -418,6 +418,13 @@ AGENT_CALL_TOKEN_BUDGET = env.int("AGENT_CALL_TOKEN_BUDGET", default=60000)
 AGENT_CALL_COST_BUDGET = env.float("AGENT_CALL_COST_BUDGET", default=0.50)
 AGENT_TURNS_PER_MINUTE = env.int("AGENT_TURNS_PER_MINUTE", default=20)
 AGENT_CONVERSATIONS_PER_HOUR = env.int("AGENT_CONVERSATIONS_PER_HOUR", default=10)
+# Candidate workflow definitions this release ships beside the current ones ("module:ATTRIBUTE",
+# comma-separated; README "Staged rollout"). Which calls get one: the admin's Rollout row, and
+# only once `eval_agent --candidate` passed for its exact version.
+AGENT_CANDIDATES = env.list("AGENT_CANDIDATES", default=[])
+# Workflows whose candidate every conversation of this process runs, no Rollout asked: set by
+# `eval_agent --candidate` for its worker processes only.
+AGENT_RUN_CANDIDATES = env.list("AGENT_RUN_CANDIDATES", default=[])
 # Turns in a row the agent could not make sense of before it hands off to a person.
 AGENT_MAX_MISUNDERSTANDINGS = 3
 

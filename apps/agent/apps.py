@@ -8,7 +8,11 @@ class AgentConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.agent import llm
+        from apps.agent.workflows import WORKFLOWS, candidate_of
         from apps.core import breakers, health
+
+        for name in WORKFLOWS:  # a wrong AGENT_CANDIDATES stops the process here, not a call later
+            candidate_of(name)
 
         health.register_degradation("llm", llm.degraded)
         breakers.watch(_endpoints)  # their breakers' state in /metrics

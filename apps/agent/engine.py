@@ -27,6 +27,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError
 
+from apps.agent import rollouts
 from apps.agent.context import load_customer
 from apps.agent.events import Ended, Event, Handoff, ReplyEnd, Token
 from apps.agent.guardrails import too_many_conversations
@@ -34,7 +35,7 @@ from apps.agent.monitor import MONITOR_GROUP, call_changed
 from apps.agent.prompts import CustomerContext
 from apps.agent.state import CallFacts, ConversationState
 from apps.agent.turn import Conversation, EntryRedacted, Ports, ReplyCut, Stored, TurnRecord, new_state
-from apps.agent.workflows import Workflow, get_workflow
+from apps.agent.workflows import Workflow
 from apps.calls.selectors import call_state
 from apps.calls.services import (
     call_group,
@@ -106,8 +107,11 @@ class AgentSession:
         """Begin a conversation. `caller` identifies who is calling for rate limits (a user, a number).
         A test conversation (`test`, started by staff: the user `started_by`, if any) records what
         it would do to real records instead of doing it, and acts in that person's name."""
-        definition = get_workflow(workflow)
         customer = await database_sync_to_async(load_customer)(customer_id)
+        who = f"customer:{customer.customer_id}" if customer.customer_id else from_number
+        # The current definition, or a candidate on trial for this customer (apps/agent/rollouts.py).
+        definition = await database_sync_to_async(rollouts.choose)(workflow, who)
+        caller = caller or who
         state = new_state(
             definition, channel=channel, direction=direction, customer=customer, test=test, started_by=started_by
         )
@@ -128,7 +132,6 @@ class AgentSession:
         )
         session = cls(call_id=call.pk, state=state, customer=customer, ports=ports, started_at=call.started_at)
         session.core.open()  # e.g. a caller known by caller ID skips identification
-        caller = caller or (f"customer:{customer.customer_id}" if customer.customer_id else from_number)
         if caller and await too_many_conversations(caller):
             state.handoff = {"reason": "conversation rate limit reached"}
         return session

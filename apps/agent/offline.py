@@ -48,13 +48,13 @@ class Speech:
 def caller_amounts(u: Understanding, state: ConversationState, today: date) -> list[Decimal]:
     """Amounts the caller said in the call's current step. While money is the subject (a `money`
     step), a bare number is an amount too ("300 on Friday")."""
-    money = get_workflow(state.workflow).step(state.step).money
+    money = get_workflow(state.workflow, state.version).step(state.step).money
     return amounts_said(u, money=money, today=today)
 
 
 def actions(state: ConversationState, u: Understanding, customer: CustomerContext, today: date) -> list[Action]:
     """The tool calls this caller turn asks for, in the current step: the step's `act`."""
-    step = get_workflow(state.workflow).step(state.step)
+    step = get_workflow(state.workflow, state.version).step(state.step)
     if step.act is None:
         return []
     return step.act(Heard(state=state, u=u, customer=customer, today=today, money=step.money))
@@ -63,7 +63,7 @@ def actions(state: ConversationState, u: Understanding, customer: CustomerContex
 def after(name: str, arguments: dict[str, Any], result: dict[str, Any], state: ConversationState) -> list[Action]:
     """What follows a tool result, offline, as the call's workflow says (its `follow_up`: e.g. a
     settlement below the floor goes to a person)."""
-    return list(get_workflow(state.workflow).follow_up(name, arguments, result))
+    return list(get_workflow(state.workflow, state.version).follow_up(name, arguments, result))
 
 
 # --- replies ---------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def reply(
 ) -> str:
     """What the agent says now, in the step the turn ended in: that step's wording, from its workflow,
     after this turn's tool `results` and the caller's words (`heard`; none for a greeting)."""
-    step = get_workflow(state.workflow).step(state.step)
+    step = get_workflow(state.workflow, state.version).step(state.step)
     if step.say is None:
         return "Sorry, could you say that again?"
     return step.say(Wording(state=state, customer=customer, last=dict(results), speech=speech, heard=heard))

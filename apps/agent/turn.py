@@ -121,7 +121,7 @@ class Conversation(Recording, Supervision, LLMAnswering):
         self.ports = ports or Ports()
         self.store = store
         self.stored = stored
-        self.workflow: Workflow = get_workflow(state.workflow)
+        self.workflow: Workflow = get_workflow(state.workflow, state.version)
         self.today = local_today(customer, self.ports.clock.now())
         self.speech = offline.Speech(state.channel, self.today, customer.on_file.get("currency", "USD"))
         self.budget = Budget.from_settings()

@@ -1,6 +1,7 @@
 """`GET /api/v1/analytics/summary?from=&to=` (and the page's filters): the analytics page's figures as
 JSON, for other systems. The same numbers as the page and the CSV (apps/analytics/figures.py)."""
 
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from ninja.errors import HttpError
 from apps.accounts.api_auth import require
 from apps.analytics.figures import summary
 from apps.analytics.params import BadFilters, parse_filters
+from apps.analytics.versions import compare_versions
 
 router = Router(tags=["analytics"])
 
@@ -76,4 +78,7 @@ def get_summary(request: HttpRequest) -> dict[str, Any]:
             "breakers": _records(figures.speed["breakers"], "name", "openings"),
         },
         "cost": _plain(figures.cost),
+        # Versions side by side (apps/analytics/versions.py): every version of each workflow that
+        # ran calls in the range, whatever the version filter.
+        "versions": [_plain(asdict(column)) for block in compare_versions(filters) for column in block.columns],
     }

@@ -94,7 +94,7 @@ def ratio(amount: Decimal, count: int | Decimal, places: Decimal = MICRO) -> Dec
     return (Decimal(amount) / Decimal(count)).quantize(places, rounding=ROUND_HALF_UP)
 
 
-def _rows(model, filters: Filters) -> QuerySet:
+def rollup_rows(model, filters: Filters) -> QuerySet:
     return model.objects.filter(day__range=(filters.start, filters.end), **filters.dimensions)
 
 
@@ -104,7 +104,7 @@ COST = DecimalField(max_digits=16, decimal_places=6)
 AMOUNTS = ("promised", "kept_amount", "partial_amount", "broken_amount", "collected")
 
 
-def _sum(name: str, **condition: Any) -> Coalesce:
+def rollup_sum(name: str, **condition: Any) -> Coalesce:
     """The sum of a rollup column (0 when there are no rows), optionally of the rows matching `condition`."""
     output = AMOUNT if name in AMOUNTS else COST if name == "cost_usd" else COUNT
     return Coalesce(Sum(name, filter=Q(**condition) if condition else None), Value(0), output_field=output)
@@ -122,21 +122,21 @@ class Summary:
 
 
 def outcomes(filters: Filters) -> dict[str, Any]:
-    calls = _rows(CallDay, filters)
+    calls = rollup_rows(CallDay, filters)
     totals = calls.aggregate(
-        calls=_sum("calls"),
-        meaningful=_sum("meaningful"),
-        analysed=_sum("analysed"),
-        timed=_sum("timed", outcome__in=CONVERSATIONS),
-        seconds=_sum("handle_seconds", outcome__in=CONVERSATIONS),
-        first=_sum("first_contacts", outcome__in=CONVERSATIONS),
-        first_resolved=_sum("first_contacts_resolved", outcome__in=CONVERSATIONS),
+        calls=rollup_sum("calls"),
+        meaningful=rollup_sum("meaningful"),
+        analysed=rollup_sum("analysed"),
+        timed=rollup_sum("timed", outcome__in=CONVERSATIONS),
+        seconds=rollup_sum("handle_seconds", outcome__in=CONVERSATIONS),
+        first=rollup_sum("first_contacts", outcome__in=CONVERSATIONS),
+        first_resolved=rollup_sum("first_contacts_resolved", outcome__in=CONVERSATIONS),
     )
     by_outcome = {outcome: 0 for outcome in Outcome.values}
     by_outcome.update(calls.values_list("outcome").annotate(n=Sum("calls")).order_by())
     conversations = sum(by_outcome[outcome] for outcome in CONVERSATIONS)
     daily = calls.values("day", "direction", "outcome").annotate(n=Sum("calls")).order_by("day", "direction", "outcome")
-    reasons = _rows(HandoffDay, filters).values("reason").annotate(n=Sum("calls")).order_by("-n", "reason")[:10]
+    reasons = rollup_rows(HandoffDay, filters).values("reason").annotate(n=Sum("calls")).order_by("-n", "reason")[:10]
     return {
         "calls": totals["calls"],
         "by_outcome": by_outcome,
@@ -160,8 +160,8 @@ MONEY_SUMS += ("broken", "broken_amount", "collected")
 
 
 def money(filters: Filters) -> dict[str, Any]:
-    promises = _rows(PromiseDay, filters)
-    totals = promises.aggregate(**{name: _sum(name) for name in MONEY_SUMS})
+    promises = rollup_rows(PromiseDay, filters)
+    totals = promises.aggregate(**{name: rollup_sum(name) for name in MONEY_SUMS})
 
     def kept_rates(dimension: str) -> list[tuple[str, int, int, Decimal | None]]:
         rows = promises.values(dimension).annotate(n=Sum("promises"), k=Sum("kept")).order_by(dimension)
@@ -211,8 +211,10 @@ def compliance(filters: Filters) -> dict[str, Any]:
 
 def quality(filters: Filters, calls: int) -> dict[str, Any]:
     """What the analyses found and how often the guardrails stepped in (per 100 calls of the range)."""
-    analyses = _rows(AnalysisDay, filters)
-    totals = analyses.aggregate(**{name: _sum(name) for name in ("analyses", "to_review", "reviewed", "corrected")})
+    analyses = rollup_rows(AnalysisDay, filters)
+    totals = analyses.aggregate(
+        **{name: rollup_sum(name) for name in ("analyses", "to_review", "reviewed", "corrected")}
+    )
     sentiments = analyses.values_list("sentiment").annotate(n=Sum("analyses")).order_by("sentiment")
     weekly = (
         analyses.annotate(week=TruncWeek("day"))
@@ -221,7 +223,7 @@ def quality(filters: Filters, calls: int) -> dict[str, Any]:
         .order_by("week", "sentiment")
     )
     intents = analyses.values("intent").annotate(n=Sum("analyses")).order_by("-n", "intent")[:10]
-    hits = _rows(GuardrailDay, filters).values("name").annotate(n=Sum("hits")).order_by("-n", "name")
+    hits = rollup_rows(GuardrailDay, filters).values("name").annotate(n=Sum("hits")).order_by("-n", "name")
     per_kind = [(row["name"], row["n"], ratio(Decimal(row["n"]) * 100, calls, Decimal("0.1"))) for row in hits]
     grounding = sum(n for name, n, _ in per_kind if name in GROUNDING)
     return {
@@ -236,20 +238,22 @@ def quality(filters: Filters, calls: int) -> dict[str, Any]:
     }
 
 
-def _latency_spread(filters: Filters) -> list[tuple[str, int, int]]:
-    """(metric, bucket, turns) of the range: its whole months from LatencyMonth, its other days
-    from LatencyDay (a year reads 12 months' rows instead of 365 days')."""
+def latency_parts(filters: Filters) -> list[QuerySet]:
+    """The latency histograms' rows of the range: its whole months from LatencyMonth, its other
+    days from LatencyDay (a year reads 12 months' rows instead of 365 days')."""
     first_month = filters.start if filters.start.day == 1 else next_month(filters.start)
     after_months = month_start(filters.end + timedelta(days=1))  # the month after the last whole one
-    parts = []
     if first_month < after_months:
         months = LatencyMonth.objects.filter(day__gte=first_month, day__lt=after_months, **filters.dimensions)
-        days = _rows(LatencyDay, filters).exclude(day__gte=first_month, day__lt=after_months)
-        parts = [months, days]
-    else:
-        parts = [_rows(LatencyDay, filters)]
+        days = rollup_rows(LatencyDay, filters).exclude(day__gte=first_month, day__lt=after_months)
+        return [months, days]
+    return [rollup_rows(LatencyDay, filters)]
+
+
+def _latency_spread(filters: Filters) -> list[tuple[str, int, int]]:
+    """(metric, bucket, turns) of the range."""
     totals: dict[tuple[str, int], int] = defaultdict(int)
-    for part in parts:
+    for part in latency_parts(filters):
         for metric, bucket, n in part.values_list("metric", "bucket_ms").annotate(n=Sum("turns")).order_by():
             totals[(metric, bucket)] += n
     return [(metric, bucket, n) for (metric, bucket), n in totals.items()]
@@ -264,11 +268,11 @@ def speed(filters: Filters) -> dict[str, Any]:
         metric: {"p50": percentile(buckets[metric], 0.5), "p95": percentile(buckets[metric], 0.95)}
         for metric in METRICS
     }
-    turns = _rows(TurnDay, filters)
+    turns = rollup_rows(TurnDay, filters)
     by_mode = dict(turns.values_list("mode").annotate(n=Sum("turns")).order_by())
     total = sum(by_mode.values())
-    shares = turns.aggregate(held=_sum("held"), fallback=_sum("fallback"))
-    openings = _rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
+    shares = turns.aggregate(held=rollup_sum("held"), fallback=rollup_sum("fallback"))
+    openings = rollup_rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
     return {
         "latency_ms": latency,
         "turns": total,
@@ -282,8 +286,8 @@ def speed(filters: Filters) -> dict[str, Any]:
 
 
 def cost(filters: Filters, outcomes_: dict[str, Any], money_: dict[str, Any]) -> dict[str, Any]:
-    totals = _rows(CallDay, filters).aggregate(
-        cost=_sum("cost_usd"), prompt=_sum("prompt_tokens"), completion=_sum("completion_tokens")
+    totals = rollup_rows(CallDay, filters).aggregate(
+        cost=rollup_sum("cost_usd"), prompt=rollup_sum("prompt_tokens"), completion=rollup_sum("completion_tokens")
     )
     spent = Decimal(totals["cost"]).quantize(MICRO)
     return {
@@ -317,32 +321,32 @@ def daily(filters: Filters) -> Iterator[list[Any]]:
     """Every day of the range in order, the CSV's columns (CSV_COLUMNS), days without anything
     included. Three ordered queries are walked side by side: nothing is held but the current day."""
     calls = _by_day(
-        _rows(CallDay, filters)
+        rollup_rows(CallDay, filters)
         .values("day")
         .annotate(
-            t_calls=_sum("calls"),
-            t_inbound=_sum("calls", direction="inbound"),
-            t_outbound=_sum("calls", direction="outbound"),
-            t_meaningful=_sum("meaningful"),
-            t_completed=_sum("calls", outcome=Outcome.COMPLETED),
-            t_handoffs=_sum("calls", outcome=Outcome.HANDED_OFF),
-            t_not_reached=_sum("calls", outcome=Outcome.NOT_REACHED),
-            t_abandoned=_sum("calls", outcome=Outcome.ABANDONED),
-            t_cost=_sum("cost_usd"),
+            t_calls=rollup_sum("calls"),
+            t_inbound=rollup_sum("calls", direction="inbound"),
+            t_outbound=rollup_sum("calls", direction="outbound"),
+            t_meaningful=rollup_sum("meaningful"),
+            t_completed=rollup_sum("calls", outcome=Outcome.COMPLETED),
+            t_handoffs=rollup_sum("calls", outcome=Outcome.HANDED_OFF),
+            t_not_reached=rollup_sum("calls", outcome=Outcome.NOT_REACHED),
+            t_abandoned=rollup_sum("calls", outcome=Outcome.ABANDONED),
+            t_cost=rollup_sum("cost_usd"),
         )
     )
     promises = _by_day(
-        _rows(PromiseDay, filters)
+        rollup_rows(PromiseDay, filters)
         .values("day")
         .annotate(
-            **{f"t_{name}": _sum(name) for name in ("promises", "promised", "kept", "kept_amount")},
-            **{f"t_{name}": _sum(name) for name in ("partial", "broken", "collected")},
+            **{f"t_{name}": rollup_sum(name) for name in ("promises", "promised", "kept", "kept_amount")},
+            **{f"t_{name}": rollup_sum(name) for name in ("partial", "broken", "collected")},
         )
     )
     blocks = _by_day(
         ComplianceDay.objects.filter(day__range=(filters.start, filters.end), event=ComplianceEvent.BLOCKED)
         .values("day")
-        .annotate(t_blocks=_sum("count"))
+        .annotate(t_blocks=rollup_sum("count"))
     )
     next_call, next_promise, next_block = next(calls, None), next(promises, None), next(blocks, None)
     day = filters.start

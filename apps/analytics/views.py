@@ -19,6 +19,7 @@ from apps.analytics.models import CallDay, Outcome
 from apps.analytics.params import PRESETS, BadFilters, parse_filters
 from apps.analytics.present import charts
 from apps.analytics.rollups import call_outcome, day_start, real_calls_between
+from apps.analytics.versions import compare_versions, version_tables
 from apps.calls.models import Channel, Direction
 from apps.console.access import console_page as page
 from apps.console.views import render_page
@@ -54,12 +55,17 @@ def analytics(request: HttpRequest) -> HttpResponse:
         error = ""
     figures = summary(filters)
     drill = reverse("analytics:calls") + "?" + _query(filters)
+
+    def version_drill(workflow: str, version: str) -> str:
+        return reverse("analytics:calls") + "?" + _query(replace(filters, workflow=workflow, version=version))
+
     context = {
         "filters": filters,
         "preset": preset,
         "error": error,
         "figures": figures,
         "charts": charts(figures, drill=drill),
+        "version_tables": version_tables(compare_versions(filters), link=version_drill),
         "export": reverse("analytics:export") + "?" + _query(filters),
         "drill": drill,
         "zone": settings.BUSINESS_TIME_ZONE,

@@ -219,7 +219,7 @@ def judge(
         elif records[kind] and kind != "callback":
             verdict.forbidden.append(f"a {kind} was recorded ({_show(records[kind][-1])}) though none was called for")
 
-    workflow = get_workflow(call.workflow_name)
+    workflow = get_workflow(call.workflow_name, call.workflow_version)
     _check_steps(verdict, workflow, trace, call)
     _check_speech(verdict, scenario, transcript, trace, today)
     return verdict

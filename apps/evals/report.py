@@ -112,6 +112,11 @@ def build(results: list[dict[str, Any]], *, llm: str, caller: str, repeat: int) 
         "llm": llm,
         "caller": caller,
         "offline_turn_share": _pct(modes.count("offline"), len(modes)),
+        # The workflow versions the runs' calls ran, by workflow: what a stored verdict is about.
+        "versions": {
+            name: sorted({r["version"] for r in results if r.get("workflow") == name and r.get("version")})
+            for name in sorted({r.get("workflow", "") for r in results} - {""})
+        },
         "flaky": sorted(s["id"] for s in scenarios if s["flaky"]),
         "judge": _judge_means(results),
         "scenarios": sorted(scenarios, key=lambda s: (s["passed"], s["id"])),

@@ -42,6 +42,7 @@ class Options:
     caller: str = "rules"  # or "llm"
     workers: int = 2
     judge: bool = False  # the configured model also scores each conversation on a rubric
+    candidates: tuple[str, ...] = ()  # workflows whose candidate definition every call runs
 
 
 def worker_environment(database: Path, options: Options) -> dict[str, str]:
@@ -66,6 +67,9 @@ def worker_environment(database: Path, options: Options) -> dict[str, str]:
         AGENT_CONVERSATIONS_PER_HOUR="100000",
         PYTHONUNBUFFERED="1",
         INBOUND_WORKFLOWS=json.dumps({number: workflow for workflow, number in LINES.items()}),
+        # This release's candidate definitions, and the ones every call of this run tries.
+        AGENT_CANDIDATES=",".join(settings.AGENT_CANDIDATES),
+        AGENT_RUN_CANDIDATES=",".join(options.candidates),
     )
     if options.llm == "configured":
         env.update({k: os.environ[k] for k in LLM_SETTINGS if k in os.environ})

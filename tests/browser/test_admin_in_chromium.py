@@ -3,8 +3,13 @@
 import pytest
 from playwright.sync_api import expect
 
+from apps.agent import rollouts
+from apps.agent.models import Rollout
 from apps.analysis.models import CallAnalysis
+from apps.core.models import AuditEvent
+from tests.agent import candidates
 from tests.browser.conftest import sign_in
+from tests.browser.console import off_the_browser_thread
 from tests.factories import CallFactory, CustomerFactory, PromiseFactory, TranscriptEntryFactory
 
 # Transactional (the live server reads what the test wrote); serialized rollback restores the
@@ -93,3 +98,59 @@ def test_a_supervisor_marks_a_promise_broken_with_a_reason(supervisor, maria, pa
     page.goto("/admin/outreach/followup/")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list")).to_contain_text("Maria Lopez")
+
+
+def test_a_supervisor_gives_a_candidate_calls_only_after_it_passed_then_promotes_it(supervisor, page, settings):
+    settings.AGENT_CANDIDATES = ["tests.agent.candidates:REWORDED"]
+    version = candidates.REWORDED.version
+    sign_in(page, supervisor.username)
+    page.locator("tr.model-rollout a.addlink").click()
+    expect(page.locator("#id_candidate_version_helptext")).to_contain_text(f"collections: {version}")
+    page.select_option("#id_workflow", "collections")
+    page.fill("#id_candidate_version", version)
+    page.fill("#id_share", "25")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".errornote + ul.errorlist, ul.errorlist.nonfield")).to_contain_text(
+        f"The evaluation suite has not passed for collections {version}"
+    )
+    assert off_the_browser_thread(Rollout.objects.count) == 0
+
+    off_the_browser_thread(  # `eval_agent --candidate collections` passed
+        rollouts.evaluation_record,
+        workflow="collections",
+        version=version,
+        passed=True,
+        report={"total": 247, "passed": 247},
+        run_by="ci",
+    )
+    page.locator("input[name=_save]").click()
+    row = page.locator("#result_list tbody tr")
+    expect(row).to_contain_text(version[:8])
+    expect(row.locator("td.field-share")).to_have_text("25")
+    expect(row.locator("td.field-evaluation")).to_contain_text("247/247 scenarios")
+
+    row.locator("input[name=_selected_action]").check()
+    page.select_option("select[name=action]", "promote")
+    page.locator("button[name=index]").click()
+    expect(page.locator(".messagelist")).to_contain_text("Promoted 1 candidate(s): every new call runs them.")
+    expect(row.locator("td.field-status")).to_have_text("Promoted: every call")
+    assert off_the_browser_thread(
+        lambda: list(
+            AuditEvent.objects.filter(action__startswith="rollout.").order_by("id").values_list("actor_label", "action")
+        )
+    ) == [
+        ("sup", "rollout.set"),
+        ("sup", "rollout.promote"),
+    ]
+
+
+def test_a_manager_reads_rollouts_and_an_agent_does_not_see_them(manager, agent, page, settings):
+    settings.AGENT_CANDIDATES = ["tests.agent.candidates:REWORDED"]
+    sign_in(page, manager.username)
+    expect(page.locator("tr.model-rollout")).to_have_count(1)
+    expect(page.locator("tr.model-rollout a.addlink")).to_have_count(0)
+    assert page.goto("/admin/agent/rollout/add/").status == 403
+    page.context.clear_cookies()
+    sign_in(page, agent.username)
+    expect(page.locator("tr.model-rollout")).to_have_count(0)
+    assert page.goto("/admin/agent/rollout/").status == 403

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.evals import candidates as trials
 from apps.evals import report as reports
 from apps.evals.config import SCENARIOS, thresholds
 from apps.evals.runner import Options, run_suite, work
@@ -37,6 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--safety-only", action="store_true",
                             help="Hold only adherence and forbidden actions (a model known to misbehave: "
                                  "task completion is not expected of it)")  # fmt: skip
+        parser.add_argument("--candidate", action="append", default=[], metavar="WORKFLOW",
+                            help="Run WORKFLOW's candidate definition (AGENT_CANDIDATES) on every call, only that "
+                                 "workflow's scenarios unless --filter says otherwise; a whole run keeps its "
+                                 "verdict for the candidate's version (README 'Staged rollout')")  # fmt: skip
         parser.add_argument("--worker", type=Path, help="(internal) run this job file as a worker")
         parser.add_argument("--out", type=Path, help="(internal) the worker's results file")
 
@@ -55,7 +60,14 @@ class Command(BaseCommand):
             suite = load_suite(scenarios)
         except ScenarioError as exc:
             raise CommandError(str(exc)) from None
+        candidates = options.get("candidate") or []
+        if missing := trials.unknown(candidates):
+            raise CommandError(
+                f"--candidate: this release ships no candidate of {', '.join(missing)} (AGENT_CANDIDATES)."
+            )
         chosen = suite.matching(filter)
+        if candidates and not filter:  # the candidates' own workflows' scenarios
+            chosen = [s for s in chosen if s.workflow in candidates]
         if not chosen:
             raise CommandError(f"No scenario matches {', '.join(filter)}.")
         earlier = self._baseline(baseline) if baseline else None
@@ -64,7 +76,9 @@ class Command(BaseCommand):
             f"Running {len(chosen)} scenarios x {repeat} on {workers} workers ({llm} agent, {caller} caller)..."
         )
         try:
-            results = run_suite(jobs, Options(llm=llm, caller=caller, workers=workers, judge=judge))
+            results = run_suite(
+                jobs, Options(llm=llm, caller=caller, workers=workers, judge=judge, candidates=tuple(candidates))
+            )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
         built = reports.build(results, llm=llm, caller=caller, repeat=repeat)
@@ -73,6 +87,10 @@ class Command(BaseCommand):
         reports.write(built, report)
         self._summary(built, report)
         problems = reports.breaches(built, thresholds(llm), safety_only=safety_only)
+        if candidates:
+            whole = not filter and scenarios == SCENARIOS and not safety_only
+            for line in trials.keep_verdicts(built, candidates, problems, whole=whole):
+                self.stdout.write(line)
         if problems:
             raise CommandError("Below the thresholds: " + "; ".join(problems))
 
