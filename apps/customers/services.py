@@ -119,7 +119,8 @@ def customer_opt_out(
     - the customer's do-not-call flag is set;
     - consent to texts is withdrawn: under the TCPA a text is a call, so a request to stop calls
       stops automated texts too, and a STOP by text stops calls too (confirm with counsel);
-    - one `customer.opt_out` audit entry, when any of that changed.
+    - one `customer.opt_out` audit entry, when any of that changed (on the do-not-call entry when
+      the number is no customer's): the analytics count opt-outs from these.
 
     Name the customer (`customer_id`) or only the number (`phone`: a STOP from a number that is no
     customer's still blocks it). START undoes a STOP's records, no others (`customer_opt_in`).
@@ -161,10 +162,13 @@ def customer_opt_out(
             customer.do_not_call, customer.consent_sms = True, False
             customer.save(update_fields=[*fields, "updated_at"])
             changed += fields
-        if changed:
-            audit_record(
-                actor=actor, action="customer.opt_out", obj=customer, details={"source": source, "changed": changed}
-            )
+    if changed:  # on the customer, or on the entry of a number that is no customer's (it counts too)
+        audit_record(
+            actor=actor,
+            action="customer.opt_out",
+            obj=customer if customer is not None else entry,
+            details={"source": source, "changed": changed},
+        )
 
 
 @transaction.atomic

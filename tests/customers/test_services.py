@@ -109,10 +109,21 @@ def test_an_opt_out_lists_the_number_flags_the_customer_withdraws_texts_and_is_a
     ]
 
 
-def test_a_stop_from_a_number_that_is_no_customer_s_still_lists_it():
+def test_a_stop_from_a_number_that_is_no_customer_s_still_lists_it_and_is_audited_once():
     customer_opt_out(phone="+13125550000", source="sms_stop", reason="Texted STOP", actor="system:sms")
+    customer_opt_out(phone="+13125550000", source="sms_stop", reason="Texted STOP", actor="system:sms")  # again
     assert entries() == [("+13125550000", "sms_stop", "Texted STOP")]
-    assert not AuditEvent.objects.exists()
+    entry = DoNotCallEntry.objects.get()
+    # On the entry (the analytics count opt-outs from these audit entries, customers' or not).
+    assert list(AuditEvent.objects.values_list("action", "object_type", "object_id", "actor_label", "details")) == [
+        (
+            "customer.opt_out",
+            "customers.donotcallentry",
+            str(entry.pk),
+            "system:sms",
+            {"source": "sms_stop", "changed": ["do_not_call_entry"]},
+        )
+    ]
 
 
 def test_an_opt_out_needs_the_customer_or_the_number_and_a_known_source():

@@ -1,10 +1,14 @@
 """Texts to our number at POST /twilio/sms/inbound/: STOP, START, HELP and replies, signature-checked."""
 
 import xml.etree.ElementTree as ET
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from apps.analytics.figures import Filters, compliance
+from apps.analytics.rollups import rollups_rebuild
 from apps.core.models import AuditEvent
 from apps.customers.models import Customer, DoNotCallEntry
 from apps.telephony.models import SmsMessage
@@ -90,10 +94,14 @@ def test_a_reply_is_kept_for_a_person_and_changes_nothing(maria):
     assert not DoNotCallEntry.objects.exists()
 
 
-def test_stop_from_an_unknown_number_still_blocks_it():
+def test_stop_from_an_unknown_number_still_blocks_it_and_counts_as_an_opt_out(settings):
     text("STOP", sender="+13125550000")
     assert DoNotCallEntry.objects.filter(phone="+13125550000", source="sms_stop").exists()
     assert SmsMessage.objects.get().customer is None
+    rollups_rebuild()
+    today = timezone.now().astimezone(ZoneInfo(settings.BUSINESS_TIME_ZONE)).date()
+    opted = compliance(Filters(today, today))
+    assert (opted["opt_outs"], opted["opt_outs_by_source"]) == (1, [("sms_stop", 1)])
 
 
 def test_a_bad_signature_is_refused_with_nothing_written(maria):
