@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, TruncWeek
 
 from apps.analytics.latency import METRICS, percentile
 from apps.analytics.models import (
+    MONTHLY,
     AnalysisDay,
     BreakerDay,
     CallDay,
@@ -26,7 +27,6 @@ from apps.analytics.models import (
     GuardrailDay,
     HandoffDay,
     LatencyDay,
-    LatencyMonth,
     Outcome,
     PromiseDay,
     TurnDay,
@@ -110,6 +110,35 @@ def rollup_sum(name: str, **condition: Any) -> Coalesce:
     return Coalesce(Sum(name, filter=Q(**condition) if condition else None), Value(0), output_field=output)
 
 
+def rollup_parts(model, filters: Filters) -> list[QuerySet]:
+    """The range's rows of a daily rollup that has a monthly table (models.MONTHLY): its whole
+    months from the monthly table, its other days from the daily one (a year reads 12 months' rows
+    instead of 365 days')."""
+    first_month = filters.start if filters.start.day == 1 else next_month(filters.start)
+    after_months = month_start(filters.end + timedelta(days=1))  # the month after the last whole one
+    if first_month < after_months:
+        months = MONTHLY[model].objects.filter(day__gte=first_month, day__lt=after_months, **filters.dimensions)
+        days = rollup_rows(model, filters).exclude(day__gte=first_month, day__lt=after_months)
+        return [months, days]
+    return [rollup_rows(model, filters)]
+
+
+def grouped(model, filters: Filters, keys: tuple[str, ...], **sums: Sum) -> dict[tuple, dict[str, Any]]:
+    """Sums of a rollup's columns over the range, by `keys`, in one query: the database sums each
+    part of `rollup_parts` (a UNION ALL); the groups of the two parts (a handful) are added here."""
+    parts = [part.values(*keys).annotate(**sums).order_by() for part in rollup_parts(model, filters)]
+    out: dict[tuple, dict[str, Any]] = {}
+    for row in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
+        totals = out.setdefault(tuple(row[key] for key in keys), dict.fromkeys(sums, 0))
+        for name in sums:
+            totals[name] += row[name] or 0
+    return out
+
+
+def _total(groups: dict[tuple, dict[str, Any]], name: str, keep=lambda key: True) -> Any:
+    return sum((figures[name] for key, figures in groups.items() if keep(key)), 0)
+
+
 @dataclass
 class Summary:
     filters: Filters
@@ -121,36 +150,51 @@ class Summary:
     cost: dict[str, Any] = field(default_factory=dict)
 
 
-def outcomes(filters: Filters) -> dict[str, Any]:
-    calls = rollup_rows(CallDay, filters)
-    totals = calls.aggregate(
-        calls=rollup_sum("calls"),
-        meaningful=rollup_sum("meaningful"),
-        analysed=rollup_sum("analysed"),
-        timed=rollup_sum("timed", outcome__in=CONVERSATIONS),
-        seconds=rollup_sum("handle_seconds", outcome__in=CONVERSATIONS),
-        first=rollup_sum("first_contacts", outcome__in=CONVERSATIONS),
-        first_resolved=rollup_sum("first_contacts_resolved", outcome__in=CONVERSATIONS),
-    )
+CALL_SUMS = ("calls", "meaningful", "analysed", "timed", "handle_seconds", "first_contacts")
+CALL_SUMS += ("first_contacts_resolved", "cost_usd", "prompt_tokens", "completion_tokens")
+
+
+def call_sums(filters: Filters) -> dict[tuple, dict[str, Any]]:
+    """CallDay's columns summed over the range, by outcome: the outcomes' and the cost's totals."""
+    return grouped(CallDay, filters, ("outcome",), **{name: Sum(name) for name in CALL_SUMS})
+
+
+def outcomes(filters: Filters, sums: dict[tuple, dict[str, Any]] | None = None) -> dict[str, Any]:
+    sums = call_sums(filters) if sums is None else sums
+
+    def conversation(key: tuple) -> bool:
+        return key[0] in CONVERSATIONS
+
     by_outcome = {outcome: 0 for outcome in Outcome.values}
-    by_outcome.update(calls.values_list("outcome").annotate(n=Sum("calls")).order_by())
+    by_outcome.update({outcome: figures["calls"] for (outcome,), figures in sums.items()})
     conversations = sum(by_outcome[outcome] for outcome in CONVERSATIONS)
-    daily = calls.values("day", "direction", "outcome").annotate(n=Sum("calls")).order_by("day", "direction", "outcome")
-    reasons = rollup_rows(HandoffDay, filters).values("reason").annotate(n=Sum("calls")).order_by("-n", "reason")[:10]
+    analysed, timed = _total(sums, "analysed"), _total(sums, "timed", conversation)
+    first, first_resolved = (
+        _total(sums, "first_contacts", conversation),
+        _total(sums, "first_contacts_resolved", conversation),
+    )
+    daily = (
+        rollup_rows(CallDay, filters)
+        .values("day", "direction", "outcome")
+        .annotate(n=Sum("calls"))
+        .order_by("day", "direction", "outcome")
+    )
+    by_reason = grouped(HandoffDay, filters, ("reason",), n=Sum("calls"))
+    reasons = sorted(((reason, figures["n"]) for (reason,), figures in by_reason.items()), key=lambda r: (-r[1], r[0]))
     return {
-        "calls": totals["calls"],
+        "calls": _total(sums, "calls"),
         "by_outcome": by_outcome,
         "conversations": conversations,
-        "meaningful": totals["meaningful"],
-        "analysed": totals["analysed"],
-        "meaningful_rate": rate(totals["meaningful"], totals["analysed"]),
+        "meaningful": _total(sums, "meaningful"),
+        "analysed": analysed,
+        "meaningful_rate": rate(_total(sums, "meaningful"), analysed),
         "completion_rate": rate(by_outcome[Outcome.COMPLETED], conversations),
         "handoff_rate": rate(by_outcome[Outcome.HANDED_OFF], conversations),
-        "handle_seconds_avg": ratio(totals["seconds"], totals["timed"], Decimal("0.1")),
-        "first_contacts": totals["first"],
-        "first_contacts_resolved": totals["first_resolved"],
-        "first_contact_resolution": rate(totals["first_resolved"], totals["first"]),
-        "handoff_reasons": [(row["reason"], row["n"]) for row in reasons],
+        "handle_seconds_avg": ratio(_total(sums, "handle_seconds", conversation), timed, Decimal("0.1")),
+        "first_contacts": first,
+        "first_contacts_resolved": first_resolved,
+        "first_contact_resolution": rate(first_resolved, first),
+        "handoff_reasons": reasons[:10],
         "daily": [(row["day"], row["direction"], row["outcome"], row["n"]) for row in daily],
     }
 
@@ -160,15 +204,19 @@ MONEY_SUMS += ("broken", "broken_amount", "collected")
 
 
 def money(filters: Filters) -> dict[str, Any]:
-    promises = rollup_rows(PromiseDay, filters)
-    totals = promises.aggregate(**{name: rollup_sum(name) for name in MONEY_SUMS})
+    by_kind = grouped(PromiseDay, filters, ("stage", "risk"), **{name: Sum(name) for name in MONEY_SUMS})
+    totals = {name: _total(by_kind, name) for name in MONEY_SUMS}
 
-    def kept_rates(dimension: str) -> list[tuple[str, int, int, Decimal | None]]:
-        rows = promises.values(dimension).annotate(n=Sum("promises"), k=Sum("kept")).order_by(dimension)
-        return [(row[dimension], row["n"], row["k"], rate(row["k"], row["n"])) for row in rows]
+    def kept_rates(position: int) -> list[tuple[str, int, int, Decimal | None]]:
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for key, figures in by_kind.items():
+            counts[key[position]][0] += figures["promises"]
+            counts[key[position]][1] += figures["kept"]
+        return [(name, n, k, rate(k, n)) for name, (n, k) in sorted(counts.items())]
 
     weeks = (
-        promises.annotate(week=TruncWeek("day"))
+        rollup_rows(PromiseDay, filters)
+        .annotate(week=TruncWeek("day"))
         .values("week")
         .annotate(n=Sum("promises"), k=Sum("kept"))
         .order_by("week")
@@ -177,8 +225,8 @@ def money(filters: Filters) -> dict[str, Any]:
         **{name: Decimal(value).quantize(CENT) if name in AMOUNTS else value for name, value in totals.items()},
         "kept_rate": rate(totals["kept"], totals["promises"]),
         "collected_rate": rate(totals["collected"], totals["promised"]),
-        "kept_rate_by_stage": kept_rates("stage"),
-        "kept_rate_by_risk": kept_rates("risk"),
+        "kept_rate_by_stage": kept_rates(0),
+        "kept_rate_by_risk": kept_rates(1),
         "cohorts": [(row["week"], row["n"], row["k"], rate(row["k"], row["n"])) for row in weeks],
     }
 
@@ -211,49 +259,45 @@ def compliance(filters: Filters) -> dict[str, Any]:
 
 def quality(filters: Filters, calls: int) -> dict[str, Any]:
     """What the analyses found and how often the guardrails stepped in (per 100 calls of the range)."""
-    analyses = rollup_rows(AnalysisDay, filters)
-    totals = analyses.aggregate(
-        **{name: rollup_sum(name) for name in ("analyses", "to_review", "reviewed", "corrected")}
+    by_sentiment = grouped(
+        AnalysisDay,
+        filters,
+        ("sentiment",),
+        **{name: Sum(name) for name in ("analyses", "to_review", "reviewed", "corrected")},
     )
-    sentiments = analyses.values_list("sentiment").annotate(n=Sum("analyses")).order_by("sentiment")
+    totals = {name: _total(by_sentiment, name) for name in ("analyses", "to_review", "reviewed", "corrected")}
+    sentiments = sorted((sentiment, figures["analyses"]) for (sentiment,), figures in by_sentiment.items())
     weekly = (
-        analyses.annotate(week=TruncWeek("day"))
+        rollup_rows(AnalysisDay, filters)
+        .annotate(week=TruncWeek("day"))
         .values("week", "sentiment")
         .annotate(n=Sum("analyses"))
         .order_by("week", "sentiment")
     )
-    intents = analyses.values("intent").annotate(n=Sum("analyses")).order_by("-n", "intent")[:10]
-    hits = rollup_rows(GuardrailDay, filters).values("name").annotate(n=Sum("hits")).order_by("-n", "name")
-    per_kind = [(row["name"], row["n"], ratio(Decimal(row["n"]) * 100, calls, Decimal("0.1"))) for row in hits]
+    by_intent = grouped(AnalysisDay, filters, ("intent",), n=Sum("analyses"))
+    intents = sorted(((intent, figures["n"]) for (intent,), figures in by_intent.items()), key=lambda i: (-i[1], i[0]))[
+        :10
+    ]
+    by_kind = grouped(GuardrailDay, filters, ("name",), n=Sum("hits"))
+    hits = sorted(((name, figures["n"]) for (name,), figures in by_kind.items()), key=lambda h: (-h[1], h[0]))
+    per_kind = [(name, n, ratio(Decimal(n) * 100, calls, Decimal("0.1"))) for name, n in hits]
     grounding = sum(n for name, n, _ in per_kind if name in GROUNDING)
     return {
         **totals,
         "corrected_rate": rate(totals["corrected"], totals["reviewed"]),
         "sentiments": [(sentiment or "unknown", n) for sentiment, n in sentiments],
         "sentiment_weeks": [(row["week"], row["sentiment"] or "unknown", row["n"]) for row in weekly],
-        "intents": [(row["intent"] or "unknown", row["n"]) for row in intents],
+        "intents": [(intent or "unknown", n) for intent, n in intents],
         "guardrails_per_100_calls": per_kind,
         "grounding_interventions": grounding,
         "grounding_per_100_calls": ratio(Decimal(grounding) * 100, calls, Decimal("0.1")),
     }
 
 
-def latency_parts(filters: Filters) -> list[QuerySet]:
-    """The latency histograms' rows of the range: its whole months from LatencyMonth, its other
-    days from LatencyDay (a year reads 12 months' rows instead of 365 days')."""
-    first_month = filters.start if filters.start.day == 1 else next_month(filters.start)
-    after_months = month_start(filters.end + timedelta(days=1))  # the month after the last whole one
-    if first_month < after_months:
-        months = LatencyMonth.objects.filter(day__gte=first_month, day__lt=after_months, **filters.dimensions)
-        days = rollup_rows(LatencyDay, filters).exclude(day__gte=first_month, day__lt=after_months)
-        return [months, days]
-    return [rollup_rows(LatencyDay, filters)]
-
-
 def _latency_spread(filters: Filters) -> list[tuple[str, int, int]]:
     """(metric, bucket, turns) of the range."""
     totals: dict[tuple[str, int], int] = defaultdict(int)
-    for part in latency_parts(filters):
+    for part in rollup_parts(LatencyDay, filters):
         for metric, bucket, n in part.values_list("metric", "bucket_ms").annotate(n=Sum("turns")).order_by():
             totals[(metric, bucket)] += n
     return [(metric, bucket, n) for (metric, bucket), n in totals.items()]
@@ -268,10 +312,10 @@ def speed(filters: Filters) -> dict[str, Any]:
         metric: {"p50": percentile(buckets[metric], 0.5), "p95": percentile(buckets[metric], 0.95)}
         for metric in METRICS
     }
-    turns = rollup_rows(TurnDay, filters)
-    by_mode = dict(turns.values_list("mode").annotate(n=Sum("turns")).order_by())
+    turns = grouped(TurnDay, filters, ("mode",), n=Sum("turns"), held=Sum("held"), fallback=Sum("fallback"))
+    by_mode = {mode: figures["n"] for (mode,), figures in turns.items()}
     total = sum(by_mode.values())
-    shares = turns.aggregate(held=rollup_sum("held"), fallback=rollup_sum("fallback"))
+    shares = {name: _total(turns, name) for name in ("held", "fallback")}
     openings = rollup_rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
     return {
         "latency_ms": latency,
@@ -285,16 +329,15 @@ def speed(filters: Filters) -> dict[str, Any]:
     }
 
 
-def cost(filters: Filters, outcomes_: dict[str, Any], money_: dict[str, Any]) -> dict[str, Any]:
-    totals = rollup_rows(CallDay, filters).aggregate(
-        cost=rollup_sum("cost_usd"), prompt=rollup_sum("prompt_tokens"), completion=rollup_sum("completion_tokens")
-    )
-    spent = Decimal(totals["cost"]).quantize(MICRO)
+def cost(sums: dict[tuple, dict[str, Any]], outcomes_: dict[str, Any], money_: dict[str, Any]) -> dict[str, Any]:
+    """What the calls cost (`sums`: `call_sums` of the range)."""
+    spent = Decimal(_total(sums, "cost_usd")).quantize(MICRO)
+    prompt, completion = _total(sums, "prompt_tokens"), _total(sums, "completion_tokens")
     return {
         "cost_usd": spent,
-        "prompt_tokens": totals["prompt"],
-        "completion_tokens": totals["completion"],
-        "tokens_per_call": ratio(totals["prompt"] + totals["completion"], outcomes_["calls"], Decimal("0.1")),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens_per_call": ratio(prompt + completion, outcomes_["calls"], Decimal("0.1")),
         "cost_per_call": ratio(spent, outcomes_["calls"]),
         "cost_per_kept_promise": ratio(spent, money_["kept"]),
         "cost_per_dollar_collected": ratio(spent, money_["collected"]),
@@ -302,10 +345,11 @@ def cost(filters: Filters, outcomes_: dict[str, Any], money_: dict[str, Any]) ->
 
 
 def summary(filters: Filters) -> Summary:
-    result = Summary(filters, outcomes=outcomes(filters), money=money(filters), compliance=compliance(filters))
+    sums = call_sums(filters)
+    result = Summary(filters, outcomes=outcomes(filters, sums), money=money(filters), compliance=compliance(filters))
     result.quality = quality(filters, result.outcomes["calls"])
     result.speed = speed(filters)
-    result.cost = cost(filters, result.outcomes, result.money)
+    result.cost = cost(sums, result.outcomes, result.money)
     return result
 
 

@@ -33,8 +33,8 @@ class Dimensions(models.Model):
         return f"{self.day} {self.workflow or '-'} {self.direction or '-'} {self.channel or '-'}"
 
 
-class CallDay(Dimensions):
-    """Calls of one day, by outcome."""
+class CallFigures(Dimensions):
+    """Calls by outcome (CallDay: of one day; CallMonth: of a month)."""
 
     outcome = models.CharField(max_length=12, choices=Outcome)
     calls = models.PositiveIntegerField(default=0)
@@ -53,30 +53,56 @@ class CallDay(Dimensions):
     )
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "outcome"], name="call_day_unique"
-            )
-        ]
+        abstract = True
 
 
-class HandoffDay(Dimensions):
-    """Calls of one day handed to a person, by reason."""
+CALL_KEY = ["day", "workflow", "version", "direction", "channel", "outcome"]
+
+
+class CallDay(CallFigures):
+    """Calls of one day, by outcome."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CALL_KEY, name="call_day_unique")]
+
+
+class CallMonth(CallFigures):
+    """CallDay summed over a calendar month (`day` is its first; see LatencyMonth)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CALL_KEY, name="call_month_unique")]
+
+
+class HandoffFigures(Dimensions):
+    """Calls handed to a person, by reason."""
 
     reason = models.CharField(max_length=255)
     calls = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "reason"], name="handoff_day_unique"
-            )
-        ]
+        abstract = True
 
 
-class PromiseDay(Dimensions):
-    """Promises made on one day (the cohort), and what became of them by now, by the customer's
-    collection stage and risk category. The dimensions are those of the call it was made on."""
+HANDOFF_KEY = ["day", "workflow", "version", "direction", "channel", "reason"]
+
+
+class HandoffDay(HandoffFigures):
+    """Calls of one day handed to a person."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=HANDOFF_KEY, name="handoff_day_unique")]
+
+
+class HandoffMonth(HandoffFigures):
+    """HandoffDay summed over a calendar month (`day` is its first)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=HANDOFF_KEY, name="handoff_month_unique")]
+
+
+class PromiseFigures(Dimensions):
+    """Promises made (the cohort), and what became of them by now, by the customer's collection
+    stage and risk category. The dimensions are those of the call it was made on."""
 
     stage = models.CharField(max_length=20, blank=True)
     risk = models.CharField(max_length=10, blank=True)
@@ -91,17 +117,29 @@ class PromiseDay(Dimensions):
     collected = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "stage", "risk"],
-                name="promise_day_unique",
-            )
-        ]
+        abstract = True
 
 
-class AnalysisDay(Dimensions):
-    """Completed analyses of one day's calls, by sentiment and intent: how many a person was asked
-    to review, reviewed, and corrected (at least one field changed)."""
+PROMISE_KEY = ["day", "workflow", "version", "direction", "channel", "stage", "risk"]
+
+
+class PromiseDay(PromiseFigures):
+    """Promises made on one day."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=PROMISE_KEY, name="promise_day_unique")]
+
+
+class PromiseMonth(PromiseFigures):
+    """PromiseDay summed over a calendar month (`day` is its first)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=PROMISE_KEY, name="promise_month_unique")]
+
+
+class AnalysisFigures(Dimensions):
+    """Completed analyses of calls, by sentiment and intent: how many a person was asked to review,
+    reviewed, and corrected (at least one field changed)."""
 
     sentiment = models.CharField(max_length=10, blank=True)
     intent = models.CharField(max_length=100, blank=True)
@@ -111,33 +149,57 @@ class AnalysisDay(Dimensions):
     corrected = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "sentiment", "intent"],
-                name="analysis_day_unique",
-            )
-        ]
+        abstract = True
 
 
-class GuardrailDay(Dimensions):
-    """Guardrail hits on one day's calls, by kind (apps/agent: a prompt injection, a reply held back
-    as ungrounded, a holding phrase, ...)."""
+ANALYSIS_KEY = ["day", "workflow", "version", "direction", "channel", "sentiment", "intent"]
+
+
+class AnalysisDay(AnalysisFigures):
+    """Analyses of one day's calls."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=ANALYSIS_KEY, name="analysis_day_unique")]
+
+
+class AnalysisMonth(AnalysisFigures):
+    """AnalysisDay summed over a calendar month (`day` is its first)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=ANALYSIS_KEY, name="analysis_month_unique")]
+
+
+class GuardrailFigures(Dimensions):
+    """Guardrail hits on calls, by kind (apps/agent: a prompt injection, a reply held back as
+    ungrounded, a holding phrase, ...)."""
 
     name = models.CharField(max_length=100)
     hits = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "name"], name="guardrail_day_unique"
-            )
-        ]
+        abstract = True
 
 
-class TurnDay(Dimensions):
-    """Turns of one day's calls by who answered (the model, the offline engine, or a rule: a
-    hand-off, a goodbye), how many of them said a holding phrase first, and how many a fallback
-    model answered."""
+GUARDRAIL_KEY = ["day", "workflow", "version", "direction", "channel", "name"]
+
+
+class GuardrailDay(GuardrailFigures):
+    """Guardrail hits on one day's calls."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=GUARDRAIL_KEY, name="guardrail_day_unique")]
+
+
+class GuardrailMonth(GuardrailFigures):
+    """GuardrailDay summed over a calendar month (`day` is its first)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=GUARDRAIL_KEY, name="guardrail_month_unique")]
+
+
+class TurnFigures(Dimensions):
+    """Turns of calls by who answered (the model, the offline engine, or a rule: a hand-off, a
+    goodbye), how many of them said a holding phrase first, and how many a fallback model answered."""
 
     mode = models.CharField(max_length=10)
     turns = models.PositiveIntegerField(default=0)
@@ -145,11 +207,24 @@ class TurnDay(Dimensions):
     fallback = models.PositiveIntegerField(default=0, help_text="Answered by a model after the first in the chain.")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "workflow", "version", "direction", "channel", "mode"], name="turn_day_unique"
-            )
-        ]
+        abstract = True
+
+
+TURN_KEY = ["day", "workflow", "version", "direction", "channel", "mode"]
+
+
+class TurnDay(TurnFigures):
+    """Turns of one day's calls."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=TURN_KEY, name="turn_day_unique")]
+
+
+class TurnMonth(TurnFigures):
+    """TurnDay summed over a calendar month (`day` is its first)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=TURN_KEY, name="turn_month_unique")]
 
 
 class Histogram(Dimensions):
@@ -176,10 +251,23 @@ class LatencyDay(Histogram):
 
 class LatencyMonth(Histogram):
     """LatencyDay summed over a calendar month (`day` is its first): a long range reads its whole
-    months here and only its odd days from LatencyDay. Rebuilt with the days of its month."""
+    months here and only its odd days from LatencyDay. Rebuilt with the days of its month; so are
+    the other monthly tables (MONTHLY)."""
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=HISTOGRAM_KEY, name="latency_month_unique")]
+
+
+# Each daily rollup a long range reads by month, with its monthly table.
+MONTHLY: dict[type[Dimensions], type[Dimensions]] = {
+    CallDay: CallMonth,
+    HandoffDay: HandoffMonth,
+    PromiseDay: PromiseMonth,
+    AnalysisDay: AnalysisMonth,
+    GuardrailDay: GuardrailMonth,
+    TurnDay: TurnMonth,
+    LatencyDay: LatencyMonth,
+}
 
 
 class BreakerDay(Dimensions):

@@ -45,6 +45,7 @@ from django.utils import timezone
 from apps.analysis.models import AnalysisStatus, CallAnalysis, ReviewCorrection
 from apps.analytics.latency import METRICS, bucket_expression
 from apps.analytics.models import (
+    MONTHLY,
     AnalysisDay,
     BreakerDay,
     CallDay,
@@ -53,7 +54,6 @@ from apps.analytics.models import (
     GuardrailDay,
     HandoffDay,
     LatencyDay,
-    LatencyMonth,
     Outcome,
     PromiseDay,
     TurnDay,
@@ -83,9 +83,9 @@ ROLLUPS = (
     GuardrailDay,
     TurnDay,
     LatencyDay,
-    LatencyMonth,
     BreakerDay,
     ComplianceDay,
+    *MONTHLY.values(),
 )
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -433,27 +433,29 @@ def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _write_latency_months(first: date, last: date) -> None:
-    """The months holding days `first` to `last`, summed again from all their days' histograms."""
+def _write_months(first: date, last: date) -> None:
+    """The months holding days `first` to `last`, summed again from all their days' rows, for each
+    daily rollup a long range reads by month (MONTHLY)."""
     start, end = month_start(first), next_month(last)
-    LatencyMonth.objects.filter(day__gte=start, day__lt=end).delete()
-    rows = (
-        LatencyDay.objects.filter(day__gte=start, day__lt=end)
-        .annotate(month=TruncMonth("day"))
-        .values("month", *CALL_DIMENSIONS, "metric", "bucket_ms")
-        .annotate(n=Sum("turns"))
-        .order_by()
-    )
-    LatencyMonth.objects.bulk_create(
-        LatencyMonth(
-            day=row["month"],
-            **{name: row[name] for name in CALL_DIMENSIONS},
-            metric=row["metric"],
-            bucket_ms=row["bucket_ms"],
-            turns=row["n"],
+    for daily, monthly in MONTHLY.items():
+        key = [name for name in daily._meta.constraints[0].fields if name != "day"]
+        sums = [f.name for f in daily._meta.concrete_fields if f.name not in ("id", "day", *key)]
+        monthly.objects.filter(day__gte=start, day__lt=end).delete()
+        rows = (
+            daily.objects.filter(day__gte=start, day__lt=end)
+            .annotate(month=TruncMonth("day"))
+            .values("month", *key)
+            .annotate(**{f"total_{name}": Sum(name) for name in sums})
+            .order_by()
         )
-        for row in rows
-    )
+        monthly.objects.bulk_create(
+            monthly(
+                day=row["month"],
+                **{name: row[name] for name in key},
+                **{name: row[f"total_{name}"] for name in sums},
+            )
+            for row in rows
+        )
 
 
 def _rebuild(first: date, last: date) -> None:
@@ -466,7 +468,7 @@ def _rebuild(first: date, last: date) -> None:
         _write_promises(start, end)
         _write_quality(start, end)
         _write_speed(start, end)
-        _write_latency_months(first, last)
+        _write_months(first, last)
         _write_compliance(start, end)
 
 

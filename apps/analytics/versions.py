@@ -23,15 +23,20 @@ from apps.analytics.figures import (
     CONVERSATIONS,
     MICRO,
     Filters,
-    latency_parts,
+    grouped,
     rate,
     ratio,
-    rollup_rows,
-    rollup_sum,
+    rollup_parts,
 )
 from apps.analytics.latency import percentile
-from apps.analytics.models import CallDay, Outcome, PromiseDay
+from apps.analytics.models import CallDay, LatencyDay, Outcome, PromiseDay
 
+# The outcomes a version's rates count, by name.
+OUTCOMES = {
+    "completed": (Outcome.COMPLETED,),
+    "handed_off": (Outcome.HANDED_OFF,),
+    "conversations": CONVERSATIONS,
+}
 LATENCY_METRIC = "total_ms"  # the whole turn, as the page's latency chart calls it
 SHORT = 8  # a version is shown by the first characters of its hash
 
@@ -108,7 +113,7 @@ def _latency(every: Filters) -> dict[tuple[str, str], list[tuple[int, int]]]:
         .values_list("workflow", "version", "bucket_ms")
         .annotate(n=Sum("turns"))
         .order_by()
-        for part in latency_parts(every)
+        for part in rollup_parts(LatencyDay, every)
     ]
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
@@ -122,30 +127,27 @@ def compare_versions(filters: Filters) -> list[WorkflowVersions]:
     each with every version of it that did."""
     every = replace(filters, version="")
     rollouts = {rollout.workflow: rollout for rollout in Rollout.objects.all()}  # a handful: one per workflow
-    calls = (
-        rollup_rows(CallDay, every)
-        .exclude(workflow="")
-        .values_list("workflow", "version")
-        .annotate(
-            n=rollup_sum("calls"),
-            completed=rollup_sum("calls", outcome=Outcome.COMPLETED),
-            handed_off=rollup_sum("calls", outcome=Outcome.HANDED_OFF),
-            conversations=rollup_sum("calls", outcome__in=CONVERSATIONS),
-            cost=rollup_sum("cost_usd"),
-        )
-        .order_by()
-    )
+    by_outcome = grouped(CallDay, every, ("workflow", "version", "outcome"), n=Sum("calls"), cost=Sum("cost_usd"))
+    calls: dict[tuple[str, str], dict[str, Any]] = {}
+    for (workflow, version, outcome), figures in by_outcome.items():
+        if not workflow:
+            continue
+        totals = calls.setdefault((workflow, version), dict.fromkeys(("n", *OUTCOMES, "cost"), 0))
+        totals["n"] += figures["n"]
+        totals["cost"] += figures["cost"]
+        for name, among in OUTCOMES.items():
+            totals[name] += figures["n"] if outcome in among else 0
     promises = {
-        (workflow, version): (n, kept)
-        for workflow, version, n, kept in rollup_rows(PromiseDay, every)
-        .exclude(workflow="")
-        .values_list("workflow", "version")
-        .annotate(n=rollup_sum("promises"), k=rollup_sum("kept"))
-        .order_by()
+        key: (figures["n"], figures["k"])
+        for key, figures in grouped(
+            PromiseDay, every, ("workflow", "version"), n=Sum("promises"), k=Sum("kept")
+        ).items()
     }
     latency = _latency(every)
     by_workflow: dict[str, list[VersionFigures]] = defaultdict(list)
-    for workflow, version, n, completed, handed_off, conversations, cost in calls:
+    for (workflow, version), totals in calls.items():
+        n, completed, handed_off = totals["n"], totals["completed"], totals["handed_off"]
+        conversations, cost = totals["conversations"], totals["cost"]
         made, kept = promises.get((workflow, version), (0, 0))
         histogram = latency.get((workflow, version), [])
         spent = Decimal(cost).quantize(MICRO)

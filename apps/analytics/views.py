@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.urls import reverse
 
 from apps.analytics.figures import CSV_COLUMNS, Filters, daily, summary
-from apps.analytics.models import CallDay, Outcome
+from apps.analytics.models import CallMonth, Outcome
 from apps.analytics.params import PRESETS, BadFilters, parse_filters
 from apps.analytics.present import charts
 from apps.analytics.rollups import call_outcome, day_start, real_calls_between
@@ -34,7 +34,7 @@ def _query(filters: Filters, **extra: str) -> str:
 
 def _choices(filters: Filters) -> dict[str, Any]:
     """What the filter form offers: the workflows and versions the rollups know."""
-    known = CallDay.objects.values_list("workflow", "version").distinct().order_by("workflow", "version")
+    known = CallMonth.objects.values_list("workflow", "version").distinct().order_by("workflow", "version")
     return {
         "workflows": sorted({workflow for workflow, _ in known if workflow}),
         "versions": sorted({version for _, version in known if version}),
