@@ -44,9 +44,17 @@ def keep_verdicts(report: dict[str, Any], names: list[str], problems: list[str],
                     {"id": s["id"], "failures": s["failures"]} for s in report["scenarios"] if not s["passed"]
                 ],
             },
-            run_by=f"{getpass.getuser()} (eval_agent --llm {report['llm']})",
+            run_by=f"{_user()} (eval_agent --llm {report['llm']})",
         )
         said.append(
             f"Kept: {name} {version} {'passed; a Rollout may now give it calls' if not why else 'failed: ' + '; '.join(why)}."
         )
     return said
+
+
+def _user() -> str:
+    """Who ran the command, as the system knows them (a container's user may have no name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown user"
