@@ -78,24 +78,29 @@ class RolloutAdmin(admin.ModelAdmin):
 
     @admin.action(description="Promote the selected candidates to every call", permissions=["change"])
     def promote(self, request: HttpRequest, queryset: QuerySet[Rollout]) -> None:
-        run_each(
-            self,
+        self._each(
             request,
-            queryset.values_list("pk", flat=True),
-            lambda pk: rollouts.rollout_promote(workflow=Rollout.objects.get(pk=pk).workflow, actor=request.user),
-            done=lambda n: f"Promoted {n} candidate(s): every new call runs them.",
-            refused_as="promoted",
+            queryset,
+            rollouts.rollout_promote,
+            "Promoted {n} candidate(s): every new call runs them.",
+            "promoted",
         )
 
     @admin.action(description="Roll the selected candidates back (no new call runs them)", permissions=["change"])
     def roll_back(self, request: HttpRequest, queryset: QuerySet[Rollout]) -> None:
+        done = "Rolled back {n} candidate(s): the next call runs the current version."
+        self._each(request, queryset, rollouts.rollout_roll_back, done, "rolled back")
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Rollout], service, done: str, refused_as: str) -> None:
+        """One audited service call per selected rollout, by its workflow, in the supervisor's name."""
+        workflows = dict(queryset.values_list("pk", "workflow"))
         run_each(
             self,
             request,
-            queryset.values_list("pk", flat=True),
-            lambda pk: rollouts.rollout_roll_back(workflow=Rollout.objects.get(pk=pk).workflow, actor=request.user),
-            done=lambda n: f"Rolled back {n} candidate(s): the next call runs the current version.",
-            refused_as="rolled back",
+            workflows,
+            lambda pk: service(workflow=workflows[pk], actor=request.user),
+            done=lambda n: done.format(n=n),
+            refused_as=refused_as,
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Rollout | None = None) -> bool:

@@ -94,7 +94,7 @@ def ratio(amount: Decimal, count: int | Decimal, places: Decimal = MICRO) -> Dec
     return (Decimal(amount) / Decimal(count)).quantize(places, rounding=ROUND_HALF_UP)
 
 
-def rollup_rows(model, filters: Filters) -> QuerySet:
+def _rows(model, filters: Filters) -> QuerySet:
     return model.objects.filter(day__range=(filters.start, filters.end), **filters.dimensions)
 
 
@@ -104,7 +104,7 @@ COST = DecimalField(max_digits=16, decimal_places=6)
 AMOUNTS = ("promised", "kept_amount", "partial_amount", "broken_amount", "collected")
 
 
-def rollup_sum(name: str, **condition: Any) -> Coalesce:
+def _sum(name: str, **condition: Any) -> Coalesce:
     """The sum of a rollup column (0 when there are no rows), optionally of the rows matching `condition`."""
     output = AMOUNT if name in AMOUNTS else COST if name == "cost_usd" else COUNT
     return Coalesce(Sum(name, filter=Q(**condition) if condition else None), Value(0), output_field=output)
@@ -118,21 +118,31 @@ def rollup_parts(model, filters: Filters) -> list[QuerySet]:
     after_months = month_start(filters.end + timedelta(days=1))  # the month after the last whole one
     if first_month < after_months:
         months = MONTHLY[model].objects.filter(day__gte=first_month, day__lt=after_months, **filters.dimensions)
-        days = rollup_rows(model, filters).exclude(day__gte=first_month, day__lt=after_months)
+        days = _rows(model, filters).exclude(day__gte=first_month, day__lt=after_months)
         return [months, days]
-    return [rollup_rows(model, filters)]
+    return [_rows(model, filters)]
 
 
-def grouped(model, filters: Filters, keys: tuple[str, ...], **sums: Sum) -> dict[tuple, dict[str, Any]]:
-    """Sums of a rollup's columns over the range, by `keys`, in one query: the database sums each
-    part of `rollup_parts` (a UNION ALL); the groups of the two parts (a handful) are added here."""
-    parts = [part.values(*keys).annotate(**sums).order_by() for part in rollup_parts(model, filters)]
+def grouped(
+    model, filters: Filters, keys: tuple[str, ...], where: Q | None = None, **sums: Sum
+) -> dict[tuple, dict[str, Any]]:
+    """Sums of a rollup's columns over the range (and `where`), by `keys`, in one query: the
+    database sums each part of `rollup_parts` (a UNION ALL); the groups of the two parts (a
+    handful) are added here."""
+    parts = [
+        part.filter(where or Q()).values(*keys).annotate(**sums).order_by() for part in rollup_parts(model, filters)
+    ]
     out: dict[tuple, dict[str, Any]] = {}
     for row in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
         totals = out.setdefault(tuple(row[key] for key in keys), dict.fromkeys(sums, 0))
         for name in sums:
             totals[name] += row[name] or 0
     return out
+
+
+def _ranked(groups: dict[tuple, dict[str, Any]], name: str = "n") -> list[tuple[Any, int]]:
+    """(key, sum) of one-key groups, the largest sum first (ties by key)."""
+    return sorted(((key, figures[name]) for (key,), figures in groups.items()), key=lambda item: (-item[1], item[0]))
 
 
 def _total(groups: dict[tuple, dict[str, Any]], name: str, keep=lambda key: True) -> Any:
@@ -174,13 +184,12 @@ def outcomes(filters: Filters, sums: dict[tuple, dict[str, Any]] | None = None) 
         _total(sums, "first_contacts_resolved", conversation),
     )
     daily = (
-        rollup_rows(CallDay, filters)
+        _rows(CallDay, filters)
         .values("day", "direction", "outcome")
         .annotate(n=Sum("calls"))
         .order_by("day", "direction", "outcome")
     )
-    by_reason = grouped(HandoffDay, filters, ("reason",), n=Sum("calls"))
-    reasons = sorted(((reason, figures["n"]) for (reason,), figures in by_reason.items()), key=lambda r: (-r[1], r[0]))
+    reasons = _ranked(grouped(HandoffDay, filters, ("reason",), n=Sum("calls")))
     return {
         "calls": _total(sums, "calls"),
         "by_outcome": by_outcome,
@@ -215,7 +224,7 @@ def money(filters: Filters) -> dict[str, Any]:
         return [(name, n, k, rate(k, n)) for name, (n, k) in sorted(counts.items())]
 
     weeks = (
-        rollup_rows(PromiseDay, filters)
+        _rows(PromiseDay, filters)
         .annotate(week=TruncWeek("day"))
         .values("week")
         .annotate(n=Sum("promises"), k=Sum("kept"))
@@ -268,18 +277,14 @@ def quality(filters: Filters, calls: int) -> dict[str, Any]:
     totals = {name: _total(by_sentiment, name) for name in ("analyses", "to_review", "reviewed", "corrected")}
     sentiments = sorted((sentiment, figures["analyses"]) for (sentiment,), figures in by_sentiment.items())
     weekly = (
-        rollup_rows(AnalysisDay, filters)
+        _rows(AnalysisDay, filters)
         .annotate(week=TruncWeek("day"))
         .values("week", "sentiment")
         .annotate(n=Sum("analyses"))
         .order_by("week", "sentiment")
     )
-    by_intent = grouped(AnalysisDay, filters, ("intent",), n=Sum("analyses"))
-    intents = sorted(((intent, figures["n"]) for (intent,), figures in by_intent.items()), key=lambda i: (-i[1], i[0]))[
-        :10
-    ]
-    by_kind = grouped(GuardrailDay, filters, ("name",), n=Sum("hits"))
-    hits = sorted(((name, figures["n"]) for (name,), figures in by_kind.items()), key=lambda h: (-h[1], h[0]))
+    intents = _ranked(grouped(AnalysisDay, filters, ("intent",), n=Sum("analyses")))[:10]
+    hits = _ranked(grouped(GuardrailDay, filters, ("name",), n=Sum("hits")))
     per_kind = [(name, n, ratio(Decimal(n) * 100, calls, Decimal("0.1"))) for name, n in hits]
     grounding = sum(n for name, n, _ in per_kind if name in GROUNDING)
     return {
@@ -296,11 +301,8 @@ def quality(filters: Filters, calls: int) -> dict[str, Any]:
 
 def _latency_spread(filters: Filters) -> list[tuple[str, int, int]]:
     """(metric, bucket, turns) of the range."""
-    totals: dict[tuple[str, int], int] = defaultdict(int)
-    for part in rollup_parts(LatencyDay, filters):
-        for metric, bucket, n in part.values_list("metric", "bucket_ms").annotate(n=Sum("turns")).order_by():
-            totals[(metric, bucket)] += n
-    return [(metric, bucket, n) for (metric, bucket), n in totals.items()]
+    spread = grouped(LatencyDay, filters, ("metric", "bucket_ms"), n=Sum("turns"))
+    return [(metric, bucket, figures["n"]) for (metric, bucket), figures in spread.items()]
 
 
 def speed(filters: Filters) -> dict[str, Any]:
@@ -316,7 +318,7 @@ def speed(filters: Filters) -> dict[str, Any]:
     by_mode = {mode: figures["n"] for (mode,), figures in turns.items()}
     total = sum(by_mode.values())
     shares = {name: _total(turns, name) for name in ("held", "fallback")}
-    openings = rollup_rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
+    openings = _rows(BreakerDay, filters).values("name").annotate(n=Sum("openings")).order_by("-n", "name")
     return {
         "latency_ms": latency,
         "turns": total,
@@ -365,32 +367,32 @@ def daily(filters: Filters) -> Iterator[list[Any]]:
     """Every day of the range in order, the CSV's columns (CSV_COLUMNS), days without anything
     included. Three ordered queries are walked side by side: nothing is held but the current day."""
     calls = _by_day(
-        rollup_rows(CallDay, filters)
+        _rows(CallDay, filters)
         .values("day")
         .annotate(
-            t_calls=rollup_sum("calls"),
-            t_inbound=rollup_sum("calls", direction="inbound"),
-            t_outbound=rollup_sum("calls", direction="outbound"),
-            t_meaningful=rollup_sum("meaningful"),
-            t_completed=rollup_sum("calls", outcome=Outcome.COMPLETED),
-            t_handoffs=rollup_sum("calls", outcome=Outcome.HANDED_OFF),
-            t_not_reached=rollup_sum("calls", outcome=Outcome.NOT_REACHED),
-            t_abandoned=rollup_sum("calls", outcome=Outcome.ABANDONED),
-            t_cost=rollup_sum("cost_usd"),
+            t_calls=_sum("calls"),
+            t_inbound=_sum("calls", direction="inbound"),
+            t_outbound=_sum("calls", direction="outbound"),
+            t_meaningful=_sum("meaningful"),
+            t_completed=_sum("calls", outcome=Outcome.COMPLETED),
+            t_handoffs=_sum("calls", outcome=Outcome.HANDED_OFF),
+            t_not_reached=_sum("calls", outcome=Outcome.NOT_REACHED),
+            t_abandoned=_sum("calls", outcome=Outcome.ABANDONED),
+            t_cost=_sum("cost_usd"),
         )
     )
     promises = _by_day(
-        rollup_rows(PromiseDay, filters)
+        _rows(PromiseDay, filters)
         .values("day")
         .annotate(
-            **{f"t_{name}": rollup_sum(name) for name in ("promises", "promised", "kept", "kept_amount")},
-            **{f"t_{name}": rollup_sum(name) for name in ("partial", "broken", "collected")},
+            **{f"t_{name}": _sum(name) for name in ("promises", "promised", "kept", "kept_amount")},
+            **{f"t_{name}": _sum(name) for name in ("partial", "broken", "collected")},
         )
     )
     blocks = _by_day(
         ComplianceDay.objects.filter(day__range=(filters.start, filters.end), event=ComplianceEvent.BLOCKED)
         .values("day")
-        .annotate(t_blocks=rollup_sum("count"))
+        .annotate(t_blocks=_sum("count"))
     )
     next_call, next_promise, next_block = next(calls, None), next(promises, None), next(blocks, None)
     day = filters.start

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, Sum
 
 from apps.agent.models import Rollout, RolloutStatus
 from apps.agent.workflows import get_workflow
@@ -26,7 +26,6 @@ from apps.analytics.figures import (
     grouped,
     rate,
     ratio,
-    rollup_parts,
 )
 from apps.analytics.latency import percentile
 from apps.analytics.models import CallDay, LatencyDay, Outcome, PromiseDay
@@ -105,20 +104,12 @@ class WorkflowVersions:
 
 
 def _latency(every: Filters) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    """Each version's whole-turn histogram [(bucket_ms, turns)], in one query (a range with whole
-    months reads them from the monthly rows, the rest from the daily ones: a UNION ALL)."""
-    parts: list[QuerySet] = [
-        part.filter(metric=LATENCY_METRIC)
-        .exclude(workflow="")
-        .values_list("workflow", "version", "bucket_ms")
-        .annotate(n=Sum("turns"))
-        .order_by()
-        for part in rollup_parts(LatencyDay, every)
-    ]
-    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    """Each version's whole-turn histogram [(bucket_ms, turns)], in one query."""
+    spread = grouped(LatencyDay, every, ("workflow", "version", "bucket_ms"), Q(metric=LATENCY_METRIC), n=Sum("turns"))
     buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
-    for workflow, version, bucket, n in rows:
-        buckets[(workflow, version)].append((bucket, n))
+    for (workflow, version, bucket), figures in spread.items():
+        if workflow:
+            buckets[(workflow, version)].append((bucket, figures["n"]))
     return buckets
 
 
